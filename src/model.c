@@ -1,0 +1,418 @@
+/*
+ * model.c — read and validate a converted model file (format: model_format.h).
+ *
+ * Nothing in the file is trusted: every count, offset, size and tensor shape
+ * is checked against the configuration and the file size before a pointer
+ * into the mapping is handed out.  Messages name what is wrong and what was
+ * expected, so a user can tell a truncated copy from a wrong converter.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_LAYERS 256
+#define MAX_HIDDEN 16384
+#define MAX_VOCAB (1u << 24)
+#define MAX_LABELS 65536
+#define MAX_POSITIONS 65536
+
+static BertModelStatus fail(char *errbuf, size_t errlen, BertModelStatus status,
+							const char *fmt,...) __attribute__((format(printf, 4, 5)));
+
+static BertModelStatus
+fail(char *errbuf, size_t errlen, BertModelStatus status, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (errbuf && errlen > 0)
+	{
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+static int
+in_range(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/* Is [off, off + len) inside a file of size bytes? */
+static int
+in_bounds(uint64_t off, uint64_t len, size_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/*
+ * Check a string table: uint32 offsets[count + 1] then a blob, filling the
+ * offsets and blob pointers.  Offsets must start at 0, never decrease, and
+ * end exactly at the end of the section.
+ */
+static int
+check_strings(const uint8_t *base, uint64_t off, uint64_t bytes, uint32_t count,
+			  const uint32_t **offsets, const char **blob)
+{
+	uint64_t	table = ((uint64_t) count + 1) * 4;
+	const uint32_t *o;
+	uint64_t	blob_len;
+
+	if (off % 4 != 0 || bytes < table)
+		return 0;
+	o = (const uint32_t *) (base + off);
+	blob_len = bytes - table;
+	if (o[0] != 0 || o[count] != blob_len)
+		return 0;
+	for (uint32_t i = 0; i < count; i++)
+		if (o[i + 1] < o[i])
+			return 0;
+	*offsets = o;
+	*blob = (const char *) (base + off + table);
+	return 1;
+}
+
+/* Find a tensor by name, checking its shape; NULL with errbuf set if wrong. */
+static const float *
+get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
+		   uint8_t *used, const char *name, int ndim, const uint32_t *shape,
+		   int optional, char *errbuf, size_t errlen)
+{
+	for (uint32_t i = 0; i < n; i++)
+	{
+		const BertTensorEntry *t = &tensors[i];
+
+		if (strncmp(t->name, name, BERT_TENSOR_NAME_LEN) != 0)
+			continue;
+		if (used[i])
+		{
+			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' appears more than once", name);
+			return NULL;
+		}
+		if ((int) t->ndim != ndim ||
+			memcmp(t->shape, shape, sizeof(uint32_t) * ndim) != 0)
+		{
+			char		got[80],
+						want[80];
+			int			gl = 0,
+						wl = 0;
+
+			for (uint32_t d = 0; d < t->ndim && d < BERT_MAX_DIMS; d++)
+				gl += snprintf(got + gl, sizeof(got) - gl, "%s%u", d ? ", " : "", t->shape[d]);
+			got[gl] = '\0';
+			for (int d = 0; d < ndim; d++)
+				wl += snprintf(want + wl, sizeof(want) - wl, "%s%u", d ? ", " : "", shape[d]);
+			want[wl] = '\0';
+			fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+				 "tensor '%s' has shape [%s], expected [%s]", name, got, want);
+			return NULL;
+		}
+		used[i] = 1;
+		return (const float *) (base + t->offset);
+	}
+	if (!optional)
+		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' is missing", name);
+	return NULL;
+}
+
+BertModelStatus
+bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
+				 char *errbuf, size_t errlen)
+{
+	BertFileHeader h;
+	const BertTensorEntry *tensors;
+	BertConfig *c = &model->config;
+	BertWeights *w = &model->weights;
+	uint8_t    *used = NULL;
+	char		tmp[BERT_TENSOR_NAME_LEN];
+	uint32_t	H,
+				F;
+
+	memset(model, 0, sizeof(*model));
+	if (size < sizeof(BertFileHeader))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"file is %zu bytes, shorter than the %d-byte header", size, BERT_HEADER_SIZE);
+	memcpy(&h, base, sizeof(h));
+	if (memcmp(h.magic, BERT_FILE_MAGIC, 8) != 0)
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "not a bert model file (bad magic number)");
+	if (h.version != BERT_FORMAT_VERSION)
+		return fail(errbuf, errlen, BERT_MODEL_VERSION,
+					"model file format version %u is not supported (this build reads version %d)",
+					h.version, BERT_FORMAT_VERSION);
+	if (h.header_size != BERT_HEADER_SIZE)
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "header size is %u, expected %d",
+					h.header_size, BERT_HEADER_SIZE);
+	if (h.file_size != size)
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"file is %zu bytes but its header says %llu (truncated or extended copy?)",
+					size, (unsigned long long) h.file_size);
+
+	/* configuration: ranges first, then relations between fields */
+#define CHECK_RANGE(field, lo, hi) \
+	if (!in_range(h.field, (lo), (hi))) \
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "%s is %u, expected %u to %u", \
+					#field, h.field, (unsigned) (lo), (unsigned) (hi))
+	CHECK_RANGE(kind, 0, 2);
+	CHECK_RANGE(n_layers, 1, MAX_LAYERS);
+	CHECK_RANGE(hidden, 1, MAX_HIDDEN);
+	CHECK_RANGE(n_heads, 1, h.hidden);
+	CHECK_RANGE(ffn, 1, 8 * MAX_HIDDEN);
+	CHECK_RANGE(max_positions, 3, MAX_POSITIONS);
+	CHECK_RANGE(type_vocab, 1, 1024);
+	CHECK_RANGE(vocab_size, 4, MAX_VOCAB);
+	CHECK_RANGE(num_labels, 0, MAX_LABELS);
+	CHECK_RANGE(activation, 0, 2);
+	CHECK_RANGE(pooling, 0, 1);
+	CHECK_RANGE(flags, 0, BERT_FLAG_ALL);
+	CHECK_RANGE(max_seq_len, 3, h.max_positions);
+	CHECK_RANGE(max_chars_per_word, 1, 1 << 20);
+	CHECK_RANGE(unk_id, 0, h.vocab_size - 1);
+	CHECK_RANGE(cls_id, 0, h.vocab_size - 1);
+	CHECK_RANGE(sep_id, 0, h.vocab_size - 1);
+	CHECK_RANGE(pad_id, 0, h.vocab_size - 1);
+#undef CHECK_RANGE
+	if (h.hidden % h.n_heads != 0)
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"hidden size %u is not a multiple of the %u attention heads", h.hidden, h.n_heads);
+	if (h.kind == BERT_KIND_EMBEDDING ? h.num_labels != 0 : h.num_labels < 1)
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"model kind %u cannot have %u labels", h.kind, h.num_labels);
+	if (!(h.layer_norm_eps > 0.0f && h.layer_norm_eps < 1.0f))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "layer_norm_eps %g is out of range",
+					(double) h.layer_norm_eps);
+
+	/* sections */
+	if (h.n_tensors == 0 || h.n_tensors > 16 + 16 * h.n_layers ||
+		h.tensors_bytes != (uint64_t) h.n_tensors * sizeof(BertTensorEntry) ||
+		h.tensors_offset % 8 != 0 || !in_bounds(h.tensors_offset, h.tensors_bytes, size))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor table (%u entries at offset %llu) is out of bounds",
+					h.n_tensors, (unsigned long long) h.tensors_offset);
+	if (!in_bounds(h.vocab_offset, h.vocab_bytes, size) ||
+		!check_strings(base, h.vocab_offset, h.vocab_bytes, h.vocab_size,
+					   &model->vocab.offsets, &model->vocab.blob))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary section is inconsistent");
+	if (h.hash_slots < 2 * h.vocab_size || (h.hash_slots & (h.hash_slots - 1)) != 0 ||
+		h.hash_bytes != (uint64_t) h.hash_slots * 4 || h.hash_offset % 4 != 0 ||
+		!in_bounds(h.hash_offset, h.hash_bytes, size))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index section is inconsistent");
+	if (!in_bounds(h.labels_offset, h.labels_bytes, size) ||
+		!check_strings(base, h.labels_offset, h.labels_bytes, h.num_labels,
+					   &model->label_offsets, &model->label_blob))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "label section is inconsistent");
+
+	model->vocab.slots = (const uint32_t *) (base + h.hash_offset);
+	for (uint32_t i = 0; i < h.hash_slots; i++)
+		if (model->vocab.slots[i] > h.vocab_size)
+			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index slot %u is out of range", i);
+
+	/* every tensor entry: name terminated, f32, 1..4 dims, aligned, in bounds */
+	tensors = (const BertTensorEntry *) (base + h.tensors_offset);
+	for (uint32_t i = 0; i < h.n_tensors; i++)
+	{
+		const BertTensorEntry *t = &tensors[i];
+		uint64_t	elems = 1;
+
+		if (memchr(t->name, '\0', BERT_TENSOR_NAME_LEN) == NULL)
+			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
+		if (t->dtype != BERT_DTYPE_F32 || t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
+			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
+						t->name, t->dtype, t->ndim);
+		for (uint32_t d = 0; d < t->ndim; d++)
+		{
+			if (t->shape[d] == 0 || t->shape[d] > MAX_VOCAB)
+				return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dimension %u of size %u",
+							t->name, d, t->shape[d]);
+			elems *= t->shape[d];
+		}
+		if (t->nbytes != elems * 4 || t->offset % BERT_TENSOR_ALIGN != 0 ||
+			!in_bounds(t->offset, t->nbytes, size))
+			return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+						"tensor '%s' (%llu bytes at offset %llu) is misaligned, mis-sized or out of bounds",
+						t->name, (unsigned long long) t->nbytes, (unsigned long long) t->offset);
+	}
+
+	c->kind = (BertModelKind) h.kind;
+	c->n_layers = (int) h.n_layers;
+	c->hidden = (int) h.hidden;
+	c->n_heads = (int) h.n_heads;
+	c->head_dim = (int) (h.hidden / h.n_heads);
+	c->ffn = (int) h.ffn;
+	c->max_positions = (int) h.max_positions;
+	c->type_vocab = (int) h.type_vocab;
+	c->vocab_size = (int) h.vocab_size;
+	c->num_labels = (int) h.num_labels;
+	c->activation = (BertActivation) h.activation;
+	c->pooling = (BertPooling) h.pooling;
+	c->flags = h.flags;
+	c->max_seq_len = (int) h.max_seq_len;
+	c->layer_norm_eps = h.layer_norm_eps;
+	H = h.hidden;
+	F = h.ffn;
+
+	used = calloc(h.n_tensors, 1);
+	w->layers = calloc(h.n_layers, sizeof(BertLayerWeights));
+	if (used == NULL || w->layers == NULL)
+	{
+		free(used);
+		free(w->layers);
+		w->layers = NULL;
+		return fail(errbuf, errlen, BERT_MODEL_NOMEM, "out of memory");
+	}
+
+#define TENSOR(dst, name, opt, ...) \
+	do { \
+		const uint32_t shape_[] = {__VA_ARGS__}; \
+		(dst) = get_tensor(base, tensors, h.n_tensors, used, (name), \
+						   (int) (sizeof(shape_) / sizeof(shape_[0])), shape_, (opt), errbuf, errlen); \
+		if ((dst) == NULL && !(opt)) \
+			goto corrupt; \
+	} while (0)
+
+	TENSOR(w->word_emb, "embeddings.word_embeddings.weight", 0, h.vocab_size, H);
+	TENSOR(w->pos_emb, "embeddings.position_embeddings.weight", 0, h.max_positions, H);
+	TENSOR(w->type_emb, "embeddings.token_type_embeddings.weight", 0, h.type_vocab, H);
+	TENSOR(w->emb_ln_g, "embeddings.LayerNorm.weight", 0, H);
+	TENSOR(w->emb_ln_b, "embeddings.LayerNorm.bias", 0, H);
+	for (uint32_t l = 0; l < h.n_layers; l++)
+	{
+		BertLayerWeights *L = &w->layers[l];
+
+#define LAYER(dst, suffix, ...) \
+		do { \
+			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
+			TENSOR(dst, tmp, 0, __VA_ARGS__); \
+		} while (0)
+		LAYER(L->q_w, "attention.self.query.weight", H, H);
+		LAYER(L->q_b, "attention.self.query.bias", H);
+		LAYER(L->k_w, "attention.self.key.weight", H, H);
+		LAYER(L->k_b, "attention.self.key.bias", H);
+		LAYER(L->v_w, "attention.self.value.weight", H, H);
+		LAYER(L->v_b, "attention.self.value.bias", H);
+		LAYER(L->o_w, "attention.output.dense.weight", H, H);
+		LAYER(L->o_b, "attention.output.dense.bias", H);
+		LAYER(L->ln1_g, "attention.output.LayerNorm.weight", H);
+		LAYER(L->ln1_b, "attention.output.LayerNorm.bias", H);
+		LAYER(L->ff1_w, "intermediate.dense.weight", F, H);
+		LAYER(L->ff1_b, "intermediate.dense.bias", F);
+		LAYER(L->ff2_w, "output.dense.weight", H, F);
+		LAYER(L->ff2_b, "output.dense.bias", H);
+		LAYER(L->ln2_g, "output.LayerNorm.weight", H);
+		LAYER(L->ln2_b, "output.LayerNorm.bias", H);
+#undef LAYER
+	}
+	TENSOR(w->pooler_w, "pooler.dense.weight", h.kind != BERT_KIND_SEQUENCE_CLASSIFICATION, H, H);
+	TENSOR(w->pooler_b, "pooler.dense.bias", h.kind != BERT_KIND_SEQUENCE_CLASSIFICATION, H);
+	if ((w->pooler_w == NULL) != (w->pooler_b == NULL))
+	{
+		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "pooler weight and bias must come together");
+		goto corrupt;
+	}
+	if (h.kind != BERT_KIND_EMBEDDING)
+	{
+		TENSOR(w->cls_w, "classifier.weight", 0, h.num_labels, H);
+		TENSOR(w->cls_b, "classifier.bias", 0, h.num_labels);
+	}
+#undef TENSOR
+
+	for (uint32_t i = 0; i < h.n_tensors; i++)
+		if (!used[i])
+		{
+			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "unexpected tensor '%s'", tensors[i].name);
+			goto corrupt;
+		}
+	free(used);
+
+	model->vocab.size = h.vocab_size;
+	model->vocab.n_slots = h.hash_slots;
+	model->vocab.unk_id = h.unk_id;
+	model->vocab.cls_id = h.cls_id;
+	model->vocab.sep_id = h.sep_id;
+	model->vocab.flags = h.flags;
+	model->vocab.max_chars_per_word = h.max_chars_per_word;
+	model->n_labels = h.num_labels;
+	memcpy(model->source, h.source, sizeof(h.source));
+	model->source[sizeof(h.source)] = '\0';
+	model->base = base;
+	model->size = size;
+	return BERT_MODEL_OK;
+
+corrupt:
+	free(used);
+	free(w->layers);
+	w->layers = NULL;
+	return BERT_MODEL_CORRUPT;
+}
+
+BertModelStatus
+bert_model_open(const char *path, BertModel *model, char *errbuf, size_t errlen)
+{
+	int			fd;
+	struct stat st;
+	void	   *map;
+	BertModelStatus status;
+
+	memset(model, 0, sizeof(*model));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errbuf, errlen, BERT_MODEL_IO, "could not open \"%s\": %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0)
+	{
+		int			e = errno;
+
+		close(fd);
+		return fail(errbuf, errlen, BERT_MODEL_IO, "could not stat \"%s\": %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		close(fd);
+		return fail(errbuf, errlen, BERT_MODEL_IO, "\"%s\" is not a regular file", path);
+	}
+	if ((uint64_t) st.st_size < sizeof(BertFileHeader))
+	{
+		close(fd);
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"file is %lld bytes, shorter than the %d-byte header",
+					(long long) st.st_size, BERT_HEADER_SIZE);
+	}
+	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return fail(errbuf, errlen, BERT_MODEL_IO, "could not map \"%s\": %s", path, strerror(errno));
+
+	status = bert_model_parse(map, (size_t) st.st_size, model, errbuf, errlen);
+	if (status != BERT_MODEL_OK)
+	{
+		munmap(map, (size_t) st.st_size);
+		return status;
+	}
+	model->mapped = 1;
+	return BERT_MODEL_OK;
+}
+
+void
+bert_model_close(BertModel *model)
+{
+	free(model->weights.layers);
+	if (model->mapped)
+		munmap((void *) model->base, model->size);
+	memset(model, 0, sizeof(*model));
+}
+
+const char *
+bert_model_label(const BertModel *model, uint32_t i, size_t *len)
+{
+	if (i >= model->n_labels)
+		return NULL;
+	*len = model->label_offsets[i + 1] - model->label_offsets[i];
+	return model->label_blob + model->label_offsets[i];
+}

@@ -1,0 +1,109 @@
+/*
+ * model.h — a loaded bert model: configuration, vocabulary and weights, all
+ * pointing into one read-only mapping of the model file.
+ */
+#ifndef BERT_MODEL_H
+#define BERT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model_format.h"
+#include "tokenizer.h"
+
+typedef struct BertConfig
+{
+	BertModelKind kind;
+	int			n_layers;
+	int			hidden;
+	int			n_heads;
+	int			head_dim;		/* hidden / n_heads */
+	int			ffn;
+	int			max_positions;
+	int			type_vocab;
+	int			vocab_size;
+	int			num_labels;
+	BertActivation activation;
+	BertPooling pooling;
+	uint32_t	flags;
+	int			max_seq_len;
+	float		layer_norm_eps;
+} BertConfig;
+
+typedef struct BertLayerWeights
+{
+	const float *q_w;			/* (hidden, hidden) [out, in] */
+	const float *q_b;			/* (hidden) */
+	const float *k_w;			/* (hidden, hidden) */
+	const float *k_b;			/* (hidden) */
+	const float *v_w;			/* (hidden, hidden) */
+	const float *v_b;			/* (hidden) */
+	const float *o_w;			/* (hidden, hidden) attention output */
+	const float *o_b;			/* (hidden) */
+	const float *ln1_g;			/* (hidden) attention output LayerNorm */
+	const float *ln1_b;			/* (hidden) */
+	const float *ff1_w;			/* (ffn, hidden) intermediate */
+	const float *ff1_b;			/* (ffn) */
+	const float *ff2_w;			/* (hidden, ffn) output */
+	const float *ff2_b;			/* (hidden) */
+	const float *ln2_g;			/* (hidden) output LayerNorm */
+	const float *ln2_b;			/* (hidden) */
+} BertLayerWeights;
+
+typedef struct BertWeights
+{
+	const float *word_emb;		/* (vocab_size, hidden) */
+	const float *pos_emb;		/* (max_positions, hidden) */
+	const float *type_emb;		/* (type_vocab, hidden) */
+	const float *emb_ln_g;		/* (hidden) */
+	const float *emb_ln_b;		/* (hidden) */
+	BertLayerWeights *layers;	/* (n_layers) */
+	const float *pooler_w;		/* (hidden, hidden) or NULL */
+	const float *pooler_b;		/* (hidden) or NULL */
+	const float *cls_w;			/* (num_labels, hidden) or NULL */
+	const float *cls_b;			/* (num_labels) or NULL */
+} BertWeights;
+
+typedef struct BertModel
+{
+	BertConfig	config;
+	BertWeights weights;
+	BertVocab	vocab;
+	uint32_t	n_labels;
+	const uint32_t *label_offsets;	/* n_labels + 1 */
+	const char *label_blob;
+	const uint8_t *base;		/* the mapping */
+	size_t		size;			/* bytes mapped */
+	int			mapped;		/* base came from bert_model_open() */
+	char		source[129];
+} BertModel;
+
+typedef enum BertModelStatus
+{
+	BERT_MODEL_OK = 0,
+	BERT_MODEL_IO = 1,			/* cannot open, stat or map the file */
+	BERT_MODEL_CORRUPT = 2,		/* the contents are inconsistent */
+	BERT_MODEL_VERSION = 3,		/* a format version we do not read */
+	BERT_MODEL_NOMEM = 4
+} BertModelStatus;
+
+/*
+ * Check a model image of size bytes at base and fill *model with pointers
+ * into it.  On failure, errbuf (errlen bytes) says what is wrong.
+ * The caller keeps base alive for as long as the model is used, and releases
+ * model->weights.layers with bert_model_close().
+ */
+BertModelStatus bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
+								 char *errbuf, size_t errlen);
+
+/* Map path read-only and parse it. */
+BertModelStatus bert_model_open(const char *path, BertModel *model,
+								char *errbuf, size_t errlen);
+
+/* Unmap (if opened with bert_model_open) and free. */
+void		bert_model_close(BertModel *model);
+
+/* Name of label i, and its length; NULL if out of range. */
+const char *bert_model_label(const BertModel *model, uint32_t i, size_t *len);
+
+#endif							/* BERT_MODEL_H */

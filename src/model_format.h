@@ -1,0 +1,146 @@
+/*
+ * model_format.h — the on-disk layout of a converted bert model file.
+ *
+ * One file holds everything a model needs at run time: the configuration, the
+ * WordPiece vocabulary with a ready-made hash index, label names, and fp32
+ * tensors.  The file is mapped read-only and used in place, so every section
+ * is aligned and every integer is little-endian with natural alignment.
+ *
+ *   [BertFileHeader]                  fixed 512 bytes at offset 0
+ *   [BertTensorEntry x n_tensors]     tensors_offset
+ *   [vocab]    uint32 offsets[vocab_size + 1], then the UTF-8 bytes of all
+ *              tokens back to back; token i is bytes [offsets[i], offsets[i+1])
+ *              of the blob that starts right after the offsets array
+ *   [hash]     uint32 slots[hash_slots]; 0 = empty, else token id + 1;
+ *              open addressing with linear probing on bert_hash()
+ *   [labels]   same layout as vocab, num_labels entries (may be 0)
+ *   [tensor data]  each tensor fp32, row-major, at a BERT_TENSOR_ALIGN offset
+ *
+ * Shapes follow Hugging Face: linear weights are [out, in].  Tensor names are
+ * the Hugging Face BertModel names without any "bert." prefix, e.g.
+ * "embeddings.word_embeddings.weight", "encoder.layer.3.attention.self.query.weight",
+ * "pooler.dense.weight", "classifier.weight".
+ *
+ * The loader (model.c) trusts nothing here: every count, offset and shape is
+ * checked against the configuration and the file size.  The converter
+ * (model/convert.c) is the only writer.
+ */
+#ifndef BERT_MODEL_FORMAT_H
+#define BERT_MODEL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BERT_FILE_MAGIC "PGBERT\r\n"	/* 8 bytes, no terminator stored */
+#define BERT_FORMAT_VERSION 1
+#define BERT_HEADER_SIZE 512
+#define BERT_TENSOR_ALIGN 64
+#define BERT_TENSOR_NAME_LEN 96
+#define BERT_MAX_DIMS 4
+
+/* What the model's output is. */
+typedef enum BertModelKind
+{
+	BERT_KIND_EMBEDDING = 0,	/* BertModel: pooled sentence embedding */
+	BERT_KIND_TOKEN_CLASSIFICATION = 1, /* BertForTokenClassification */
+	BERT_KIND_SEQUENCE_CLASSIFICATION = 2	/* BertForSequenceClassification */
+} BertModelKind;
+
+typedef enum BertActivation
+{
+	BERT_ACT_GELU = 0,			/* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+	BERT_ACT_GELU_TANH = 1,		/* "gelu_new" / "gelu_pytorch_tanh" */
+	BERT_ACT_RELU = 2
+} BertActivation;
+
+typedef enum BertPooling
+{
+	BERT_POOL_MEAN = 0,			/* mean of the last hidden state over real tokens */
+	BERT_POOL_CLS = 1			/* last hidden state of [CLS] */
+} BertPooling;
+
+/* flags */
+#define BERT_FLAG_LOWER_CASE	0x01	/* lowercase input (uncased vocabulary) */
+#define BERT_FLAG_STRIP_ACCENTS 0x02	/* NFD + drop Mn */
+#define BERT_FLAG_CHINESE_CHARS 0x04	/* put spaces around CJK ideographs */
+#define BERT_FLAG_NORMALIZE		0x08	/* L2-normalise the sentence embedding */
+#define BERT_FLAG_ALL			0x0F
+
+typedef enum BertDType
+{
+	BERT_DTYPE_F32 = 0
+} BertDType;
+
+typedef struct BertFileHeader
+{
+	char		magic[8];		/* BERT_FILE_MAGIC */
+	uint32_t	version;		/* BERT_FORMAT_VERSION */
+	uint32_t	header_size;	/* BERT_HEADER_SIZE */
+	uint64_t	file_size;		/* total size of the file in bytes */
+
+	/* configuration */
+	uint32_t	kind;			/* BertModelKind */
+	uint32_t	n_layers;
+	uint32_t	hidden;
+	uint32_t	n_heads;
+	uint32_t	ffn;			/* intermediate size */
+	uint32_t	max_positions;	/* max_position_embeddings */
+	uint32_t	type_vocab;		/* type_vocab_size */
+	uint32_t	vocab_size;
+	uint32_t	num_labels;		/* 0 for embedding models */
+	uint32_t	activation;		/* BertActivation */
+	uint32_t	pooling;		/* BertPooling */
+	uint32_t	flags;			/* BERT_FLAG_* */
+	uint32_t	max_seq_len;	/* default truncation length incl. [CLS]/[SEP] */
+	uint32_t	max_chars_per_word; /* longer words become [UNK] (100) */
+	uint32_t	unk_id;
+	uint32_t	cls_id;
+	uint32_t	sep_id;
+	uint32_t	pad_id;
+	float		layer_norm_eps;
+	uint32_t	n_tensors;
+	uint32_t	hash_slots;		/* power of two, >= 2 * vocab_size */
+	uint32_t	reserved0;
+
+	/* sections: byte offset from the start of the file, and length */
+	uint64_t	tensors_offset;
+	uint64_t	tensors_bytes;	/* n_tensors * sizeof(BertTensorEntry) */
+	uint64_t	vocab_offset;
+	uint64_t	vocab_bytes;
+	uint64_t	hash_offset;
+	uint64_t	hash_bytes;		/* hash_slots * 4 */
+	uint64_t	labels_offset;
+	uint64_t	labels_bytes;
+
+	char		source[128];	/* free text: where the model came from */
+	uint8_t		reserved[BERT_HEADER_SIZE - 8 - 4 - 4 - 8 - 22 * 4 - 8 * 8 - 128];
+} BertFileHeader;
+
+typedef struct BertTensorEntry
+{
+	char		name[BERT_TENSOR_NAME_LEN];	/* NUL-terminated, NUL-padded */
+	uint32_t	dtype;			/* BertDType */
+	uint32_t	ndim;			/* 1 .. BERT_MAX_DIMS */
+	uint32_t	shape[BERT_MAX_DIMS];	/* unused dims are 0 */
+	uint64_t	offset;			/* from the start of the file, BERT_TENSOR_ALIGN-aligned */
+	uint64_t	nbytes;			/* product(shape) * 4 */
+} BertTensorEntry;
+
+_Static_assert(sizeof(BertFileHeader) == BERT_HEADER_SIZE, "header size");
+_Static_assert(sizeof(BertTensorEntry) == 136, "tensor entry size");
+
+/* FNV-1a, 32 bit: the hash of the vocabulary index. */
+static inline uint32_t
+bert_hash(const char *s, size_t len)
+{
+	uint32_t	h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		h ^= (uint8_t) s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+#endif							/* BERT_MODEL_FORMAT_H */

@@ -1,0 +1,54 @@
+/*
+ * ops.h — the kernels around the matrix products, and the BLIS wrapper.
+ */
+#ifndef BERT_OPS_H
+#define BERT_OPS_H
+
+#include <stddef.h>
+
+/* Pick the BLIS kernel set from the CPU, then set BLIS threads.  Call in the
+ * process that computes (a backend), never before fork().  Idempotent. */
+void		bert_blas_init(int threads);
+
+/* After bert_blas_init(): the kernel set BLIS uses ("zen3", "skx", ...), how
+ * it was chosen, and the BLIS version. */
+const char *bert_blas_arch(void);
+const char *bert_blas_arch_reason(void);
+const char *bert_blas_version(void);
+int			bert_blas_threads(void);
+
+/* SIMD features of this CPU that bert and BLIS use, e.g. "avx2 fma". */
+const char *bert_cpu_features(void);
+
+/* C (m x n) = A (m x k) * op(B) + beta C, all row-major; B is a weight
+ * stored [n][k] (Hugging Face [out, in]) and used transposed through its
+ * strides, no copy. */
+void		bert_linear(int m, int n, int k, const float *a, int lda,
+						const float *w, float beta, float *c, int ldc);
+
+/* General strided sgemm: C = alpha A B + beta C. */
+void		bert_gemm(int m, int n, int k, float alpha,
+					  const float *a, long rsa, long csa,
+					  const float *b, long rsb, long csb,
+					  float beta, float *c, long rsc, long csc);
+
+/* Each of the rows of x (n floats each) := bias (+ residual row, if given). */
+void		bert_fill_rows(float *x, int rows, int n, const float *bias,
+						   const float *residual);
+
+/* y = (x - mean) / sqrt(var + eps) * g + b over each row of n, in place. */
+void		bert_layernorm(float *x, int rows, int n, const float *g,
+						   const float *b, float eps);
+
+void		bert_gelu(float *x, size_t n);	/* exact, erf-based */
+void		bert_gelu_tanh(float *x, size_t n);
+void		bert_relu(float *x, size_t n);
+void		bert_tanh(float *x, size_t n);
+
+/* Softmax over each row of n (stride ld), in place. */
+void		bert_softmax_rows(float *x, int rows, int n, int ld);
+
+/* x := x / ||x||_2 (left alone if the norm is 0). */
+void		bert_l2_normalize(float *x, int n);
+
+#endif							/* BERT_OPS_H */

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command: dependencies, build (warnings are errors), unit tests of
+# the plain-C core under ASan + UBSan, then the pg_regress suite against a
+# throwaway cluster (pg_virtualenv runs it as postgres, so root is fine).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+scripts/install-deps.sh
+make -s
+make -s unittest
+make -s install
+make -s install-model
+
+status=0
+pg_virtualenv -t make installcheck || status=$?
+if [ $status -ne 0 ] && [ -f regression.diffs ]; then
+	echo "=== regression.diffs ==="
+	cat regression.diffs
+fi
+exit $status

@@ -1,0 +1,238 @@
+/*
+ * test_core.c — unit tests of the plain-C core: the model loader (on the real
+ * default model and on damaged copies of it), the kernels, and the encoder.
+ * Built with ASan + UBSan by `make unittest`.  Usage: test_core MODEL.bert
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoder.h"
+#include "model.h"
+#include "ops.h"
+
+static int	passed = 0;
+static int	failed = 0;
+
+#define CHECK(cond, ...) \
+	do { \
+		if (cond) \
+			passed++; \
+		else \
+		{ \
+			failed++; \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+		} \
+	} while (0)
+
+/* Deterministic pseudo-random numbers (xorshift), for damage positions. */
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t
+next_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void
+test_loader(const char *path)
+{
+	BertModel	m;
+	char		err[512];
+	BertModelStatus st = bert_model_open(path, &m, err, sizeof(err));
+	uint8_t    *copy;
+
+	CHECK(st == BERT_MODEL_OK, "open %s: %s", path, err);
+	if (st != BERT_MODEL_OK)
+		return;
+	CHECK(m.config.kind == BERT_KIND_EMBEDDING, "kind %d", m.config.kind);
+	CHECK(m.config.n_layers == 6 && m.config.hidden == 384 && m.config.n_heads == 12 &&
+		  m.config.head_dim == 32 && m.config.ffn == 1536, "shape");
+	CHECK(m.config.vocab_size == 30522 && m.config.max_positions == 512 &&
+		  m.config.type_vocab == 2, "sizes");
+	CHECK(m.config.max_seq_len == 256, "max_seq_len %d", m.config.max_seq_len);
+	CHECK(m.config.pooling == BERT_POOL_MEAN, "pooling");
+	CHECK(m.config.flags == BERT_FLAG_ALL, "flags %x", m.config.flags);
+	CHECK(fabsf(m.config.layer_norm_eps - 1e-12f) < 1e-18f, "eps %g", (double) m.config.layer_norm_eps);
+	CHECK(m.vocab.unk_id == 100 && m.vocab.cls_id == 101 && m.vocab.sep_id == 102, "special ids");
+	CHECK(bert_vocab_lookup(&m.vocab, "hello", 5) == 7592, "lookup hello");
+	CHECK(bert_vocab_lookup(&m.vocab, "##ing", 5) == 2075, "lookup ##ing");
+	CHECK(bert_vocab_lookup(&m.vocab, "notatoken-xyz", 13) == -1, "lookup missing");
+	CHECK(m.n_labels == 0, "labels");
+
+	/*
+	 * Damaged copies: truncation at random offsets, and each header field
+	 * flipped, must be rejected with a status, never crash or over-read
+	 * (ASan watches the exact-size heap copies).
+	 */
+	for (int i = 0; i < 20; i++)
+	{
+		size_t		cut = (size_t) (next_random() % m.size);
+		BertModel	bad;
+
+		copy = malloc(cut ? cut : 1);
+		memcpy(copy, m.base, cut);
+		st = bert_model_parse(copy, cut, &bad, err, sizeof(err));
+		CHECK(st == BERT_MODEL_CORRUPT, "truncated at %zu: status %d", cut, st);
+		free(copy);
+	}
+	copy = malloc(m.size);
+	for (size_t off = 0; off < offsetof(BertFileHeader, source); off++)
+	{
+		BertModel	bad;
+
+		memcpy(copy, m.base, BERT_HEADER_SIZE);
+		memcpy(copy + BERT_HEADER_SIZE, m.base + BERT_HEADER_SIZE, m.size - BERT_HEADER_SIZE);
+		copy[off] ^= 0x5a;
+		st = bert_model_parse(copy, m.size, &bad, err, sizeof(err));
+		/* a flipped byte in a few fields (eps, source) may still be valid */
+		if (st == BERT_MODEL_OK)
+			bert_model_close(&bad);
+		else
+			CHECK(st == BERT_MODEL_CORRUPT || st == BERT_MODEL_VERSION,
+				  "header byte %zu flipped: status %d", off, st);
+	}
+	/* a tensor shape damaged: the message names the tensor */
+	{
+		BertModel	bad;
+		BertFileHeader h;
+		BertTensorEntry *t;
+
+		memcpy(copy, m.base, m.size);
+		memcpy(&h, copy, sizeof(h));
+		t = (BertTensorEntry *) (copy + h.tensors_offset);
+		for (uint32_t i = 0; i < h.n_tensors; i++)
+			if (strcmp(t[i].name, "encoder.layer.0.attention.self.query.weight") == 0)
+			{
+				t[i].shape[1] = 192;
+				t[i].nbytes /= 2;
+			}
+		st = bert_model_parse(copy, m.size, &bad, err, sizeof(err));
+		CHECK(st == BERT_MODEL_CORRUPT &&
+			  strcmp(err, "tensor 'encoder.layer.0.attention.self.query.weight' has shape [384, 192], expected [384, 384]") == 0,
+			  "bad shape message: %s", err);
+	}
+	free(copy);
+	bert_model_close(&m);
+	st = bert_model_open("/nonexistent/model.bert", &m, err, sizeof(err));
+	CHECK(st == BERT_MODEL_IO && strstr(err, "No such file") != NULL, "missing file: %s", err);
+}
+
+static void
+test_kernels(void)
+{
+	float		x[8] = {1, 2, 3, 4, -1, -2, 0.5f, 8};
+	float		g[4] = {1, 1, 1, 1},
+				b[4] = {0, 0, 0, 0};
+	float		s[3] = {1, 2, 3};
+	float		v[3] = {-3.0f, 0.0f, 1.0f};
+
+	/* layer norm of 1 2 3 4: mean 2.5, var 1.25 */
+	bert_layernorm(x, 1, 4, g, b, 1e-12f);
+	CHECK(fabsf(x[0] + 1.3416408f) < 1e-6f && fabsf(x[3] - 1.3416408f) < 1e-6f,
+		  "layernorm %f %f", (double) x[0], (double) x[3]);
+	bert_softmax_rows(s, 1, 3, 3);
+	CHECK(fabsf(s[0] - 0.09003057f) < 1e-7f && fabsf(s[2] - 0.66524096f) < 1e-7f,
+		  "softmax %f %f", (double) s[0], (double) s[2]);
+	/* gelu(-3) = -1.5 erfc(3 / sqrt 2) = -0.00404969, gelu(1) = 0.84134475 */
+	bert_gelu(v, 3);
+	CHECK(fabsf(v[0] + 0.00404969f) < 1e-7f && v[1] == 0.0f && fabsf(v[2] - 0.84134475f) < 1e-7f,
+		  "gelu %g %g", (double) v[0], (double) v[2]);
+
+	/* bert_linear against a naive product, with a weight stored [out, in] */
+	{
+		enum
+		{
+		M = 5, N = 7, K = 3};
+		float		a[M * K],
+					w[N * K],
+					c[M * N];
+		int			ok = 1;
+
+		for (int i = 0; i < M * K; i++)
+			a[i] = (float) ((i * 7) % 11) - 5;
+		for (int i = 0; i < N * K; i++)
+			w[i] = (float) ((i * 5) % 13) - 6;
+		for (int i = 0; i < M * N; i++)
+			c[i] = 1.0f;
+		bert_blas_init(1);
+		bert_linear(M, N, K, a, K, w, 1.0f, c, N);
+		for (int i = 0; i < M; i++)
+			for (int j = 0; j < N; j++)
+			{
+				float		ref = 1.0f;
+
+				for (int k = 0; k < K; k++)
+					ref += a[i * K + k] * w[j * K + k];
+				if (c[i * N + j] != ref)
+					ok = 0;
+			}
+		CHECK(ok, "bert_linear differs from the naive product");
+	}
+	{
+		float		n[3] = {3, 0, 4};
+
+		bert_l2_normalize(n, 3);
+		CHECK(n[0] == 0.6f && n[2] == 0.8f, "l2 normalize");
+	}
+}
+
+static void
+test_encoder(const char *path)
+{
+	BertModel	m;
+	BertRunState st = {0};
+	char		err[512];
+	int32_t		ids[] = {101, 7592, 2088, 102, 101, 7592, 102};	/* hello world | hello */
+	int			lens[] = {4, 3};
+	float		out[2 * 384],
+				single[384];
+	double		norm = 0.0,
+				maxdiff = 0.0;
+
+	if (bert_model_open(path, &m, err, sizeof(err)) != BERT_MODEL_OK)
+		return;
+	bert_blas_init(1);
+	CHECK(strcmp(bert_blas_arch(), "generic") != 0 ||
+		  strcmp(bert_cpu_features(), "none") == 0,
+		  "BLIS uses generic kernels on a CPU with %s", bert_cpu_features());
+	CHECK(bert_encode(&m, &st, ids, lens, 2) == BERT_ENC_OK, "encode batch");
+	bert_pool(&m, &st, lens, 2, out);
+	for (int i = 0; i < 384; i++)
+		norm += (double) out[i] * out[i];
+	CHECK(fabs(norm - 1.0) < 1e-5, "norm %f", norm);
+
+	/* the second sequence of the batch equals the sequence run alone */
+	CHECK(bert_encode(&m, &st, ids + 4, lens + 1, 1) == BERT_ENC_OK, "encode single");
+	bert_pool(&m, &st, lens + 1, 1, single);
+	for (int i = 0; i < 384; i++)
+		if (fabs(single[i] - out[384 + i]) > maxdiff)
+			maxdiff = fabs(single[i] - out[384 + i]);
+	CHECK(maxdiff < 1e-5, "batch vs single max diff %g", maxdiff);
+
+	ids[1] = 30522;
+	CHECK(bert_encode(&m, &st, ids, lens, 1) == BERT_ENC_BAD_INPUT, "id out of range");
+	bert_run_state_free(&st);
+	bert_model_close(&m);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: %s MODEL.bert\n", argv[0]);
+		return 2;
+	}
+	test_loader(argv[1]);
+	test_kernels();
+	test_encoder(argv[1]);
+	printf("test_core: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
