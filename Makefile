@@ -8,7 +8,7 @@ DATA = sql/bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert
 EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
 
-REGRESS = tokenizer embed errors info
+REGRESS = info tokenizer embed errors
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.

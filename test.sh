@@ -12,9 +12,13 @@ make -s install
 make -s install-model
 
 status=0
-pg_virtualenv -t make installcheck || status=$?
-if [ $status -ne 0 ] && [ -f regression.diffs ]; then
+pg_virtualenv -t make installcheck 2>&1 | tee regression.log || status=$?
+status=${PIPESTATUS[0]}
+ok=$(grep -cE '^(test| ) .* \.\.\. ok' regression.log || true)
+bad=$(grep -cE '^(test| ) .* \.\.\. FAILED' regression.log || true)
+if [ "$status" -ne 0 ] && [ -f regression.diffs ]; then
 	echo "=== regression.diffs ==="
 	cat regression.diffs
 fi
-exit $status
+echo "pg_regress: $ok passed, $bad failed"
+exit "$status"
