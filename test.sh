@@ -11,9 +11,10 @@ make -s unittest
 make -s install
 make -s install-model
 
-status=0
-pg_virtualenv -t make installcheck 2>&1 | tee regression.log || status=$?
+set +e
+pg_virtualenv -t make installcheck 2>&1 | tee regression.log
 status=${PIPESTATUS[0]}
+set -e
 ok=$(grep -cE '^(test| ) .* \.\.\. ok' regression.log || true)
 bad=$(grep -cE '^(test| ) .* \.\.\. FAILED' regression.log || true)
 if [ "$status" -ne 0 ] && [ -f regression.diffs ]; then
