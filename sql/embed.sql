@@ -1,5 +1,7 @@
 -- Sentence embeddings with all-MiniLM-L6-v2.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
+RESET client_min_messages;
 \set VERBOSITY terse
 
 -- 384 components, unit norm

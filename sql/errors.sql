@@ -1,5 +1,7 @@
 -- Every error message, with its SQLSTATE and detail.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
+RESET client_min_messages;
 \set SHOW_CONTEXT never
 
 -- run a statement, show SQLSTATE: message (detail)

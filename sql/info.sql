@@ -1,7 +1,9 @@
 -- bert_info(): the BLIS kernel set must not be BLIS's generic C fallback on
 -- any CPU with AVX2 or AVX-512 (Debian's BLIS 0.9 picks generic on CPUs it
 -- does not know; we choose from the CPU's features).
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
+RESET client_min_messages;
 SELECT cpu_features !~ '(avx2|avx512f)' OR kernel <> 'generic' AS kernel_not_generic,
        CASE WHEN cpu_features ~ 'avx512f' AND cpu_features ~ 'avx512bw' AND cpu_features ~ 'avx512vl'
             THEN kernel = 'skx'

@@ -3,7 +3,9 @@
 -- tokenizer.json (test/make-tokenizer-cases.mjs -> test/unit/tokenizer_cases.tsv);
 -- where the JS port departs from the Rust/Python tokenizers (final sigma,
 -- CJK extension B, unassigned code points) the Rust behaviour is expected.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
+RESET client_min_messages;
 
 SELECT bert_token_ids('hello world');
 SELECT bert_tokenize('hello world');
