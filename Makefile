@@ -3,12 +3,12 @@
 EXTENSION = bert
 EXTVERSION = 0.1.0
 MODULE_big = bert
-OBJS = src/bert.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
+OBJS = src/bert.o src/cache.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
 DATA = sql/bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert
 EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
 
-REGRESS = info tokenizer embed errors
+REGRESS = info tokenizer embed errors catalogue
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.
@@ -79,3 +79,10 @@ unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/vocab.txt $(DEFAULT_M
 	test/unit/test_convert.sh
 
 .PHONY: model install-model unittest
+
+# Damaged copies of the default model for the catalogue test.
+installcheck: damaged-models
+damaged-models:
+	test/make-damaged-models.sh $(DEFAULT_MODEL) /tmp/bert_damaged
+
+.PHONY: damaged-models

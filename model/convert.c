@@ -2071,6 +2071,7 @@ main(int argc, char **argv)
 		pos = plan.t[k].offset + plan.t[k].nbytes;
 	}
 	hdr.file_size = pos;
+	hdr.header_crc = bert_header_crc(&hdr);
 
 	/* write OUT.tmp.PID, then rename it over OUT */
 	plen = strlen(opt.out_path) + 32;

@@ -1,37 +1,64 @@
 -- bert 0.1.0
 \echo Use "CREATE EXTENSION bert" to load this file. \quit
 
--- Model-dependent functions are IMMUTABLE: a model name always denotes the
--- same weights (reinstall a changed model under a new name, or rebuild any
--- index built on the old results).
+-- Like to_tsvector(), each model-dependent function comes in two forms:
+-- with an explicit model it is IMMUTABLE (a model name always denotes the
+-- same weights: install changed weights under a new name, or rebuild what
+-- was computed from the old ones); without one it uses bert.default_model
+-- and is STABLE.  Use the explicit form in indexes and generated columns.
 
-CREATE FUNCTION bert_embed(input text, model text DEFAULT 'all-MiniLM-L6-v2')
+CREATE FUNCTION bert_embed(input text, model text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_embed'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 20000;
 
+CREATE FUNCTION bert_embed(input text)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'bert_embed'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000;
+
 COMMENT ON FUNCTION bert_embed(text, text) IS
 'sentence embedding of input (pooled and, for embedding models, L2-normalised)';
 
-CREATE FUNCTION bert_tokenize(input text, model text DEFAULT 'all-MiniLM-L6-v2')
+CREATE FUNCTION bert_tokenize(input text, model text)
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'bert_tokenize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
 
-CREATE FUNCTION bert_token_ids(input text, model text DEFAULT 'all-MiniLM-L6-v2')
+CREATE FUNCTION bert_tokenize(input text)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'bert_tokenize'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 500;
+
+CREATE FUNCTION bert_token_ids(input text, model text)
 RETURNS int[]
 AS 'MODULE_PATHNAME', 'bert_token_ids'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
 
-CREATE FUNCTION bert_token_count(input text, model text DEFAULT 'all-MiniLM-L6-v2')
+CREATE FUNCTION bert_token_ids(input text)
+RETURNS int[]
+AS 'MODULE_PATHNAME', 'bert_token_ids'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 500;
+
+CREATE FUNCTION bert_token_count(input text, model text)
 RETURNS int
 AS 'MODULE_PATHNAME', 'bert_token_count'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
 
-CREATE FUNCTION bert_similarity(a text, b text, model text DEFAULT 'all-MiniLM-L6-v2')
+CREATE FUNCTION bert_token_count(input text)
+RETURNS int
+AS 'MODULE_PATHNAME', 'bert_token_count'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 500;
+
+CREATE FUNCTION bert_similarity(a text, b text, model text)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'bert_similarity'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 40000;
+
+CREATE FUNCTION bert_similarity(a text, b text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'bert_similarity'
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 40000;
 
 CREATE FUNCTION bert_cosine_similarity(a real[], b real[])
 RETURNS float8
@@ -60,3 +87,41 @@ CREATE FUNCTION bert_info(
 	OUT cpu_features text)
 AS 'MODULE_PATHNAME', 'bert_info'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+-- The model catalogue: every installed model, and its use by this server.
+CREATE FUNCTION bert_models(
+	OUT name text,
+	OUT kind text,
+	OUT layers int,
+	OUT hidden int,
+	OUT heads int,
+	OUT vocab_size int,
+	OUT max_positions int,
+	OUT max_seq_len int,
+	OUT labels text[],
+	OUT pooling text,
+	OUT normalized bool,
+	OUT directory text,
+	OUT bytes_on_disk bigint,
+	OUT bytes_resident bigint,
+	OUT loaded_since timestamptz,
+	OUT calls bigint,
+	OUT tokens bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_models'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+CREATE VIEW bert_models AS SELECT * FROM @extschema@.bert_models();
+
+-- Install a model from a server path: a converted .bert file, or a Hugging
+-- Face checkpoint directory (converted with bert-convert).  Superusers and
+-- members of pg_read_server_files only.
+CREATE FUNCTION bert_install_model(name text, path text, replace boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'bert_install_model'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bert_drop_model(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'bert_drop_model'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

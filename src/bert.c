@@ -19,7 +19,15 @@
 #include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "catalog/pg_authid.h"
+#include "nodes/value.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
+#include "utils/tuplestore.h"
+#include <dirent.h>
 
+#include "cache.h"
 #include "encoder.h"
 #include "model.h"
 #include "ops.h"
@@ -27,21 +35,9 @@
 
 PG_MODULE_MAGIC;
 
-#define MODEL_NAME_MAX 64
-
-/* GUCs */
-static char *bert_model_dir = NULL;
-
-/* One model opened by this backend. */
-typedef struct LoadedModel
-{
-	char		name[MODEL_NAME_MAX + 1];
-	BertModel	model;
-	BertRunState state;
-	struct LoadedModel *next;
-} LoadedModel;
-
-static LoadedModel *loaded_models = NULL;
+/* GUCs (bert_model_dir lives in cache.c) */
+static char *bert_default_model = NULL;
+static char *bert_preload_models = NULL;
 
 /* Scratch reused by every call, so an ERROR cannot leak it. */
 static BertTokens scratch_tokens;
@@ -53,101 +49,59 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	DefineCustomStringVariable("bert.default_model",
+							   "Model used by the functions called without a model argument.",
+							   NULL,
+							   &bert_default_model,
+							   "all-MiniLM-L6-v2",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
 	DefineCustomStringVariable("bert.model_dir",
-							   "Directory that holds installed models (NAME.bert).",
-							   "Empty means SHAREDIR/bert/models.",
+							   "Directory that holds the models (NAME.bert).",
+							   "Empty means $PGDATA/pg_bert/models, then SHAREDIR/bert/models.",
 							   &bert_model_dir,
 							   "",
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	/* PGC_POSTMASTER settings can only exist when loaded at server start */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("bert.preload_models",
+								   "Comma-separated models to load at server start.",
+								   "Needs bert in shared_preload_libraries.",
+								   &bert_preload_models,
+								   "",
+								   PGC_POSTMASTER,
+								   GUC_LIST_INPUT,
+								   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");
+
+	/* in the postmaster: map the weights, touch nothing else (no BLIS, no threads) */
+	if (process_shared_preload_libraries_in_progress &&
+		bert_preload_models != NULL && bert_preload_models[0] != '\0')
+		bert_preload(bert_preload_models);
 }
 
-/* The directory models are read from. */
-static void
-models_directory(char *buf, size_t len)
-{
-	if (bert_model_dir != NULL && bert_model_dir[0] != '\0')
-		strlcpy(buf, bert_model_dir, len);
-	else
-	{
-		char		share[MAXPGPATH];
-
-		get_share_path(my_exec_path, share);
-		snprintf(buf, len, "%s/bert/models", share);
-	}
-}
-
-/* Model names are file names in the models directory: no path tricks. */
-static void
-check_model_name(const char *name)
-{
-	size_t		len = strlen(name);
-
-	if (len == 0 || len > MODEL_NAME_MAX || name[0] == '.' ||
-		strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid model name \"%s\"", name),
-				 errdetail("A model name is 1 to %d letters, digits, \".\", \"_\" or \"-\", and does not start with \".\".",
-						   MODEL_NAME_MAX)));
-}
-
+/* The model argument at position argno, or bert.default_model if absent. */
 static LoadedModel *
-get_model(text *name_text)
+model_arg(FunctionCallInfo fcinfo, int argno)
 {
-	char	   *name = text_to_cstring(name_text);
-	LoadedModel *lm;
-	char		dir[MAXPGPATH];
-	char		path[MAXPGPATH];
-	char		err[512];
-	BertModelStatus status;
-	BertModel	model;
-
-	for (lm = loaded_models; lm != NULL; lm = lm->next)
-		if (strcmp(lm->name, name) == 0)
-		{
-			pfree(name);
-			return lm;
-		}
-
-	check_model_name(name);
-	models_directory(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/%s.bert", dir, name);
-
-	status = bert_model_open(path, &model, err, sizeof(err));
-	if (status != BERT_MODEL_OK)
+	if (PG_NARGS() > argno)
 	{
-		struct stat st;
+		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+		LoadedModel *lm = bert_get_model(name);
 
-		if (status == BERT_MODEL_IO && stat(path, &st) != 0 && errno == ENOENT)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" is not installed", name),
-					 errdetail("There is no file \"%s.bert\" in the models directory.", name)));
-		if (status == BERT_MODEL_IO)
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("could not load model \"%s\"", name),
-					 errdetail("%s", err)));
-		if (status == BERT_MODEL_NOMEM)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory loading model \"%s\"", name)));
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model file for \"%s\" is invalid", name),
-				 errdetail("%s", err)));
+		pfree(name);
+		return lm;
 	}
+	return bert_get_model(bert_default_model);
+}
 
-	lm = MemoryContextAllocZero(TopMemoryContext, sizeof(LoadedModel));
-	strlcpy(lm->name, name, sizeof(lm->name));
-	lm->model = model;
-	lm->next = loaded_models;
-	loaded_models = lm;
-	pfree(name);
-	return lm;
+static int
+compare_names(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
 }
 
 /* The text as UTF-8 (the tokenizer's input encoding), and its length. */
@@ -206,6 +160,7 @@ embed(LoadedModel *lm, text *input)
 	if (status != BERT_ENC_OK)
 		elog(ERROR, "bert: encoder rejected %d tokens", n);
 	bert_pool(&lm->model, &lm->state, &n, 1, scratch_embedding);
+	bert_count_use(lm, n);
 	return scratch_embedding;
 }
 
@@ -281,7 +236,7 @@ PG_FUNCTION_INFO_V1(bert_embed);
 Datum
 bert_embed(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = get_model(PG_GETARG_TEXT_PP(1));
+	LoadedModel *lm = model_arg(fcinfo, 1);
 	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0));
 
 	PG_RETURN_ARRAYTYPE_P(float_array(e, lm->model.config.hidden));
@@ -291,7 +246,7 @@ PG_FUNCTION_INFO_V1(bert_similarity);
 Datum
 bert_similarity(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = get_model(PG_GETARG_TEXT_PP(2));
+	LoadedModel *lm = model_arg(fcinfo, 2);
 	int			h = lm->model.config.hidden;
 	float	   *a = palloc(sizeof(float) * h);
 	double		sim;
@@ -306,7 +261,7 @@ PG_FUNCTION_INFO_V1(bert_token_ids);
 Datum
 bert_token_ids(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = get_model(PG_GETARG_TEXT_PP(1));
+	LoadedModel *lm = model_arg(fcinfo, 1);
 	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), lm->model.config.max_seq_len);
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 
@@ -319,7 +274,7 @@ PG_FUNCTION_INFO_V1(bert_tokenize);
 Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = get_model(PG_GETARG_TEXT_PP(1));
+	LoadedModel *lm = model_arg(fcinfo, 1);
 	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), lm->model.config.max_seq_len);
 	const BertVocab *v = &lm->model.vocab;
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
@@ -345,7 +300,7 @@ PG_FUNCTION_INFO_V1(bert_token_count);
 Datum
 bert_token_count(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = get_model(PG_GETARG_TEXT_PP(1));
+	LoadedModel *lm = model_arg(fcinfo, 1);
 	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), 0);
 
 	if (tok->total > PG_INT32_MAX)
@@ -376,18 +331,171 @@ bert_info(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[7];
 	bool		nulls[7] = {0};
-	char		dir[MAXPGPATH];
+	char		dirs[2][MAXPGPATH];
+	int			ndirs = bert_models_dirs(dirs);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bert_info: return type must be a row type");
 	bert_blas_init(1);
-	models_directory(dir, sizeof(dir));
 	values[0] = CStringGetTextDatum(bert_blas_version());
 	values[1] = CStringGetTextDatum(bert_blas_arch());
 	values[2] = CStringGetTextDatum(bert_blas_arch_reason());
 	values[3] = Int32GetDatum(bert_blas_threads());
 	values[4] = Int32GetDatum(BERT_FORMAT_VERSION);
-	values[5] = CStringGetTextDatum(dir);
+	values[5] = CStringGetTextDatum(ndirs == 1 ? dirs[0] : psprintf("%s:%s", dirs[0], dirs[1]));
 	values[6] = CStringGetTextDatum(bert_cpu_features());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* Installing and dropping read and write server files. */
+static void
+check_file_privilege(const char *what)
+{
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only superusers and members of pg_read_server_files may install or drop models.")));
+}
+
+PG_FUNCTION_INFO_V1(bert_install_model);
+Datum
+bert_install_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		replace = PG_GETARG_BOOL(2);
+
+	check_file_privilege("install a model");
+	if (!is_absolute_path(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model path must be absolute")));
+	bert_install_model_file(name, path, replace);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(bert_drop_model);
+Datum
+bert_drop_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	check_file_privilege("drop a model");
+	bert_drop_model_file(name);
+	PG_RETURN_VOID();
+}
+
+static const char *
+kind_name(BertModelKind kind)
+{
+	switch (kind)
+	{
+		case BERT_KIND_EMBEDDING:
+			return "embedding";
+		case BERT_KIND_TOKEN_CLASSIFICATION:
+			return "token classification";
+		case BERT_KIND_SEQUENCE_CLASSIFICATION:
+			return "sequence classification";
+	}
+	return "unknown";
+}
+
+/* One catalogue row for the model file at path (name.bert in dir). */
+static void
+model_row(ReturnSetInfo *rsinfo, const char *name, const char *dir)
+{
+	Datum		values[17];
+	bool		nulls[17] = {0};
+	char		path[MAXPGPATH];
+	char		err[512];
+	BertModel	m;
+	BertModelInfo info;
+	BertModelStatus status;
+
+	snprintf(path, sizeof(path), "%s/%s.bert", dir, name);
+	status = bert_model_open(path, &m, err, sizeof(err));
+	bert_model_usage(name, path, &info);
+	values[0] = CStringGetTextDatum(name);
+	if (status == BERT_MODEL_OK)
+	{
+		const BertConfig *c = &m.config;
+		Datum	   *labels = palloc(sizeof(Datum) * (m.n_labels + 1));
+
+		for (uint32 i = 0; i < m.n_labels; i++)
+		{
+			size_t		len;
+			const char *l = bert_model_label(&m, i, &len);
+
+			labels[i] = PointerGetDatum(cstring_to_text_with_len(l, (int) len));
+		}
+		values[1] = CStringGetTextDatum(kind_name(c->kind));
+		values[2] = Int32GetDatum(c->n_layers);
+		values[3] = Int32GetDatum(c->hidden);
+		values[4] = Int32GetDatum(c->n_heads);
+		values[5] = Int32GetDatum(c->vocab_size);
+		values[6] = Int32GetDatum(c->max_positions);
+		values[7] = Int32GetDatum(c->max_seq_len);
+		values[8] = PointerGetDatum(construct_array(labels, (int) m.n_labels, TEXTOID, -1, false, TYPALIGN_INT));
+		values[9] = CStringGetTextDatum(c->pooling == BERT_POOL_CLS ? "cls" : "mean");
+		values[10] = BoolGetDatum((c->flags & BERT_FLAG_NORMALIZE) != 0);
+		bert_model_close(&m);
+	}
+	else
+	{
+		/* listed, so that a broken file can be seen and dropped */
+		values[1] = CStringGetTextDatum(psprintf("invalid: %s", err));
+		for (int i = 2; i <= 10; i++)
+			nulls[i] = true;
+	}
+	values[11] = CStringGetTextDatum(dir);
+	values[12] = Int64GetDatum(info.bytes_on_disk);
+	values[13] = Int64GetDatum(info.bytes_resident);
+	nulls[13] = info.bytes_resident < 0;
+	values[14] = TimestampTzGetDatum(info.loaded_since);
+	nulls[14] = !info.loaded;
+	values[15] = Int64GetDatum(info.calls);
+	values[16] = Int64GetDatum(info.tokens);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+PG_FUNCTION_INFO_V1(bert_models);
+Datum
+bert_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char		dirs[2][MAXPGPATH];
+	int			ndirs = bert_models_dirs(dirs);
+	List	   *seen = NIL;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int d = 0; d < ndirs; d++)
+	{
+		DIR		   *dir = AllocateDir(dirs[d]);
+		struct dirent *de;
+		List	   *names = NIL;
+		ListCell   *lc;
+
+		if (dir == NULL)
+			continue;			/* a directory not created yet lists nothing */
+		while ((de = ReadDirExtended(dir, dirs[d], LOG)) != NULL)
+		{
+			size_t		len = strlen(de->d_name);
+			char	   *name;
+
+			if (len <= 5 || strcmp(de->d_name + len - 5, ".bert") != 0 || de->d_name[0] == '.')
+				continue;
+			name = pnstrdup(de->d_name, len - 5);
+			/* an earlier directory hides a model of the same name */
+			if (list_member(seen, makeString(name)))
+				continue;
+			seen = lappend(seen, makeString(name));
+			names = lappend(names, name);
+		}
+		FreeDir(dir);
+		list_sort(names, compare_names);
+		foreach(lc, names)
+			model_row(rsinfo, lfirst(lc), dirs[d]);
+	}
+	return (Datum) 0;
 }

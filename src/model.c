@@ -149,6 +149,9 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 		return fail(errbuf, errlen, BERT_MODEL_VERSION,
 					"model file format version %u is not supported (this build reads version %d)",
 					h.version, BERT_FORMAT_VERSION);
+	if (h.header_crc != bert_header_crc(&h))
+		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"header checksum mismatch (the first %d bytes are damaged)", BERT_HEADER_SIZE);
 	if (h.header_size != BERT_HEADER_SIZE)
 		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "header size is %u, expected %d",
 					h.header_size, BERT_HEADER_SIZE);
@@ -310,8 +313,12 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 		LAYER(L->ln2_b, "output.LayerNorm.bias", H);
 #undef LAYER
 	}
-	TENSOR(w->pooler_w, "pooler.dense.weight", h.kind != BERT_KIND_SEQUENCE_CLASSIFICATION, H, H);
-	TENSOR(w->pooler_b, "pooler.dense.bias", h.kind != BERT_KIND_SEQUENCE_CLASSIFICATION, H);
+	/*
+	 * Optional for every kind: a sequence classifier trained on the pooled
+	 * sentence embedding (heads.c) has no pooler, a Hugging Face one has.
+	 */
+	TENSOR(w->pooler_w, "pooler.dense.weight", 1, H, H);
+	TENSOR(w->pooler_b, "pooler.dense.bias", 1, H);
 	if ((w->pooler_w == NULL) != (w->pooler_b == NULL))
 	{
 		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "pooler weight and bias must come together");

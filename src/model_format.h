@@ -113,7 +113,8 @@ typedef struct BertFileHeader
 	uint64_t	labels_bytes;
 
 	char		source[128];	/* free text: where the model came from */
-	uint8_t		reserved[BERT_HEADER_SIZE - 8 - 4 - 4 - 8 - 22 * 4 - 8 * 8 - 128];
+	uint8_t		reserved[BERT_HEADER_SIZE - 8 - 4 - 4 - 8 - 22 * 4 - 8 * 8 - 128 - 4];
+	uint32_t	header_crc;		/* bert_header_crc() of everything above */
 } BertFileHeader;
 
 typedef struct BertTensorEntry
@@ -141,6 +142,22 @@ bert_hash(const char *s, size_t len)
 		h *= 16777619u;
 	}
 	return h;
+}
+
+/* CRC-32 (IEEE) of the header up to header_crc: catches any flipped byte. */
+static inline uint32_t
+bert_header_crc(const BertFileHeader *h)
+{
+	const uint8_t *p = (const uint8_t *) h;
+	uint32_t	crc = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < offsetof(BertFileHeader, header_crc); i++)
+	{
+		crc ^= p[i];
+		for (int b = 0; b < 8; b++)
+			crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+	}
+	return ~crc;
 }
 
 #endif							/* BERT_MODEL_FORMAT_H */

@@ -1,8 +1,8 @@
 /*
  * ops.c — BLIS set-up and the small kernels around the matrix products.
  *
- * The kernels are plain loops written so that the compiler vectorises them;
- * every one is a single pass over its rows.
+ * The elementwise and row kernels have portable, AVX2 and AVX-512 variants,
+ * chosen once from the CPU (see "dispatch" below).
  */
 #include "ops.h"
 
@@ -124,8 +124,35 @@ bert_linear(int m, int n, int k, const float *a, int lda,
 	bert_gemm(m, n, k, 1.0f, a, lda, 1, w, 1, k, beta, c, ldc, 1);
 }
 
-void
-bert_fill_rows(float *x, int rows, int n, const float *bias, const float *residual)
+/*
+ * The kernels around the matrix products come in three variants: portable C
+ * (glibc's erff, expf and tanhf), AVX2 + FMA, and AVX-512; the first call
+ * picks the best one the CPU runs.  The SIMD variants evaluate erf, exp and
+ * tanh with polynomials of our own (fitted by bench/fit_poly.c) that stay
+ * within 1-2 ulp of glibc, and otherwise follow the portable code's order of
+ * operations, so the variants agree to about 1e-7 and every variant gives
+ * the same bits from run to run.  Tails use masked loads and stores, so an
+ * element's result never depends on where it sits in the array.
+ */
+typedef struct BertKernels
+{
+	const char *isa;
+	void		(*fill_rows) (float *x, int rows, int n, const float *bias,
+							  const float *residual);
+	void		(*layernorm) (float *x, int rows, int n, const float *g,
+							  const float *b, float eps);
+	void		(*gelu) (float *x, size_t n);
+	void		(*gelu_tanh) (float *x, size_t n);
+	void		(*tanh) (float *x, size_t n);
+	void		(*softmax_rows) (float *x, int rows, int n, int ld);
+	void		(*erf) (float *x, size_t n);
+	void		(*exp) (float *x, size_t n);
+} BertKernels;
+
+/* ---- portable C ---- */
+
+static void
+fill_rows_scalar(float *x, int rows, int n, const float *bias, const float *residual)
 {
 	for (int r = 0; r < rows; r++)
 	{
@@ -143,64 +170,63 @@ bert_fill_rows(float *x, int rows, int n, const float *bias, const float *residu
 	}
 }
 
-void
-bert_layernorm(float *x, int rows, int n, const float *g, const float *b, float eps)
+/*
+ * Mean and variance are summed in double: a float sum over 384 features
+ * drifts by a few 1e-6 on hidden states with large features, more than the
+ * output's own rounding.
+ */
+static void
+layernorm_scalar(float *x, int rows, int n, const float *g, const float *b, float eps)
 {
 	for (int r = 0; r < rows; r++)
 	{
 		float	   *restrict y = x + (size_t) r * n;
-		float		sum = 0.0f,
-					sq = 0.0f,
-					mean,
+		double		sum = 0.0,
+					sq = 0.0;
+		float		mean,
 					inv;
 
 		for (int i = 0; i < n; i++)
 			sum += y[i];
-		mean = sum / n;
+		mean = (float) (sum / n);
 		for (int i = 0; i < n; i++)
 		{
 			float		d = y[i] - mean;
 
-			sq += d * d;
+			sq += (double) d * d;
 		}
-		inv = 1.0f / sqrtf(sq / n + eps);
+		inv = (float) (1.0 / sqrt(sq / n + eps));
 		for (int i = 0; i < n; i++)
 			y[i] = (y[i] - mean) * inv * g[i] + b[i];
 	}
 }
 
-void
-bert_gelu(float *x, size_t n)
+static void
+gelu_scalar(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float) M_SQRT1_2));
 }
 
-void
-bert_gelu_tanh(float *x, size_t n)
-{
-	const float c = 0.7978845608028654f;	/* sqrt(2 / pi) */
+#define GELU_TANH_C 0.7978845608028654f	/* sqrt(2 / pi) */
+#define GELU_TANH_A 0.044715f
 
-	for (size_t i = 0; i < n; i++)
-		x[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
-}
-
-void
-bert_relu(float *x, size_t n)
+static void
+gelu_tanh_scalar(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+		x[i] = 0.5f * x[i] * (1.0f + tanhf(GELU_TANH_C * (x[i] + GELU_TANH_A * x[i] * x[i] * x[i])));
 }
 
-void
-bert_tanh(float *x, size_t n)
+static void
+tanh_scalar(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		x[i] = tanhf(x[i]);
 }
 
-void
-bert_softmax_rows(float *x, int rows, int n, int ld)
+static void
+softmax_rows_scalar(float *x, int rows, int n, int ld)
 {
 	for (int r = 0; r < rows; r++)
 	{
@@ -220,6 +246,828 @@ bert_softmax_rows(float *x, int rows, int n, int ld)
 		for (int i = 0; i < n; i++)
 			y[i] *= inv;
 	}
+}
+
+static void
+erf_scalar(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = erff(x[i]);
+}
+
+static void
+exp_scalar(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = expf(x[i]);
+}
+
+static const BertKernels kernels_scalar = {
+	"scalar", fill_rows_scalar, layernorm_scalar, gelu_scalar, gelu_tanh_scalar,
+	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar
+};
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define BERT_SIMD 1
+#include <immintrin.h>
+
+/*
+ * The approximations, shared by the SIMD variants.  Errors against glibc
+ * over all floats: test/unit/test_ops.c and bench/erf_sweep.c.
+ *
+ * erf(x) = x + x P(x^2)                  for |x| < 0.921875
+ *        = 1 - exp(Q(|x| - 0.921875))    up to 3.92, where erff reaches 1
+ * with the sign of x.  Written as x + x P, the small-x result is rounded
+ * once, not twice; Q, a fit of log(erfc), keeps erf close to 1 exact.
+ */
+#define ERF_SPLIT 0.921875f
+#define ERF_ONE 3.92f
+#define ERF_S0 1.283791661e-01f
+#define ERF_S1 -3.761262596e-01f
+#define ERF_S2 1.128362119e-01f
+#define ERF_S3 -2.685644291e-02f
+#define ERF_S4 5.195308477e-03f
+#define ERF_S5 -8.089357871e-04f
+#define ERF_S6 8.178549615e-05f
+#define ERF_L0 -1.648561835e+00f
+#define ERF_L1 -2.508012533e+00f
+#define ERF_L2 -8.329886198e-01f
+#define ERF_L3 -4.482602328e-02f
+#define ERF_L4 1.085414365e-02f
+#define ERF_L5 -2.145237755e-03f
+#define ERF_L6 2.987729968e-04f
+#define ERF_L7 -2.118418161e-05f
+
+/*
+ * exp(x) = 2^n exp(r), n = round(x / ln 2), r = x - n ln 2 (two-part ln 2),
+ * exp(r) = 1 + r + r^2 P(r) on |r| <= ln(2)/2.  2^n is applied in two
+ * halves so that results down to the smallest subnormal come out right.
+ */
+#define EXP_LO -104.0f			/* exp below rounds to 0 */
+#define EXP_HI 88.8f			/* exp above overflows to inf */
+#define EXP_LOG2E 1.44269504089f
+#define EXP_LN2_HI 0.693147182f
+#define EXP_LN2_LO -1.904654299e-09f	/* ln 2 - EXP_LN2_HI */
+#define EXP_P0 5.000000000e-01f
+#define EXP_P1 1.666666567e-01f
+#define EXP_P2 4.166629538e-02f
+#define EXP_P3 8.333496749e-03f
+#define EXP_P4 1.394465100e-03f
+#define EXP_P5 1.979035005e-04f
+
+/* tanh(x) = x + x^3 P(x^2) for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1),
+ * with the sign of x. */
+#define TANH_SPLIT 0.625f
+#define TANH_P0 -3.333333433e-01f
+#define TANH_P1 1.333332509e-01f
+#define TANH_P2 -5.396648124e-02f
+#define TANH_P3 2.185050584e-02f
+#define TANH_P4 -8.753071539e-03f
+#define TANH_P5 3.231608542e-03f
+#define TANH_P6 -8.051985642e-04f
+
+/* ---- AVX2 + FMA ---- */
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define V8(c) _mm256_set1_ps(c)
+#define FMA8(a, b, c) _mm256_fmadd_ps((a), (b), V8(c))
+
+/* 2^k for integer k in [-126, 127] */
+static inline AVX2 __m256
+pow2_avx2(__m256i k)
+{
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23));
+}
+
+static inline AVX2 __m256
+exp_avx2(__m256 x)
+{
+	__m256		n,
+				r,
+				p;
+	__m256i		ni,
+				n1;
+
+	/* x goes second: MINPS and MAXPS return their second operand on NaN */
+	x = _mm256_min_ps(V8(EXP_HI), _mm256_max_ps(V8(EXP_LO), x));
+	n = _mm256_round_ps(_mm256_mul_ps(x, V8(EXP_LOG2E)),
+						_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm256_fnmadd_ps(n, V8(EXP_LN2_HI), x);
+	r = _mm256_fnmadd_ps(n, V8(EXP_LN2_LO), r);
+	p = FMA8(V8(EXP_P5), r, EXP_P4);
+	p = FMA8(p, r, EXP_P3);
+	p = FMA8(p, r, EXP_P2);
+	p = FMA8(p, r, EXP_P1);
+	p = FMA8(p, r, EXP_P0);
+	p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+	p = _mm256_add_ps(p, V8(1.0f));
+	ni = _mm256_cvtps_epi32(n);
+	n1 = _mm256_srai_epi32(ni, 1);
+	p = _mm256_mul_ps(p, pow2_avx2(n1));
+	return _mm256_mul_ps(p, pow2_avx2(_mm256_sub_epi32(ni, n1)));
+}
+
+static inline AVX2 __m256
+erf_avx2(__m256 x)
+{
+	__m256		sign = V8(-0.0f);
+	__m256		a = _mm256_andnot_ps(sign, x);
+	__m256		t = _mm256_mul_ps(a, a);
+	__m256		s,
+				u,
+				q,
+				small;
+
+	s = FMA8(V8(ERF_S6), t, ERF_S5);
+	s = FMA8(s, t, ERF_S4);
+	s = FMA8(s, t, ERF_S3);
+	s = FMA8(s, t, ERF_S2);
+	s = FMA8(s, t, ERF_S1);
+	s = FMA8(s, t, ERF_S0);
+	s = _mm256_fmadd_ps(a, s, a);
+
+	u = _mm256_sub_ps(_mm256_min_ps(V8(ERF_ONE), a), V8(ERF_SPLIT));
+	q = FMA8(V8(ERF_L7), u, ERF_L6);
+	q = FMA8(q, u, ERF_L5);
+	q = FMA8(q, u, ERF_L4);
+	q = FMA8(q, u, ERF_L3);
+	q = FMA8(q, u, ERF_L2);
+	q = FMA8(q, u, ERF_L1);
+	q = FMA8(q, u, ERF_L0);
+	q = _mm256_sub_ps(V8(1.0f), exp_avx2(q));
+
+	small = _mm256_cmp_ps(a, V8(ERF_SPLIT), _CMP_LT_OQ);
+	return _mm256_or_ps(_mm256_blendv_ps(q, s, small), _mm256_and_ps(sign, x));
+}
+
+static inline AVX2 __m256
+tanh_avx2(__m256 x)
+{
+	__m256		sign = V8(-0.0f);
+	__m256		a = _mm256_andnot_ps(sign, x);
+	__m256		t = _mm256_mul_ps(a, a);
+	__m256		s,
+				e,
+				small;
+
+	s = FMA8(V8(TANH_P6), t, TANH_P5);
+	s = FMA8(s, t, TANH_P4);
+	s = FMA8(s, t, TANH_P3);
+	s = FMA8(s, t, TANH_P2);
+	s = FMA8(s, t, TANH_P1);
+	s = FMA8(s, t, TANH_P0);
+	s = _mm256_fmadd_ps(_mm256_mul_ps(a, t), s, a);
+
+	e = exp_avx2(_mm256_add_ps(a, a));
+	e = _mm256_sub_ps(V8(1.0f), _mm256_div_ps(V8(2.0f), _mm256_add_ps(e, V8(1.0f))));
+
+	small = _mm256_cmp_ps(a, V8(TANH_SPLIT), _CMP_LT_OQ);
+	return _mm256_or_ps(_mm256_blendv_ps(e, s, small), _mm256_and_ps(sign, x));
+}
+
+/* 0.5 x (1 + erf(x / sqrt 2)), in the portable code's order */
+static inline AVX2 __m256
+gelu_avx2(__m256 x)
+{
+	__m256		e = erf_avx2(_mm256_mul_ps(x, V8((float) M_SQRT1_2)));
+
+	return _mm256_mul_ps(_mm256_mul_ps(V8(0.5f), x), _mm256_add_ps(V8(1.0f), e));
+}
+
+static inline AVX2 __m256
+gelu_tanh_avx2(__m256 x)
+{
+	__m256		c = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(V8(GELU_TANH_A), x), x), x);
+
+	c = _mm256_mul_ps(V8(GELU_TANH_C), _mm256_add_ps(x, c));
+	return _mm256_mul_ps(_mm256_mul_ps(V8(0.5f), x), _mm256_add_ps(V8(1.0f), tanh_avx2(c)));
+}
+
+/* lanes below rem set */
+static inline AVX2 __m256i
+tail_avx2(size_t rem)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int) rem),
+							  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* a fixed order of additions, so that sums are reproducible */
+static inline AVX2 float
+hsum_avx2(__m256 v)
+{
+	__m128		s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+static inline AVX2 float
+hmax_avx2(__m256 v)
+{
+	__m128		s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_max_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* x[i] = op(x[i]) for i < n */
+#define MAP_AVX2(name, op) \
+static AVX2 void \
+name(float *x, size_t n) \
+{ \
+	size_t		i; \
+	for (i = 0; i + 8 <= n; i += 8) \
+		_mm256_storeu_ps(x + i, op(_mm256_loadu_ps(x + i))); \
+	if (i < n) \
+	{ \
+		__m256i		m = tail_avx2(n - i); \
+		_mm256_maskstore_ps(x + i, m, op(_mm256_maskload_ps(x + i, m))); \
+	} \
+}
+
+MAP_AVX2(gelu_map_avx2, gelu_avx2)
+MAP_AVX2(gelu_tanh_map_avx2, gelu_tanh_avx2)
+MAP_AVX2(tanh_map_avx2, tanh_avx2)
+MAP_AVX2(erf_map_avx2, erf_avx2)
+MAP_AVX2(exp_map_avx2, exp_avx2)
+
+static AVX2 void
+fill_rows_avx2(float *x, int rows, int n, const float *bias, const float *residual)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * n;
+		const float *s;
+		int			i;
+
+		if (residual == NULL)
+		{
+			memcpy(y, bias, sizeof(float) * n);
+			continue;
+		}
+		s = residual + (size_t) r * n;
+		for (i = 0; i + 8 <= n; i += 8)
+			_mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(bias + i),
+												  _mm256_loadu_ps(s + i)));
+		if (i < n)
+		{
+			__m256i		m = tail_avx2(n - i);
+
+			_mm256_maskstore_ps(y + i, m, _mm256_add_ps(_mm256_maskload_ps(bias + i, m),
+														 _mm256_maskload_ps(s + i, m)));
+		}
+	}
+}
+
+/* acc += the 8 floats of v, in double */
+static inline AVX2 void
+add_pd_avx2(__m256d acc[2], __m256 v)
+{
+	acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+	acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+/* acc += the squares of the 8 floats of v, in double */
+static inline AVX2 void
+add_sq_pd_avx2(__m256d acc[2], __m256 v)
+{
+	__m256d		lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+				hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+
+	acc[0] = _mm256_fmadd_pd(lo, lo, acc[0]);
+	acc[1] = _mm256_fmadd_pd(hi, hi, acc[1]);
+}
+
+static inline AVX2 double
+hsum_pd_avx2(__m256d v)
+{
+	__m128d		s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+
+	return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* the portable code's arithmetic: sums in double, the rest in float */
+static AVX2 void
+layernorm_avx2(float *x, int rows, int n, const float *g, const float *b, float eps)
+{
+	int			body = n & ~7;
+	__m256i		m = tail_avx2(n - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * n;
+		__m256d		acc[2];
+		__m256		vmean,
+					vinv,
+					d;
+		float		mean,
+					inv;
+		int			i;
+
+		acc[0] = acc[1] = _mm256_setzero_pd();
+		for (i = 0; i < body; i += 8)
+			add_pd_avx2(acc, _mm256_loadu_ps(y + i));
+		if (i < n)
+			add_pd_avx2(acc, _mm256_maskload_ps(y + i, m));
+		mean = (float) (hsum_pd_avx2(_mm256_add_pd(acc[0], acc[1])) / n);
+		vmean = V8(mean);
+
+		acc[0] = acc[1] = _mm256_setzero_pd();
+		for (i = 0; i < body; i += 8)
+			add_sq_pd_avx2(acc, _mm256_sub_ps(_mm256_loadu_ps(y + i), vmean));
+		if (i < n)
+			add_sq_pd_avx2(acc, _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(y + i, m), vmean),
+											  _mm256_castsi256_ps(m)));
+		inv = (float) (1.0 / sqrt(hsum_pd_avx2(_mm256_add_pd(acc[0], acc[1])) / n + eps));
+		vinv = V8(inv);
+
+		/* (y - mean) * inv * g + b, without fusing, like the portable code */
+		for (i = 0; i < body; i += 8)
+		{
+			d = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(y + i), vmean), vinv),
+							  _mm256_loadu_ps(g + i));
+			_mm256_storeu_ps(y + i, _mm256_add_ps(d, _mm256_loadu_ps(b + i)));
+		}
+		if (i < n)
+		{
+			d = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(y + i, m), vmean), vinv),
+							  _mm256_maskload_ps(g + i, m));
+			_mm256_maskstore_ps(y + i, m, _mm256_add_ps(d, _mm256_maskload_ps(b + i, m)));
+		}
+	}
+}
+
+static AVX2 void
+softmax_rows_avx2(float *x, int rows, int n, int ld)
+{
+	int			body = n & ~7;
+	__m256i		m = tail_avx2(n - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * ld;
+		__m256		acc = V8(-INFINITY),
+					vmax,
+					e;
+		int			i;
+
+		for (i = 0; i < body; i += 8)
+			acc = _mm256_max_ps(acc, _mm256_loadu_ps(y + i));
+		if (i < n)
+			acc = _mm256_max_ps(acc, _mm256_blendv_ps(V8(-INFINITY), _mm256_maskload_ps(y + i, m),
+													  _mm256_castsi256_ps(m)));
+		vmax = V8(hmax_avx2(acc));
+
+		acc = _mm256_setzero_ps();
+		for (i = 0; i < body; i += 8)
+		{
+			e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(y + i), vmax));
+			_mm256_storeu_ps(y + i, e);
+			acc = _mm256_add_ps(acc, e);
+		}
+		if (i < n)
+		{
+			e = exp_avx2(_mm256_sub_ps(_mm256_maskload_ps(y + i, m), vmax));
+			e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
+			_mm256_maskstore_ps(y + i, m, e);
+			acc = _mm256_add_ps(acc, e);
+		}
+		e = V8(1.0f / hsum_avx2(acc));
+
+		for (i = 0; i < body; i += 8)
+			_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), e));
+		if (i < n)
+			_mm256_maskstore_ps(y + i, m, _mm256_mul_ps(_mm256_maskload_ps(y + i, m), e));
+	}
+}
+
+static const BertKernels kernels_avx2 = {
+	"avx2", fill_rows_avx2, layernorm_avx2, gelu_map_avx2, gelu_tanh_map_avx2,
+	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2
+};
+
+/* ---- AVX-512: the AVX2 code, line for line, 16 wide ---- */
+
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#define V16(c) _mm512_set1_ps(c)
+#define FMA16(a, b, c) _mm512_fmadd_ps((a), (b), V16(c))
+
+static inline AVX512 __m512
+pow2_avx512(__m512i k)
+{
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
+}
+
+static inline AVX512 __m512
+exp_avx512(__m512 x)
+{
+	__m512		n,
+				r,
+				p;
+	__m512i		ni,
+				n1;
+
+	x = _mm512_min_ps(V16(EXP_HI), _mm512_max_ps(V16(EXP_LO), x));
+	n = _mm512_roundscale_ps(_mm512_mul_ps(x, V16(EXP_LOG2E)),
+							 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm512_fnmadd_ps(n, V16(EXP_LN2_HI), x);
+	r = _mm512_fnmadd_ps(n, V16(EXP_LN2_LO), r);
+	p = FMA16(V16(EXP_P5), r, EXP_P4);
+	p = FMA16(p, r, EXP_P3);
+	p = FMA16(p, r, EXP_P2);
+	p = FMA16(p, r, EXP_P1);
+	p = FMA16(p, r, EXP_P0);
+	p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+	p = _mm512_add_ps(p, V16(1.0f));
+	ni = _mm512_cvtps_epi32(n);
+	n1 = _mm512_srai_epi32(ni, 1);
+	p = _mm512_mul_ps(p, pow2_avx512(n1));
+	return _mm512_mul_ps(p, pow2_avx512(_mm512_sub_epi32(ni, n1)));
+}
+
+static inline AVX512 __m512
+erf_avx512(__m512 x)
+{
+	__m512		sign = V16(-0.0f);
+	__m512		a = _mm512_andnot_ps(sign, x);
+	__m512		t = _mm512_mul_ps(a, a);
+	__m512		s,
+				u,
+				q;
+	__mmask16	small;
+
+	s = FMA16(V16(ERF_S6), t, ERF_S5);
+	s = FMA16(s, t, ERF_S4);
+	s = FMA16(s, t, ERF_S3);
+	s = FMA16(s, t, ERF_S2);
+	s = FMA16(s, t, ERF_S1);
+	s = FMA16(s, t, ERF_S0);
+	s = _mm512_fmadd_ps(a, s, a);
+
+	u = _mm512_sub_ps(_mm512_min_ps(V16(ERF_ONE), a), V16(ERF_SPLIT));
+	q = FMA16(V16(ERF_L7), u, ERF_L6);
+	q = FMA16(q, u, ERF_L5);
+	q = FMA16(q, u, ERF_L4);
+	q = FMA16(q, u, ERF_L3);
+	q = FMA16(q, u, ERF_L2);
+	q = FMA16(q, u, ERF_L1);
+	q = FMA16(q, u, ERF_L0);
+	q = _mm512_sub_ps(V16(1.0f), exp_avx512(q));
+
+	small = _mm512_cmp_ps_mask(a, V16(ERF_SPLIT), _CMP_LT_OQ);
+	return _mm512_or_ps(_mm512_mask_blend_ps(small, q, s), _mm512_and_ps(sign, x));
+}
+
+static inline AVX512 __m512
+tanh_avx512(__m512 x)
+{
+	__m512		sign = V16(-0.0f);
+	__m512		a = _mm512_andnot_ps(sign, x);
+	__m512		t = _mm512_mul_ps(a, a);
+	__m512		s,
+				e;
+	__mmask16	small;
+
+	s = FMA16(V16(TANH_P6), t, TANH_P5);
+	s = FMA16(s, t, TANH_P4);
+	s = FMA16(s, t, TANH_P3);
+	s = FMA16(s, t, TANH_P2);
+	s = FMA16(s, t, TANH_P1);
+	s = FMA16(s, t, TANH_P0);
+	s = _mm512_fmadd_ps(_mm512_mul_ps(a, t), s, a);
+
+	e = exp_avx512(_mm512_add_ps(a, a));
+	e = _mm512_sub_ps(V16(1.0f), _mm512_div_ps(V16(2.0f), _mm512_add_ps(e, V16(1.0f))));
+
+	small = _mm512_cmp_ps_mask(a, V16(TANH_SPLIT), _CMP_LT_OQ);
+	return _mm512_or_ps(_mm512_mask_blend_ps(small, e, s), _mm512_and_ps(sign, x));
+}
+
+static inline AVX512 __m512
+gelu_avx512(__m512 x)
+{
+	__m512		e = erf_avx512(_mm512_mul_ps(x, V16((float) M_SQRT1_2)));
+
+	return _mm512_mul_ps(_mm512_mul_ps(V16(0.5f), x), _mm512_add_ps(V16(1.0f), e));
+}
+
+static inline AVX512 __m512
+gelu_tanh_avx512(__m512 x)
+{
+	__m512		c = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(V16(GELU_TANH_A), x), x), x);
+
+	c = _mm512_mul_ps(V16(GELU_TANH_C), _mm512_add_ps(x, c));
+	return _mm512_mul_ps(_mm512_mul_ps(V16(0.5f), x), _mm512_add_ps(V16(1.0f), tanh_avx512(c)));
+}
+
+static inline AVX512 __mmask16
+tail_avx512(size_t rem)
+{
+	return (__mmask16) ((1u << rem) - 1);
+}
+
+static inline AVX512 float
+hsum_avx512(__m512 v)
+{
+	return hsum_avx2(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+static inline AVX512 float
+hmax_avx512(__m512 v)
+{
+	return hmax_avx2(_mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+#define MAP_AVX512(name, op) \
+static AVX512 void \
+name(float *x, size_t n) \
+{ \
+	size_t		i; \
+	for (i = 0; i + 16 <= n; i += 16) \
+		_mm512_storeu_ps(x + i, op(_mm512_loadu_ps(x + i))); \
+	if (i < n) \
+	{ \
+		__mmask16	m = tail_avx512(n - i); \
+		_mm512_mask_storeu_ps(x + i, m, op(_mm512_maskz_loadu_ps(m, x + i))); \
+	} \
+}
+
+MAP_AVX512(gelu_map_avx512, gelu_avx512)
+MAP_AVX512(gelu_tanh_map_avx512, gelu_tanh_avx512)
+MAP_AVX512(tanh_map_avx512, tanh_avx512)
+MAP_AVX512(erf_map_avx512, erf_avx512)
+MAP_AVX512(exp_map_avx512, exp_avx512)
+
+static AVX512 void
+fill_rows_avx512(float *x, int rows, int n, const float *bias, const float *residual)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * n;
+		const float *s;
+		int			i;
+
+		if (residual == NULL)
+		{
+			memcpy(y, bias, sizeof(float) * n);
+			continue;
+		}
+		s = residual + (size_t) r * n;
+		for (i = 0; i + 16 <= n; i += 16)
+			_mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(bias + i),
+												  _mm512_loadu_ps(s + i)));
+		if (i < n)
+		{
+			__mmask16	m = tail_avx512(n - i);
+
+			_mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, bias + i),
+														   _mm512_maskz_loadu_ps(m, s + i)));
+		}
+	}
+}
+
+static inline AVX512 void
+add_pd_avx512(__m512d acc[2], __m512 v)
+{
+	acc[0] = _mm512_add_pd(acc[0], _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+	acc[1] = _mm512_add_pd(acc[1], _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+}
+
+static inline AVX512 void
+add_sq_pd_avx512(__m512d acc[2], __m512 v)
+{
+	__m512d		lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+				hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+
+	acc[0] = _mm512_fmadd_pd(lo, lo, acc[0]);
+	acc[1] = _mm512_fmadd_pd(hi, hi, acc[1]);
+}
+
+static inline AVX512 double
+hsum_pd_avx512(__m512d v)
+{
+	return hsum_pd_avx2(_mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1)));
+}
+
+static AVX512 void
+layernorm_avx512(float *x, int rows, int n, const float *g, const float *b, float eps)
+{
+	int			body = n & ~15;
+	__mmask16	m = tail_avx512(n - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * n;
+		__m512d		acc[2];
+		__m512		vmean,
+					vinv,
+					d;
+		float		mean,
+					inv;
+		int			i;
+
+		acc[0] = acc[1] = _mm512_setzero_pd();
+		for (i = 0; i < body; i += 16)
+			add_pd_avx512(acc, _mm512_loadu_ps(y + i));
+		if (i < n)
+			add_pd_avx512(acc, _mm512_maskz_loadu_ps(m, y + i));
+		mean = (float) (hsum_pd_avx512(_mm512_add_pd(acc[0], acc[1])) / n);
+		vmean = V16(mean);
+
+		acc[0] = acc[1] = _mm512_setzero_pd();
+		for (i = 0; i < body; i += 16)
+			add_sq_pd_avx512(acc, _mm512_sub_ps(_mm512_loadu_ps(y + i), vmean));
+		if (i < n)
+			add_sq_pd_avx512(acc, _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, y + i), vmean));
+		inv = (float) (1.0 / sqrt(hsum_pd_avx512(_mm512_add_pd(acc[0], acc[1])) / n + eps));
+		vinv = V16(inv);
+
+		for (i = 0; i < body; i += 16)
+		{
+			d = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(y + i), vmean), vinv),
+							  _mm512_loadu_ps(g + i));
+			_mm512_storeu_ps(y + i, _mm512_add_ps(d, _mm512_loadu_ps(b + i)));
+		}
+		if (i < n)
+		{
+			d = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, y + i), vmean), vinv),
+							  _mm512_maskz_loadu_ps(m, g + i));
+			_mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, b + i)));
+		}
+	}
+}
+
+static AVX512 void
+softmax_rows_avx512(float *x, int rows, int n, int ld)
+{
+	int			body = n & ~15;
+	__mmask16	m = tail_avx512(n - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * ld;
+		__m512		acc = V16(-INFINITY),
+					vmax,
+					e;
+		int			i;
+
+		for (i = 0; i < body; i += 16)
+			acc = _mm512_max_ps(acc, _mm512_loadu_ps(y + i));
+		if (i < n)
+			acc = _mm512_max_ps(acc, _mm512_mask_loadu_ps(V16(-INFINITY), m, y + i));
+		vmax = V16(hmax_avx512(acc));
+
+		acc = _mm512_setzero_ps();
+		for (i = 0; i < body; i += 16)
+		{
+			e = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(y + i), vmax));
+			_mm512_storeu_ps(y + i, e);
+			acc = _mm512_add_ps(acc, e);
+		}
+		if (i < n)
+		{
+			e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, y + i), vmax));
+			e = _mm512_maskz_mov_ps(m, e);
+			_mm512_mask_storeu_ps(y + i, m, e);
+			acc = _mm512_add_ps(acc, e);
+		}
+		e = V16(1.0f / hsum_avx512(acc));
+
+		for (i = 0; i < body; i += 16)
+			_mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), e));
+		if (i < n)
+			_mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), e));
+	}
+}
+
+static const BertKernels kernels_avx512 = {
+	"avx512", fill_rows_avx512, layernorm_avx512, gelu_map_avx512, gelu_tanh_map_avx512,
+	tanh_map_avx512, softmax_rows_avx512, erf_map_avx512, exp_map_avx512
+};
+
+static int
+cpu_runs_avx2(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int
+cpu_runs_avx512(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+		cpu_runs_avx2();
+}
+#endif							/* x86-64 */
+
+/* ---- dispatch ---- */
+
+static const BertKernels *kernels;	/* chosen on first use */
+
+static const BertKernels *
+best_kernels(void)
+{
+#ifdef BERT_SIMD
+	if (cpu_runs_avx512())
+		return &kernels_avx512;
+	if (cpu_runs_avx2())
+		return &kernels_avx2;
+#endif
+	return &kernels_scalar;
+}
+
+static inline const BertKernels *
+active(void)
+{
+	if (kernels == NULL)
+		kernels = best_kernels();
+	return kernels;
+}
+
+const char *
+bert_kernels_isa(void)
+{
+	return active()->isa;
+}
+
+int
+bert_kernels_use(const char *isa)
+{
+	const BertKernels *k = NULL;
+
+	if (isa == NULL)
+		k = best_kernels();
+	else if (strcmp(isa, "scalar") == 0)
+		k = &kernels_scalar;
+#ifdef BERT_SIMD
+	else if (strcmp(isa, "avx2") == 0 && cpu_runs_avx2())
+		k = &kernels_avx2;
+	else if (strcmp(isa, "avx512") == 0 && cpu_runs_avx512())
+		k = &kernels_avx512;
+#endif
+	if (k == NULL)
+		return -1;
+	kernels = k;
+	return 0;
+}
+
+void
+bert_fill_rows(float *x, int rows, int n, const float *bias, const float *residual)
+{
+	active()->fill_rows(x, rows, n, bias, residual);
+}
+
+void
+bert_layernorm(float *x, int rows, int n, const float *g, const float *b, float eps)
+{
+	active()->layernorm(x, rows, n, g, b, eps);
+}
+
+void
+bert_gelu(float *x, size_t n)
+{
+	active()->gelu(x, n);
+}
+
+void
+bert_gelu_tanh(float *x, size_t n)
+{
+	active()->gelu_tanh(x, n);
+}
+
+void
+bert_relu(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void
+bert_tanh(float *x, size_t n)
+{
+	active()->tanh(x, n);
+}
+
+void
+bert_softmax_rows(float *x, int rows, int n, int ld)
+{
+	active()->softmax_rows(x, rows, n, ld);
+}
+
+void
+bert_erf(float *x, size_t n)
+{
+	active()->erf(x, n);
+}
+
+void
+bert_exp(float *x, size_t n)
+{
+	active()->exp(x, n);
 }
 
 void

@@ -48,6 +48,24 @@ void		bert_tanh(float *x, size_t n);
 /* Softmax over each row of n (stride ld), in place. */
 void		bert_softmax_rows(float *x, int rows, int n, int ld);
 
+/* Elementwise erf and exp, as bert_gelu and bert_softmax_rows compute them
+ * (for tests and benchmarks). */
+void		bert_erf(float *x, size_t n);
+void		bert_exp(float *x, size_t n);
+
+/*
+ * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, erf and exp run
+ * the variant for this CPU, chosen on first use: "avx512", "avx2" or
+ * "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
+ * same bits from run to run.
+ */
+const char *bert_kernels_isa(void);
+
+/* Switch variant: "avx512", "avx2", "scalar", or NULL for the CPU's best.
+ * Returns 0, or -1 (and changes nothing) if this CPU cannot run it.  For
+ * tests and benchmarks; not thread-safe. */
+int			bert_kernels_use(const char *isa);
+
 /* x := x / ||x||_2 (left alone if the norm is 0). */
 void		bert_l2_normalize(float *x, int n);
 

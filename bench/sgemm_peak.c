@@ -1,0 +1,82 @@
+/*
+ * sgemm_peak.c — single-core fp32 throughput of BLIS sgemm, with the kernel
+ * set chosen as the extension chooses it (bert_blas_init), on a large square
+ * shape (the machine's practical peak) and on the shapes of BERT-small's
+ * linear layers: m tokens x n outputs x k inputs, as bert_linear calls it
+ * (activations row-major, weight [n][k] used transposed through strides).
+ *
+ *   make -C bench sgemm_peak && BLIS_NUM_THREADS=1 bench/sgemm_peak [threads]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <blis.h>
+
+#include "bench_util.h"
+#include "ops.h"
+
+/* best GFLOP/s of C = A W^T + C over repeated calls for about `budget` s */
+static double
+gflops(int m, int n, int k, double budget)
+{
+	float	   *a = malloc(sizeof(float) * m * k),
+			   *w = malloc(sizeof(float) * n * k),
+			   *c = malloc(sizeof(float) * m * n);
+	uint64_t	seed = 7;
+	double		best = 1e30,
+				start;
+
+	for (long i = 0; i < (long) m * k; i++)
+		a[i] = rand_float(&seed, -1, 1);
+	for (long i = 0; i < (long) n * k; i++)
+		w[i] = rand_float(&seed, -0.05f, 0.05f);
+	for (long i = 0; i < (long) m * n; i++)
+		c[i] = 0;
+	bert_linear(m, n, k, a, k, w, 1.0f, c, n);	/* warm up */
+	start = now_s();
+	do
+	{
+		double		t0 = now_s(),
+					t;
+
+		bert_linear(m, n, k, a, k, w, 1.0f, c, n);
+		t = now_s() - t0;
+		best = t < best ? t : best;
+	} while (now_s() - start < budget);
+	free(a);
+	free(w);
+	free(c);
+	return 2.0 * m * n * k / best * 1e-9;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			threads = argc > 1 ? atoi(argv[1]) : 1;
+	static const int ms[] = {16, 32, 64, 256};
+	static const int nk[][2] = {{384, 384}, {1536, 384}, {384, 1536}};
+	double		peak;
+
+	bert_blas_init(threads);
+	printf("BLIS %s, kernels %s (%s), %d thread(s)\n", bert_blas_version(),
+		   bert_blas_arch(), bert_blas_arch_reason(), bert_blas_threads());
+	/* the big shape is slow per call, so on a busy machine it rarely gets a
+	 * quiet run: take the better of it and 512^3 */
+	{
+		double		g1536 = gflops(1536, 1536, 1536, 4.0),
+					g512 = gflops(512, 512, 512, 2.0);
+
+		peak = g1536 > g512 ? g1536 : g512;
+		printf("peak: 1536^3 %.1f GFLOP/s, 512^3 %.1f GFLOP/s -> %.1f\n\n", g1536, g512, peak);
+	}
+	printf("%6s %6s %6s %10s %8s  %s\n", "m", "n", "k", "GFLOP/s", "of peak", "");
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		for (size_t j = 0; j < sizeof(nk) / sizeof(nk[0]); j++)
+		{
+			double		g = gflops(ms[i], nk[j][0], nk[j][1], 0.5);
+
+			printf("%6d %6d %6d %10.1f %7.0f%%  %s\n", ms[i], nk[j][0], nk[j][1], g, 100 * g / peak,
+				   j == 0 ? "(Q, K, V, attention out)" : j == 1 ? "(FFN in)" : "(FFN out)");
+		}
+	return 0;
+}

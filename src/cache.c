@@ -1,0 +1,796 @@
+/*
+ * cache.c — one copy of each model's weights per server.
+ *
+ * The first backend that uses a model copies its file into a snapshot under
+ * $PGDATA/pg_bert/cache/ (taking a file lock, writing NAME.KEY.tmp.PID,
+ * validating it, fsyncing and renaming it into place), and every backend maps
+ * that snapshot read-only and shared: all of them use the same page-cache
+ * pages, and nothing is copied or converted per backend.  The snapshot is
+ * private to the server, so an administrator replacing, truncating or
+ * deleting the installed file cannot pull pages from under a running query
+ * (no SIGBUS); the KEY (device, inode, size, mtime of the installed file)
+ * makes a changed file a new snapshot.
+ *
+ * Shared counters (calls, tokens, load time) and a generation number bumped
+ * by install/drop live in $PGDATA/pg_bert/stats, a small file every backend
+ * maps shared; this works without shared_preload_libraries.  With it,
+ * bert.preload_models maps models in the postmaster, and backends inherit
+ * the mapping when they fork.
+ */
+#include "postgres.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "cache.h"
+
+#define STATS_MAGIC 0x42455254	/* "BERT" */
+#define STATS_VERSION 1
+#define STATS_SLOTS 64
+
+typedef struct StatsSlot
+{
+	char		name[MODEL_NAME_MAX + 8];	/* "" = free */
+	uint64		key;			/* snapshot in use */
+	TimestampTz loaded_at;
+	uint64		calls;
+	uint64		tokens;
+} StatsSlot;
+
+typedef struct StatsFile
+{
+	uint32		magic;
+	uint32		version;
+	int32		postmaster_pid; /* counters restart with the server */
+	uint32		n_slots;
+	uint64		generation;		/* bumped by install and drop */
+	StatsSlot	slots[STATS_SLOTS];
+} StatsFile;
+
+char	   *bert_model_dir = NULL;
+
+static StatsFile *stats = NULL;
+static uint64 seen_generation = 0;
+static LoadedModel *loaded_models = NULL;
+
+static void
+base_dir(char *buf, size_t len, const char *sub)
+{
+	snprintf(buf, len, "%s/pg_bert%s%s", DataDir, sub ? "/" : "", sub ? sub : "");
+}
+
+static void
+make_dir(const char *path)
+{
+	if (mkdir(path, S_IRWXU) != 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+}
+
+/* An exclusive lock on path (created if needed); returns the fd to close. */
+static int
+lock_file(const char *path)
+{
+	int			fd = BasicOpenFilePerm(path, O_RDWR | O_CREAT, S_IRUSR | S_IWUSR);
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open lock file \"%s\": %m", path)));
+	while (flock(fd, LOCK_EX) != 0)
+	{
+		if (errno == EINTR)
+		{
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		close(fd);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not lock file \"%s\": %m", path)));
+	}
+	return fd;
+}
+
+static void
+unlock_file(int fd)
+{
+	flock(fd, LOCK_UN);
+	close(fd);
+}
+
+/* Map the shared counters file, creating or resetting it as needed. */
+static void
+stats_attach(void)
+{
+	char		dir[MAXPGPATH],
+				path[MAXPGPATH];
+	int			fd;
+	struct stat st;
+	void	   *map;
+
+	if (stats != NULL)
+		return;
+	base_dir(dir, sizeof(dir), NULL);
+	make_dir(dir);
+	base_dir(path, sizeof(path), "stats");
+	fd = lock_file(path);
+	if (fstat(fd, &st) != 0 ||
+		(st.st_size != sizeof(StatsFile) && ftruncate(fd, sizeof(StatsFile)) != 0))
+	{
+		int			save = errno;
+
+		unlock_file(fd);
+		errno = save;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not size file \"%s\": %m", path)));
+	}
+	map = mmap(NULL, sizeof(StatsFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+	{
+		int			save = errno;
+
+		unlock_file(fd);
+		errno = save;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not map file \"%s\": %m", path)));
+	}
+	stats = map;
+	if (stats->magic != STATS_MAGIC || stats->version != STATS_VERSION ||
+		stats->postmaster_pid != (int32) PostmasterPid || stats->n_slots != STATS_SLOTS)
+	{
+		uint64		generation = stats->magic == STATS_MAGIC ? stats->generation : 0;
+
+		memset(stats, 0, sizeof(StatsFile));
+		stats->magic = STATS_MAGIC;
+		stats->version = STATS_VERSION;
+		stats->postmaster_pid = (int32) PostmasterPid;
+		stats->n_slots = STATS_SLOTS;
+		stats->generation = generation + 1;
+	}
+	unlock_file(fd);
+	seen_generation = __atomic_load_n(&stats->generation, __ATOMIC_ACQUIRE);
+}
+
+/* The counters slot of a model, claimed if new; -1 if all are taken. */
+static int
+stats_slot(const char *name, uint64 key)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+	int			slot = -1;
+
+	base_dir(path, sizeof(path), "stats");
+	fd = lock_file(path);
+	for (int i = 0; i < STATS_SLOTS; i++)
+		if (strcmp(stats->slots[i].name, name) == 0)
+		{
+			slot = i;
+			break;
+		}
+	if (slot < 0)
+		for (int i = 0; i < STATS_SLOTS; i++)
+			if (stats->slots[i].name[0] == '\0')
+			{
+				slot = i;
+				strlcpy(stats->slots[i].name, name, sizeof(stats->slots[i].name));
+				stats->slots[i].key = 0;
+				break;
+			}
+	if (slot >= 0 && stats->slots[slot].key != key)
+	{
+		StatsSlot  *s = &stats->slots[slot];
+
+		s->key = key;
+		s->loaded_at = GetCurrentTimestamp();
+		__atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->tokens, 0, __ATOMIC_RELAXED);
+	}
+	unlock_file(fd);
+	return slot;
+}
+
+static void
+bump_generation(void)
+{
+	stats_attach();
+	__atomic_add_fetch(&stats->generation, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+bert_check_model_name(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len > MODEL_NAME_MAX || name[0] == '.' ||
+		strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid model name \"%s\"", name),
+				 errdetail("A model name is 1 to %d letters, digits, \".\", \"_\" or \"-\", and does not start with \".\".",
+						   MODEL_NAME_MAX)));
+}
+
+void
+bert_writable_models_dir(char *buf, size_t len)
+{
+	if (bert_model_dir != NULL && bert_model_dir[0] != '\0')
+		strlcpy(buf, bert_model_dir, len);
+	else
+		base_dir(buf, len, "models");
+}
+
+/*
+ * Where models are looked up, in order: bert.model_dir if set; else the
+ * server's own directory (models installed with bert_install_model) and the
+ * system directory SHAREDIR/bert/models (models installed with the package).
+ */
+int
+bert_models_dirs(char dirs[][MAXPGPATH])
+{
+	char		share[MAXPGPATH];
+
+	if (bert_model_dir != NULL && bert_model_dir[0] != '\0')
+	{
+		strlcpy(dirs[0], bert_model_dir, MAXPGPATH);
+		return 1;
+	}
+	base_dir(dirs[0], MAXPGPATH, "models");
+	get_share_path(my_exec_path, share);
+	snprintf(dirs[1], MAXPGPATH, "%s/bert/models", share);
+	return 2;
+}
+
+/* Path of the installed file for name, or false if there is none. */
+static bool
+find_model_file(const char *name, char *path, struct stat *st)
+{
+	char		dirs[2][MAXPGPATH];
+	int			n = bert_models_dirs(dirs);
+
+	for (int i = 0; i < n; i++)
+	{
+		snprintf(path, MAXPGPATH, "%s/%s.bert", dirs[i], name);
+		if (stat(path, st) == 0)
+			return true;
+		if (errno != ENOENT && errno != ENOTDIR)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not stat model file \"%s\": %m", path)));
+	}
+	return false;
+}
+
+static uint64
+file_key(const struct stat *st)
+{
+	uint64		parts[5] = {(uint64) st->st_dev, (uint64) st->st_ino, (uint64) st->st_size,
+	(uint64) st->st_mtim.tv_sec, (uint64) st->st_mtim.tv_nsec};
+
+	return hash_bytes_extended((const unsigned char *) parts, sizeof(parts), 0);
+}
+
+/* Report a loader failure for model name as the right SQL error. */
+static void
+model_error(const char *name, BertModelStatus status, const char *err)
+{
+	if (status == BERT_MODEL_NOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory loading model \"%s\"", name)));
+	if (status == BERT_MODEL_IO)
+		ereport(ERROR,
+				(errcode(ERRCODE_IO_ERROR),
+				 errmsg("could not load model \"%s\"", name),
+				 errdetail("%s", err)));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model file for \"%s\" is invalid", name),
+			 errdetail("%s", err)));
+}
+
+/* Copy src to dst (a new file), checking for interrupts. */
+static void
+copy_file_checked(const char *src, const char *dst)
+{
+	int			in = BasicOpenFile(src, O_RDONLY);
+	int			out;
+	char	   *buf;
+
+	if (in < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", src)));
+	out = BasicOpenFilePerm(dst, O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
+	if (out < 0)
+	{
+		close(in);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", dst)));
+	}
+	buf = palloc(1 << 20);
+	PG_TRY();
+	{
+		for (;;)
+		{
+			ssize_t		n = read(in, buf, 1 << 20);
+
+			CHECK_FOR_INTERRUPTS();
+			if (n < 0)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not read file \"%s\": %m", src)));
+			if (n == 0)
+				break;
+			if (write(out, buf, n) != n)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not write file \"%s\": %m", dst)));
+		}
+		if (pg_fsync(out) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not fsync file \"%s\": %m", dst)));
+	}
+	PG_CATCH();
+	{
+		close(in);
+		close(out);
+		unlink(dst);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	close(in);
+	if (close(out) != 0)
+	{
+		unlink(dst);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", dst)));
+	}
+	pfree(buf);
+}
+
+/* Check that path holds a valid model file; report it as name otherwise. */
+static void
+validate_file(const char *name, const char *path)
+{
+	BertModel	m;
+	char		err[512];
+	BertModelStatus status = bert_model_open(path, &m, err, sizeof(err));
+
+	if (status != BERT_MODEL_OK)
+		model_error(name, status, err);
+	bert_model_close(&m);
+}
+
+/* Remove files in dir named PREFIX* except keep (may be NULL). */
+static void
+remove_files(const char *dir, const char *prefix, const char *keep)
+{
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	size_t		plen = strlen(prefix);
+
+	while ((de = ReadDir(d, dir)) != NULL)
+	{
+		char		path[MAXPGPATH];
+
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+			(keep != NULL && strcmp(de->d_name, keep) == 0))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);			/* mappings of it stay valid */
+	}
+	FreeDir(d);
+}
+
+/*
+ * Make sure the snapshot of the installed file exists; return its path.
+ * Holding NAME.lock, only one backend copies; the others wait, then map it.
+ */
+static void
+ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
+{
+	char		dir[MAXPGPATH],
+				lock[MAXPGPATH],
+				tmp[MAXPGPATH],
+				file[MAXPGPATH],
+				prefix[MAXPGPATH];
+	int			lockfd;
+	struct stat st;
+
+	base_dir(dir, sizeof(dir), "cache");
+	snprintf(file, sizeof(file), "%s.%016llx.bert", name, (unsigned long long) key);
+	snprintf(snap, MAXPGPATH, "%s/%s", dir, file);
+	if (stat(snap, &st) == 0)
+		return;
+
+	make_dir(dir);
+	snprintf(lock, sizeof(lock), "%s/%s.lock", dir, name);
+	lockfd = lock_file(lock);
+	PG_TRY();
+	{
+		if (stat(snap, &st) != 0)
+		{
+			/* older snapshots of this model and dead writers' leftovers */
+			snprintf(prefix, sizeof(prefix), "%s.", name);
+			remove_files(dir, prefix, NULL);
+			snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, file, MyProcPid);
+			validate_file(name, src);	/* fail fast, before copying */
+			copy_file_checked(src, tmp);
+			PG_TRY();
+			{
+				validate_file(name, tmp);
+			}
+			PG_CATCH();
+			{
+				unlink(tmp);
+				PG_RE_THROW();
+			}
+			PG_END_TRY();
+			if (rename(tmp, snap) != 0)
+			{
+				unlink(tmp);
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not rename \"%s\" to \"%s\": %m", tmp, snap)));
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		unlock_file(lockfd);
+	}
+	PG_END_TRY();
+}
+
+static void
+forget_models(void)
+{
+	while (loaded_models != NULL)
+	{
+		LoadedModel *lm = loaded_models;
+
+		loaded_models = lm->next;
+		bert_run_state_free(&lm->state);
+		bert_model_close(&lm->model);
+		pfree(lm);
+	}
+}
+
+void
+bert_cache_init(void)
+{
+	stats_attach();
+}
+
+LoadedModel *
+bert_get_model(const char *name)
+{
+	LoadedModel *lm;
+	char		src[MAXPGPATH],
+				snap[MAXPGPATH],
+				err[512];
+	struct stat st;
+	uint64		key;
+	BertModel	model;
+	BertModelStatus status;
+
+	stats_attach();
+	/* an install or drop anywhere in the server: look models up again */
+	if (__atomic_load_n(&stats->generation, __ATOMIC_ACQUIRE) != seen_generation)
+	{
+		forget_models();
+		seen_generation = __atomic_load_n(&stats->generation, __ATOMIC_ACQUIRE);
+	}
+	for (lm = loaded_models; lm != NULL; lm = lm->next)
+		if (strcmp(lm->name, name) == 0)
+			return lm;
+
+	bert_check_model_name(name);
+	if (!find_model_file(name, src, &st))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" is not installed", name),
+				 errdetail("There is no file \"%s.bert\" in the models directories.", name)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_IO_ERROR),
+				 errmsg("could not load model \"%s\"", name),
+				 errdetail("\"%s\" is not a regular file.", src)));
+	key = file_key(&st);
+	ensure_snapshot(name, src, key, snap);
+
+	status = bert_model_open(snap, &model, err, sizeof(err));
+	if (status != BERT_MODEL_OK)
+		model_error(name, status, err);
+
+	lm = MemoryContextAllocZero(TopMemoryContext, sizeof(LoadedModel));
+	strlcpy(lm->name, name, sizeof(lm->name));
+	lm->model = model;
+	lm->slot = stats_slot(name, key);
+	lm->next = loaded_models;
+	loaded_models = lm;
+	return lm;
+}
+
+void
+bert_count_use(LoadedModel *lm, int64 tokens)
+{
+	if (stats == NULL || lm->slot < 0)
+		return;
+	__atomic_add_fetch(&stats->slots[lm->slot].calls, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&stats->slots[lm->slot].tokens, (uint64) tokens, __ATOMIC_RELAXED);
+}
+
+/* Bytes of the mapping at base (size bytes) that are in memory. */
+static int64
+resident_bytes(const void *base, size_t size)
+{
+	long		page = sysconf(_SC_PAGESIZE);
+	size_t		pages = (size + page - 1) / page;
+	unsigned char *vec = palloc(pages);
+	int64		n = 0;
+
+	if (mincore((void *) base, size, vec) != 0)
+	{
+		pfree(vec);
+		return -1;
+	}
+	for (size_t i = 0; i < pages; i++)
+		if (vec[i] & 1)
+			n += page;
+	pfree(vec);
+	return n > (int64) size ? (int64) size : n;
+}
+
+void
+bert_model_usage(const char *name, const char *path, BertModelInfo *info)
+{
+	struct stat st;
+	char		snap[MAXPGPATH],
+				dir[MAXPGPATH];
+	int			fd;
+
+	memset(info, 0, sizeof(*info));
+	info->bytes_resident = -1;
+	stats_attach();
+	if (stat(path, &st) != 0)
+		return;
+	info->bytes_on_disk = st.st_size;
+
+	base_dir(dir, sizeof(dir), "cache");
+	snprintf(snap, sizeof(snap), "%s/%s.%016llx.bert", dir, name,
+			 (unsigned long long) file_key(&st));
+	fd = BasicOpenFile(snap, O_RDONLY);
+	if (fd >= 0)
+	{
+		struct stat ss;
+
+		if (fstat(fd, &ss) == 0 && ss.st_size > 0)
+		{
+			void	   *map = mmap(NULL, ss.st_size, PROT_READ, MAP_SHARED, fd, 0);
+
+			if (map != MAP_FAILED)
+			{
+				info->bytes_resident = resident_bytes(map, ss.st_size);
+				munmap(map, ss.st_size);
+			}
+		}
+		close(fd);
+	}
+	for (int i = 0; i < STATS_SLOTS; i++)
+		if (strcmp(stats->slots[i].name, name) == 0 && stats->slots[i].key == file_key(&st))
+		{
+			info->loaded = true;
+			info->loaded_since = stats->slots[i].loaded_at;
+			info->calls = (int64) __atomic_load_n(&stats->slots[i].calls, __ATOMIC_RELAXED);
+			info->tokens = (int64) __atomic_load_n(&stats->slots[i].tokens, __ATOMIC_RELAXED);
+		}
+}
+
+/* Quote s for a POSIX shell. */
+static char *
+shell_quote(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '\'');
+	for (; *s; s++)
+	{
+		if (*s == '\'')
+			appendStringInfoString(&buf, "'\\''");
+		else
+			appendStringInfoChar(&buf, *s);
+	}
+	appendStringInfoChar(&buf, '\'');
+	return buf.data;
+}
+
+/* Run bert-convert on a Hugging Face directory, writing out. */
+static void
+convert_directory(const char *name, const char *dir, const char *out)
+{
+	char		bindir[MAXPGPATH];
+	char	   *cmd;
+	FILE	   *pipe;
+	StringInfoData msg;
+	char		line[1024];
+	int			rc;
+
+	strlcpy(bindir, my_exec_path, sizeof(bindir));
+	get_parent_directory(bindir);
+	cmd = psprintf("%s --quiet --source %s %s %s 2>&1",
+				   shell_quote(psprintf("%s/bert-convert", bindir)),
+				   shell_quote(dir), shell_quote(dir), shell_quote(out));
+	pipe = OpenPipeStream(cmd, PG_BINARY_R);
+	if (pipe == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not run \"%s\": %m", cmd)));
+	initStringInfo(&msg);
+	while (fgets(line, sizeof(line), pipe) != NULL)
+		appendStringInfoString(&msg, line);
+	rc = ClosePipeStream(pipe);
+	if (rc != 0)
+	{
+		unlink(out);
+		while (msg.len > 0 && msg.data[msg.len - 1] == '\n')
+			msg.data[--msg.len] = '\0';
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not convert \"%s\" into model \"%s\"", dir, name),
+				 errdetail("%s", msg.len > 0 ? msg.data : "bert-convert failed.")));
+	}
+}
+
+void
+bert_install_model_file(const char *name, const char *path, bool replace)
+{
+	char		dir[MAXPGPATH],
+				dst[MAXPGPATH],
+				tmp[MAXPGPATH];
+	struct stat st;
+
+	bert_check_model_name(name);
+	if (stat(path, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat \"%s\": %m", path)));
+	bert_writable_models_dir(dir, sizeof(dir));
+	if (bert_model_dir == NULL || bert_model_dir[0] == '\0')
+	{
+		char		base[MAXPGPATH];
+
+		base_dir(base, sizeof(base), NULL);
+		make_dir(base);
+		make_dir(dir);
+	}
+	snprintf(dst, sizeof(dst), "%s/%s.bert", dir, name);
+	if (!replace && access(dst, F_OK) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" is already installed", name),
+				 errhint("Drop it first, or pass replace => true.")));
+	snprintf(tmp, sizeof(tmp), "%s/.%s.bert.tmp.%d", dir, name, MyProcPid);
+	unlink(tmp);
+	if (S_ISDIR(st.st_mode))
+		convert_directory(name, path, tmp);
+	else
+	{
+		validate_file(name, path);	/* fail fast, before copying */
+		copy_file_checked(path, tmp);
+	}
+	PG_TRY();
+	{
+		validate_file(name, tmp);
+	}
+	PG_CATCH();
+	{
+		unlink(tmp);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (rename(tmp, dst) != 0)
+	{
+		unlink(tmp);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\" to \"%s\": %m", tmp, dst)));
+	}
+	bump_generation();
+}
+
+void
+bert_drop_model_file(const char *name)
+{
+	char		dir[MAXPGPATH],
+				path[MAXPGPATH],
+				prefix[MAXPGPATH];
+	struct stat st;
+
+	bert_check_model_name(name);
+	bert_writable_models_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s.bert", dir, name);
+	if (stat(path, &st) != 0)
+	{
+		if (find_model_file(name, path, &st))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("model \"%s\" is installed in the system directory", name),
+					 errdetail("\"%s\" belongs to the operating system's package; remove it there.", path)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" is not installed", name)));
+	}
+	if (unlink(path) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove \"%s\": %m", path)));
+	base_dir(dir, sizeof(dir), "cache");
+	snprintf(prefix, sizeof(prefix), "%s.", name);
+	if (access(dir, F_OK) == 0)
+		remove_files(dir, prefix, NULL);
+	bump_generation();
+}
+
+/*
+ * In the postmaster (shared_preload_libraries): load each listed model so
+ * that backends inherit the mapping.  A model that fails is reported and
+ * skipped; the server still starts.
+ */
+void
+bert_preload(const char *list)
+{
+	char	   *copy = pstrdup(list);
+	List	   *names;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(copy, ',', &names))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid list syntax in \"bert.preload_models\"")));
+		return;
+	}
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		MemoryContext oldcxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			LoadedModel *lm = bert_get_model(name);
+
+			ereport(LOG,
+					(errmsg("bert: preloaded model \"%s\" (%zu bytes)", name, lm->model.size)));
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(oldcxt);
+			EmitErrorReport();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+	}
+}

@@ -1,0 +1,486 @@
+/*
+ * test_ops.c — every kernel variant of src/ops.c this CPU runs, against a
+ * double-precision reference and against the portable variant, on sizes
+ * around the vector widths; erf, exp and tanh swept over the float range
+ * against glibc.
+ *
+ *   cc -O1 -g -fsanitize=address,undefined -Wall -Wextra -Werror -Isrc \
+ *      -isystem $(BLIS_INC) -o test/unit/build/test_ops test/unit/test_ops.c \
+ *      src/ops.c -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+static int	passed,
+			failed;
+
+static void
+check(int ok, const char *fmt, const char *isa, const char *what, double got, double limit)
+{
+	if (ok)
+		passed++;
+	else
+	{
+		failed++;
+		printf("FAIL [%s] %s: ", isa, what);
+		printf(fmt, got, limit);
+		printf("\n");
+	}
+}
+
+#define CHECK_LE(isa, what, got, limit) \
+	check((got) <= (limit), "%.3g > %.3g", isa, what, got, limit)
+
+static uint64_t rng = 88172645463325252ULL;
+
+static double
+uniform(double lo, double hi)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return lo + (hi - lo) * ((rng >> 11) * (1.0 / 9007199254740992.0));
+}
+
+static float
+bits_float(uint32_t u)
+{
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/* distance in floats between a and b (0 if both NaN, huge if one is) */
+static int64_t
+ulps(float a, float b)
+{
+	int32_t		ia,
+				ib;
+
+	if (isnan(a) || isnan(b))
+		return isnan(a) && isnan(b) ? 0 : INT64_MAX / 2;
+	memcpy(&ia, &a, 4);
+	memcpy(&ib, &b, 4);
+	ia = ia < 0 ? (int32_t) (0x80000000u - (uint32_t) ia) : ia;
+	ib = ib < 0 ? (int32_t) (0x80000000u - (uint32_t) ib) : ib;
+	return ia > ib ? (int64_t) ia - ib : (int64_t) ib - ia;
+}
+
+typedef struct Sweep
+{
+	double		max_abs;		/* largest |f - libm| */
+	int64_t		max_ulp;
+	float		worst;			/* the input where max_abs occurred */
+	long		count;
+} Sweep;
+
+/* f (dispatched, on a buffer) against libm's g on every input in xs */
+static void
+sweep(Sweep *s, void (*f) (float *, size_t), float (*g) (float), const float *xs, size_t n)
+{
+	float		buf[4096];
+
+	for (size_t i0 = 0; i0 < n; i0 += 4096)
+	{
+		size_t		len = n - i0 < 4096 ? n - i0 : 4096;
+
+		memcpy(buf, xs + i0, len * sizeof(float));
+		f(buf, len);
+		for (size_t i = 0; i < len; i++)
+		{
+			float		want = g(xs[i0 + i]);
+			double		d = fabs((double) buf[i] - want);
+			int64_t		u = ulps(buf[i], want);
+
+			if (isnan(want) != isnan(buf[i]))
+				d = INFINITY;
+			else if (isnan(want) || buf[i] == want)
+				d = 0;
+			if (d > s->max_abs)
+			{
+				s->max_abs = d;
+				s->worst = xs[i0 + i];
+			}
+			if (u > s->max_ulp)
+				s->max_ulp = u;
+		}
+		s->count += len;
+	}
+}
+
+/* Inputs: every step-th float bit pattern, plus special and boundary values. */
+static float *
+sweep_inputs(uint32_t step, float lo, float hi, size_t *n)
+{
+	static const float special[] = {
+		0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MIN, -FLT_MIN, FLT_MAX,
+		-FLT_MAX, 1e-45f, -1e-45f, 0.921875f, -0.921875f, 0.92187494f, 3.92f,
+		3.9199998f, 3.83f, -3.83f, 4.0f, 9.0f, 10.0f, 88.72f, 88.73f, -87.3f,
+		-103.9f, -104.0f, -150.0f, 0.625f, 0.62499994f, -0.625f, 0.34657f,
+		-0.34658f, 1.0f, -1.0f
+	};
+	size_t		cap = (size_t) (UINT32_MAX / step) + 1 + 2000001 + sizeof(special) / sizeof(float);
+	float	   *xs = malloc(cap * sizeof(float));
+	size_t		k = 0;
+
+	if (xs == NULL)
+		abort();
+	for (uint64_t u = 0; u <= UINT32_MAX; u += step)
+	{
+		float		x = bits_float((uint32_t) u);
+
+		if (isnan(x) || (x >= lo && x <= hi))
+			xs[k++] = x;
+	}
+	/* a dense uniform grid where the functions bend */
+	for (int i = 0; i <= 2000000; i++)
+		xs[k++] = (float) (-6.0 + 12.0 * i / 2000000.0);
+	for (size_t i = 0; i < sizeof(special) / sizeof(float); i++)
+		xs[k++] = special[i];
+	*n = k;
+	return xs;
+}
+
+static void
+test_sweeps(const char *isa)
+{
+	size_t		n;
+	float	   *xs = sweep_inputs(61, -INFINITY, INFINITY, &n);
+	Sweep		s;
+	char		what[128];
+
+	memset(&s, 0, sizeof(s));
+	sweep(&s, bert_erf, erff, xs, n);
+	printf("  [%s] erf  vs erff:  %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
+		   isa, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
+	CHECK_LE(isa, "erf max abs error vs erff", s.max_abs, 1.2e-7);
+	CHECK_LE(isa, "erf max ulp vs erff", (double) s.max_ulp, 2.0);
+
+	memset(&s, 0, sizeof(s));
+	sweep(&s, bert_tanh, tanhf, xs, n);
+	printf("  [%s] tanh vs tanhf: %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
+		   isa, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
+	CHECK_LE(isa, "tanh max abs error vs tanhf", s.max_abs, 1.2e-7);
+	CHECK_LE(isa, "tanh max ulp vs tanhf", (double) s.max_ulp, 3.0);
+
+	memset(&s, 0, sizeof(s));
+	sweep(&s, bert_exp, expf, xs, n);
+	printf("  [%s] exp  vs expf:  %ld inputs, max %lld ulp\n",
+		   isa, s.count, (long long) s.max_ulp);
+	snprintf(what, sizeof(what), "exp max ulp vs expf");
+	CHECK_LE(isa, what, (double) s.max_ulp, 2.0);
+	free(xs);
+}
+
+/* ---- kernels against double precision ---- */
+
+static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 384, 1536 + 3, 26 * 1536};
+#define NSIZES (int) (sizeof(sizes) / sizeof(sizes[0]))
+
+typedef void (*MapFn) (float *, size_t);
+
+static double gelu_ref(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+static double gelu_tanh_ref(double x) { return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x))); }
+static double tanh_ref(double x) { return tanh(x); }
+
+/*
+ * An elementwise kernel on activations in [-10, 10]: against the double
+ * reference, against the portable variant, run to run, and element by
+ * element (no dependence on position or tail).
+ */
+static void
+test_map(const char *isa, const char *name, MapFn f, double (*ref) (double))
+{
+	char		what[128];
+	double		worst_ref = 0,
+				worst_scalar = 0;
+	int			same = 1,
+				alone = 1;
+
+	for (int si = 0; si < NSIZES; si++)
+	{
+		int			n = sizes[si];
+		float	   *x = malloc(n * sizeof(float)),
+				   *y = malloc(n * sizeof(float)),
+				   *z = malloc(n * sizeof(float)),
+				   *s = malloc(n * sizeof(float));
+
+		for (int i = 0; i < n; i++)
+			x[i] = (float) (i % 5 == 0 ? uniform(-10, 10) : uniform(-4, 4));
+		memcpy(y, x, n * sizeof(float));
+		memcpy(z, x, n * sizeof(float));
+		memcpy(s, x, n * sizeof(float));
+		f(y, n);
+		f(z, n);
+		bert_kernels_use("scalar");
+		f(s, n);
+		bert_kernels_use(isa);
+		same &= memcmp(y, z, n * sizeof(float)) == 0;
+		for (int i = 0; i < n; i++)
+		{
+			double		e = fabs(y[i] - ref(x[i])),
+						d = fabs((double) y[i] - s[i]);
+
+			worst_ref = e > worst_ref ? e : worst_ref;
+			worst_scalar = d > worst_scalar ? d : worst_scalar;
+			if (i < 40)
+			{
+				float		one = x[i];
+
+				f(&one, 1);
+				alone &= memcmp(&one, &y[i], sizeof(float)) == 0;
+			}
+		}
+		free(x);
+		free(y);
+		free(z);
+		free(s);
+	}
+	snprintf(what, sizeof(what), "%s vs double, |x| <= 10", name);
+	CHECK_LE(isa, what, worst_ref, 1e-6);
+	snprintf(what, sizeof(what), "%s vs scalar variant, |x| <= 10", name);
+	CHECK_LE(isa, what, worst_scalar, 1e-6);
+	snprintf(what, sizeof(what), "%s same bits run to run", name);
+	check(same, "%g %g", isa, what, 0, 0);
+	snprintf(what, sizeof(what), "%s same bits alone as in an array", name);
+	check(alone, "%g %g", isa, what, 0, 0);
+	printf("  [%s] %-9s max abs error vs double %.3g, vs scalar %.3g\n",
+		   isa, name, worst_ref, worst_scalar);
+}
+
+/* special values through the elementwise kernels */
+static void
+test_specials(const char *isa)
+{
+	float		v[6] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 30.0f};
+	float		g[6],
+				t[6];
+
+	memcpy(g, v, sizeof(v));
+	bert_gelu(g, 6);
+	check(isnan(g[0]) && isinf(g[1]) && g[1] > 0 && isnan(g[2]) == isnan(-INFINITY * 0.0f) &&
+		  g[3] == 0 && g[5] == 30.0f, "%g %g", isa, "gelu of NaN, inf, -inf, 0, 30", 0, 0);
+	memcpy(t, v, sizeof(v));
+	bert_tanh(t, 6);
+	check(isnan(t[0]) && t[1] == 1 && t[2] == -1 && t[3] == 0 && !signbit(t[3]) &&
+		  t[4] == 0 && signbit(t[4]) && t[5] == 1, "%g %g", isa, "tanh of NaN, inf, -inf, 0, -0, 30", 0, 0);
+}
+
+static void
+test_softmax(const char *isa)
+{
+	double		worst_ref = 0,
+				worst_scalar = 0;
+	int			same = 1,
+				pad_ok = 1;
+
+	for (int si = 0; si < NSIZES && sizes[si] <= 1536 + 3; si++)
+	{
+		int			n = sizes[si],
+					rows = 3,
+					ld = n + 5;
+		size_t		len = (size_t) rows * ld;
+		float	   *x = malloc(len * sizeof(float)),
+				   *y = malloc(len * sizeof(float)),
+				   *z = malloc(len * sizeof(float)),
+				   *s = malloc(len * sizeof(float));
+
+		for (size_t i = 0; i < len; i++)
+			x[i] = (float) uniform(-30, 30);
+		memcpy(y, x, len * sizeof(float));
+		memcpy(z, x, len * sizeof(float));
+		memcpy(s, x, len * sizeof(float));
+		bert_softmax_rows(y, rows, n, ld);
+		bert_softmax_rows(z, rows, n, ld);
+		bert_kernels_use("scalar");
+		bert_softmax_rows(s, rows, n, ld);
+		bert_kernels_use(isa);
+		same &= memcmp(y, z, len * sizeof(float)) == 0;
+		for (int r = 0; r < rows; r++)
+		{
+			const float *xr = x + (size_t) r * ld;
+			double		max = xr[0],
+						sum = 0;
+
+			for (int i = 1; i < n; i++)
+				max = xr[i] > max ? xr[i] : max;
+			for (int i = 0; i < n; i++)
+				sum += exp(xr[i] - max);
+			for (int i = 0; i < n; i++)
+			{
+				size_t		k = (size_t) r * ld + i;
+				double		e = fabs(y[k] - exp(xr[i] - max) / sum),
+							d = fabs((double) y[k] - s[k]);
+
+				worst_ref = e > worst_ref ? e : worst_ref;
+				worst_scalar = d > worst_scalar ? d : worst_scalar;
+			}
+			for (int i = n; i < ld; i++)
+				pad_ok &= memcmp(&y[(size_t) r * ld + i], &x[(size_t) r * ld + i], sizeof(float)) == 0;
+		}
+		free(x);
+		free(y);
+		free(z);
+		free(s);
+	}
+	CHECK_LE(isa, "softmax vs double", worst_ref, 1e-6);
+	CHECK_LE(isa, "softmax vs scalar variant", worst_scalar, 1e-6);
+	check(same, "%g %g", isa, "softmax same bits run to run", 0, 0);
+	check(pad_ok, "%g %g", isa, "softmax leaves the row padding alone", 0, 0);
+	printf("  [%s] softmax   max abs error vs double %.3g, vs scalar %.3g\n",
+		   isa, worst_ref, worst_scalar);
+}
+
+static void
+test_layernorm(const char *isa)
+{
+	double		worst_ref = 0,
+				worst_scalar = 0;
+	int			same = 1;
+
+	for (int si = 0; si < NSIZES && sizes[si] <= 1536 + 3; si++)
+	{
+		int			n = sizes[si],
+					rows = 5;
+		size_t		len = (size_t) rows * n;
+		float	   *x = malloc(len * sizeof(float)),
+				   *y = malloc(len * sizeof(float)),
+				   *z = malloc(len * sizeof(float)),
+				   *s = malloc(len * sizeof(float)),
+				   *g = malloc(n * sizeof(float)),
+				   *b = malloc(n * sizeof(float));
+
+		/* hidden states: an offset per row, a few large features */
+		for (int r = 0; r < rows; r++)
+		{
+			double		off = uniform(-2, 2);
+
+			for (int i = 0; i < n; i++)
+				x[(size_t) r * n + i] = (float) (off + uniform(-1, 1) * (i % 61 == 3 ? 8 : 1));
+		}
+		for (int i = 0; i < n; i++)
+		{
+			g[i] = (float) uniform(0.2, 1.5);
+			b[i] = (float) uniform(-0.3, 0.3);
+		}
+		memcpy(y, x, len * sizeof(float));
+		memcpy(z, x, len * sizeof(float));
+		memcpy(s, x, len * sizeof(float));
+		bert_layernorm(y, rows, n, g, b, 1e-12f);
+		bert_layernorm(z, rows, n, g, b, 1e-12f);
+		bert_kernels_use("scalar");
+		bert_layernorm(s, rows, n, g, b, 1e-12f);
+		bert_kernels_use(isa);
+		same &= memcmp(y, z, len * sizeof(float)) == 0;
+		for (int r = 0; r < rows; r++)
+		{
+			const float *xr = x + (size_t) r * n;
+			double		mean = 0,
+						var = 0;
+
+			for (int i = 0; i < n; i++)
+				mean += xr[i];
+			mean /= n;
+			for (int i = 0; i < n; i++)
+				var += (xr[i] - mean) * (xr[i] - mean);
+			var /= n;
+			for (int i = 0; i < n; i++)
+			{
+				size_t		k = (size_t) r * n + i;
+				double		want = (xr[i] - mean) / sqrt(var + 1e-12) * g[i] + b[i],
+							e = fabs(y[k] - want) / (1 + fabs(want)),
+							d = fabs((double) y[k] - s[k]) / (1 + fabs(want));
+
+				worst_ref = e > worst_ref ? e : worst_ref;
+				worst_scalar = d > worst_scalar ? d : worst_scalar;
+			}
+		}
+		free(x);
+		free(y);
+		free(z);
+		free(s);
+		free(g);
+		free(b);
+	}
+	CHECK_LE(isa, "layernorm vs double, relative", worst_ref, 5e-7);
+	CHECK_LE(isa, "layernorm vs scalar variant, relative", worst_scalar, 5e-7);
+	check(same, "%g %g", isa, "layernorm same bits run to run", 0, 0);
+	printf("  [%s] layernorm max error / (1 + |y|) vs double %.3g, vs scalar %.3g\n",
+		   isa, worst_ref, worst_scalar);
+}
+
+static void
+test_fill_rows(const char *isa)
+{
+	int			ok = 1;
+
+	for (int si = 0; si < NSIZES && sizes[si] <= 1536 + 3; si++)
+	{
+		int			n = sizes[si],
+					rows = 3;
+		size_t		len = (size_t) rows * n;
+		float	   *y = malloc(len * sizeof(float)),
+				   *res = malloc(len * sizeof(float)),
+				   *bias = malloc(n * sizeof(float));
+
+		for (size_t i = 0; i < len; i++)
+			res[i] = (float) uniform(-5, 5);
+		for (int i = 0; i < n; i++)
+			bias[i] = (float) uniform(-1, 1);
+		bert_fill_rows(y, rows, n, bias, res);
+		for (size_t i = 0; i < len; i++)
+			ok &= y[i] == bias[i % n] + res[i];
+		bert_fill_rows(y, rows, n, bias, NULL);
+		for (size_t i = 0; i < len; i++)
+			ok &= y[i] == bias[i % n];
+		free(y);
+		free(res);
+		free(bias);
+	}
+	check(ok, "%g %g", isa, "fill_rows = bias (+ residual), exactly", 0, 0);
+}
+
+int
+main(void)
+{
+	const char *isas[] = {"scalar", "avx2", "avx512"};
+	const char *best = bert_kernels_isa();
+
+	check(strcmp(best, "avx512") == 0 || strcmp(best, "avx2") == 0 || strcmp(best, "scalar") == 0,
+		  "%g %g", best, "bert_kernels_isa() names a variant", 0, 0);
+	printf("test_ops: best variant on this CPU: %s (features: %s)\n", best, bert_cpu_features());
+	check(bert_kernels_use("no-such-isa") == -1 && strcmp(bert_kernels_isa(), best) == 0,
+		  "%g %g", best, "an unknown variant is refused", 0, 0);
+
+	for (int v = 0; v < 3; v++)
+	{
+		const char *isa = isas[v];
+
+		if (bert_kernels_use(isa) != 0)
+		{
+			printf("  [%s] not supported by this CPU: skipped\n", isa);
+			continue;
+		}
+		if (strcmp(isa, "scalar") != 0)
+			test_sweeps(isa);
+		test_map(isa, "gelu", bert_gelu, gelu_ref);
+		test_map(isa, "gelu_tanh", bert_gelu_tanh, gelu_tanh_ref);
+		test_map(isa, "tanh", bert_tanh, tanh_ref);
+		test_specials(isa);
+		test_softmax(isa);
+		test_layernorm(isa);
+		test_fill_rows(isa);
+	}
+	bert_kernels_use(NULL);
+	check(strcmp(bert_kernels_isa(), best) == 0, "%g %g", best, "bert_kernels_use(NULL) restores the best", 0, 0);
+
+	printf("test_ops: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
