@@ -22,4 +22,9 @@ if [ "$status" -ne 0 ] && [ -f regression.diffs ]; then
 	cat regression.diffs
 fi
 echo "pg_regress: $ok passed, $bad failed"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# several sessions at once: cold loads, replaced files, 8 clients x 30 s
+pg_virtualenv -t test/concurrency.sh
+# models loaded at server start
+pg_virtualenv -o shared_preload_libraries=bert -o bert.preload_models=all-MiniLM-L6-v2 -t test/preload.sh

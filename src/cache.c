@@ -414,7 +414,8 @@ ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
 				lock[MAXPGPATH],
 				tmp[MAXPGPATH],
 				file[MAXPGPATH],
-				prefix[MAXPGPATH];
+				prefix[MAXPGPATH],
+				keep[MAXPGPATH];
 	int			lockfd;
 	struct stat st;
 
@@ -433,7 +434,8 @@ ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
 		{
 			/* older snapshots of this model and dead writers' leftovers */
 			snprintf(prefix, sizeof(prefix), "%s.", name);
-			remove_files(dir, prefix, NULL);
+			snprintf(keep, sizeof(keep), "%s.lock", name);
+			remove_files(dir, prefix, keep);
 			snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, file, MyProcPid);
 			validate_file(name, src);	/* fail fast, before copying */
 			copy_file_checked(src, tmp);
@@ -726,7 +728,8 @@ bert_drop_model_file(const char *name)
 {
 	char		dir[MAXPGPATH],
 				path[MAXPGPATH],
-				prefix[MAXPGPATH];
+				prefix[MAXPGPATH],
+				keep[MAXPGPATH];
 	struct stat st;
 
 	bert_check_model_name(name);
@@ -749,8 +752,9 @@ bert_drop_model_file(const char *name)
 				 errmsg("could not remove \"%s\": %m", path)));
 	base_dir(dir, sizeof(dir), "cache");
 	snprintf(prefix, sizeof(prefix), "%s.", name);
+	snprintf(keep, sizeof(keep), "%s.lock", name);
 	if (access(dir, F_OK) == 0)
-		remove_files(dir, prefix, NULL);
+		remove_files(dir, prefix, keep);
 	bump_generation();
 }
 
@@ -766,7 +770,7 @@ bert_preload(const char *list)
 	List	   *names;
 	ListCell   *lc;
 
-	if (!SplitIdentifierString(copy, ',', &names))
+	if (!SplitGUCList(copy, ',', &names))
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
