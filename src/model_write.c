@@ -394,6 +394,7 @@ bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *he
 		pos = t[i].entry.offset + t[i].entry.nbytes;
 	}
 	h.file_size = pos;
+	h.header_crc = bert_header_crc(&h);
 
 	/* write PATH.tmp.PID, check it, then rename it over PATH */
 	snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long) getpid());
