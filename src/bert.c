@@ -38,6 +38,8 @@ PG_MODULE_MAGIC;
 /* GUCs (bert_model_dir lives in cache.c) */
 static char *bert_default_model = NULL;
 static char *bert_preload_models = NULL;
+static int	bert_max_tokens = 0;
+static bool bert_truncate = true;
 
 /* Scratch reused by every call, so an ERROR cannot leak it. */
 static BertTokens scratch_tokens;
@@ -45,6 +47,13 @@ static float *scratch_embedding = NULL;
 static int	scratch_embedding_len = 0;
 
 void		_PG_init(void);
+
+/* Called by the encoder between steps, so cancel and timeouts are prompt. */
+static void
+check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
 
 void
 _PG_init(void)
@@ -57,6 +66,22 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("bert.max_tokens",
+							"Most word pieces a model sees per input, [CLS] and [SEP] included.",
+							"0 means the model's own maximum sequence length.",
+							&bert_max_tokens,
+							0, 0, 65536,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("bert.truncate",
+							 "Cut inputs longer than the token limit (off: raise an error).",
+							 NULL,
+							 &bert_truncate,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 	DefineCustomStringVariable("bert.model_dir",
 							   "Directory that holds the models (NAME.bert).",
 							   "Empty means $PGDATA/pg_bert/models, then SHAREDIR/bert/models.",
@@ -76,6 +101,8 @@ _PG_init(void)
 								   GUC_LIST_INPUT,
 								   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");
+
+	bert_interrupt_check = check_interrupts;
 
 	/* in the postmaster: map the weights, touch nothing else (no BLIS, no threads) */
 	if (process_shared_preload_libraries_in_progress &&
@@ -135,12 +162,50 @@ tokenize(LoadedModel *lm, text *input, size_t max_tokens)
 	return &scratch_tokens;
 }
 
-/* Sentence embedding of input into scratch_embedding (hidden floats). */
-static float *
-embed(LoadedModel *lm, text *input)
+/*
+ * The token limit of a call: its max_tokens argument at argno if given,
+ * else bert.max_tokens if set, else the model's maximum sequence length.
+ */
+static int
+token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
 {
 	const BertConfig *c = &lm->model.config;
-	BertTokens *tok = tokenize(lm, input, (size_t) c->max_seq_len);
+	int			limit = c->max_seq_len;
+
+	if (PG_NARGS() > argno)
+		limit = PG_GETARG_INT32(argno);
+	else if (bert_max_tokens > 0)
+		limit = bert_max_tokens;
+	if (limit < 2 || limit > c->max_positions)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("token limit %d is out of range for model \"%s\"", limit, lm->name),
+				 errdetail("The model takes 2 to %d tokens, [CLS] and [SEP] included.",
+						   c->max_positions)));
+	return limit;
+}
+
+/* The tokens the model sees: cut to limit, or an error if bert.truncate is off. */
+static BertTokens *
+model_tokens(LoadedModel *lm, text *input, int limit)
+{
+	BertTokens *tok = tokenize(lm, input, bert_truncate ? (size_t) limit : 0);
+
+	if (!bert_truncate && tok->total > (size_t) limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("input is %zu tokens long, more than the limit of %d", tok->total, limit),
+				 errhint("Set bert.truncate = on to use its first %d tokens, or raise bert.max_tokens (at most %d for model \"%s\").",
+						 limit, lm->model.config.max_positions, lm->name)));
+	return tok;
+}
+
+/* Sentence embedding of input into scratch_embedding (hidden floats). */
+static float *
+embed(LoadedModel *lm, text *input, int limit)
+{
+	const BertConfig *c = &lm->model.config;
+	BertTokens *tok = model_tokens(lm, input, limit);
 	int			n = (int) tok->n;
 	BertEncStatus status;
 
@@ -237,7 +302,7 @@ Datum
 bert_embed(PG_FUNCTION_ARGS)
 {
 	LoadedModel *lm = model_arg(fcinfo, 1);
-	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0));
+	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0), token_limit(fcinfo, 2, lm));
 
 	PG_RETURN_ARRAYTYPE_P(float_array(e, lm->model.config.hidden));
 }
@@ -247,12 +312,13 @@ Datum
 bert_similarity(PG_FUNCTION_ARGS)
 {
 	LoadedModel *lm = model_arg(fcinfo, 2);
+	int			limit = token_limit(fcinfo, 3, lm);
 	int			h = lm->model.config.hidden;
 	float	   *a = palloc(sizeof(float) * h);
 	double		sim;
 
-	memcpy(a, embed(lm, PG_GETARG_TEXT_PP(0)), sizeof(float) * h);
-	sim = cosine(a, embed(lm, PG_GETARG_TEXT_PP(1)), h);
+	memcpy(a, embed(lm, PG_GETARG_TEXT_PP(0), limit), sizeof(float) * h);
+	sim = cosine(a, embed(lm, PG_GETARG_TEXT_PP(1), limit), h);
 	pfree(a);
 	PG_RETURN_FLOAT8(sim);
 }
@@ -262,7 +328,7 @@ Datum
 bert_token_ids(PG_FUNCTION_ARGS)
 {
 	LoadedModel *lm = model_arg(fcinfo, 1);
-	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), lm->model.config.max_seq_len);
+	BertTokens *tok = model_tokens(lm, PG_GETARG_TEXT_PP(0), token_limit(fcinfo, 2, lm));
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 
 	for (size_t i = 0; i < tok->n; i++)
@@ -275,7 +341,7 @@ Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
 	LoadedModel *lm = model_arg(fcinfo, 1);
-	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), lm->model.config.max_seq_len);
+	BertTokens *tok = model_tokens(lm, PG_GETARG_TEXT_PP(0), token_limit(fcinfo, 2, lm));
 	const BertVocab *v = &lm->model.vocab;
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 	int			encoding = GetDatabaseEncoding();
@@ -329,8 +395,8 @@ Datum
 bert_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[7];
-	bool		nulls[7] = {0};
+	Datum		values[8];
+	bool		nulls[8] = {0};
 	char		dirs[2][MAXPGPATH];
 	int			ndirs = bert_models_dirs(dirs);
 
@@ -344,6 +410,7 @@ bert_info(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(BERT_FORMAT_VERSION);
 	values[5] = CStringGetTextDatum(ndirs == 1 ? dirs[0] : psprintf("%s:%s", dirs[0], dirs[1]));
 	values[6] = CStringGetTextDatum(bert_cpu_features());
+	values[7] = CStringGetTextDatum(bert_kernels_isa());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 

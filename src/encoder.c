@@ -22,6 +22,15 @@
 
 #include "ops.h"
 
+void		(*bert_interrupt_check) (void) = NULL;
+
+static inline void
+check_interrupts(void)
+{
+	if (bert_interrupt_check)
+		bert_interrupt_check();
+}
+
 static int
 grow(float **buf, size_t n)
 {
@@ -90,6 +99,7 @@ attention(const BertConfig *c, BertRunState *st, const int *seq_len, int n_seq)
 	{
 		int			T = seq_len[s];
 
+		check_interrupts();
 		for (int h = 0; h < c->n_heads; h++)
 		{
 			const float *q = st->q + row0 * H + (size_t) h * d;
@@ -156,6 +166,7 @@ bert_encode(const BertModel *m, BertRunState *st, const int32_t *ids,
 	{
 		const BertLayerWeights *L = &m->weights.layers[l];
 
+		check_interrupts();
 		bert_fill_rows(st->q, T, H, L->q_b, NULL);
 		bert_linear(T, H, H, st->x, H, L->q_w, 1.0f, st->q, H);
 		bert_fill_rows(st->k, T, H, L->k_b, NULL);

@@ -50,4 +50,11 @@ void		bert_pool(const BertModel *model, const BertRunState *state,
 
 void		bert_run_state_free(BertRunState *state);
 
+/*
+ * If set, called between the steps of bert_encode(); it may not return
+ * (PostgreSQL's CHECK_FOR_INTERRUPTS() longjmps on cancel).  The run state
+ * stays valid for the next call.
+ */
+extern void (*bert_interrupt_check) (void);
+
 #endif							/* BERT_ENCODER_H */

@@ -248,7 +248,7 @@ bert_group_entities(const int *label, const float *score, const int32_t *start,
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
 #define ADAM_EPS 1e-8f
-#define EVAL_ROWS 256
+#define CHUNK_ROWS 512			/* bounds the work area for large batches */
 
 void
 bert_train_params_default(BertTrainParams *p)
@@ -288,11 +288,13 @@ batch_rows(int n, const BertTrainParams *p)
 	return p->batch_size <= 0 || p->batch_size >= n ? n : p->batch_size;
 }
 
+/* Rows gathered at a time: a whole mini-batch, but at most CHUNK_ROWS. */
 static int
 chunk_rows(int n, int B)
 {
-	int			c = B > EVAL_ROWS ? B : EVAL_ROWS;
+	int			c = B < CHUNK_ROWS ? CHUNK_ROWS : B;
 
+	c = c > CHUNK_ROWS ? CHUNK_ROWS : c;
 	return c < n ? c : n;
 }
 
@@ -302,7 +304,7 @@ typedef struct TrainWork
 	int		   *perm;			/* (n) row order */
 	float	   *mu;				/* (d) feature means */
 	float	   *cw;				/* (k) class weights */
-	float	   *xb;				/* (rows, d) standardised rows of a batch */
+	float	   *xb;				/* (rows, d) standardised rows of a chunk */
 	float	   *g;				/* (rows, k) logits, probabilities, gradient */
 	float	   *ws;				/* (k, d) weights on standardised features */
 	float	   *bs;				/* (k) */
@@ -588,28 +590,36 @@ bert_train_softmax(const float *X, int n, int d, const int *y, int k,
 						c2;
 			float		lr_t;
 
-			/* G = diag(w) (softmax(Xb Ws^T + bs) - onehot(y)) / m */
-			gather(X, d, tw.perm + r0, m, tw.mu, (float) scale, tw.xb);
-			bert_fill_rows(tw.g, m, k, tw.bs, NULL);
-			bert_linear(m, k, d, tw.xb, d, tw.ws, 1.0f, tw.g, k);
-			bert_softmax_rows(tw.g, m, k, k);
+			/* gW = l2 Ws, gb = 0, then the batch's gradient chunk by chunk */
+			for (size_t j = 0; j < (size_t) k * d; j++)
+				tw.gw[j] = p.l2 * tw.ws[j];
 			memset(tw.gb, 0, sizeof(float) * (size_t) k);
-			for (int r = 0; r < m; r++)
+			for (int c0 = 0; c0 < m; c0 += rows)
 			{
-				int			yi = y[tw.perm[r0 + r]];
-				float	   *g = tw.g + (size_t) r * k;
-				float		wi = tw.cw[yi] / (float) m;
+				int			mc = m - c0 < rows ? m - c0 : rows;
+				const int  *idx = tw.perm + r0 + c0;
 
-				g[yi] -= 1.0f;
-				for (int c = 0; c < k; c++)
+				/* G = diag(w) (softmax(Xb Ws^T + bs) - onehot(y)) / m */
+				gather(X, d, idx, mc, tw.mu, (float) scale, tw.xb);
+				bert_fill_rows(tw.g, mc, k, tw.bs, NULL);
+				bert_linear(mc, k, d, tw.xb, d, tw.ws, 1.0f, tw.g, k);
+				bert_softmax_rows(tw.g, mc, k, k);
+				for (int r = 0; r < mc; r++)
 				{
-					g[c] *= wi;
-					tw.gb[c] += g[c];
+					int			yi = y[idx[r]];
+					float	   *g = tw.g + (size_t) r * k;
+					float		wi = tw.cw[yi] / (float) m;
+
+					g[yi] -= 1.0f;
+					for (int c = 0; c < k; c++)
+					{
+						g[c] *= wi;
+						tw.gb[c] += g[c];
+					}
 				}
+				/* gW (k x d) += G^T (k x mc) Xb (mc x d) */
+				bert_gemm(k, d, mc, 1.0f, tw.g, 1, k, tw.xb, d, 1, 1.0f, tw.gw, d, 1);
 			}
-			/* gW (k x d) = G^T (k x m) Xb (m x d) + l2 Ws */
-			memcpy(tw.gw, tw.ws, sizeof(float) * (size_t) k * d);
-			bert_gemm(k, d, m, 1.0f, tw.g, 1, k, tw.xb, d, 1, p.l2, tw.gw, d, 1);
 
 			step++;
 			c1 = 1.0 - pow(ADAM_BETA1, (double) step);

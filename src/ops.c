@@ -1101,6 +1101,7 @@ bert_cpu_features(void)
 	if (__builtin_cpu_supports(name)) \
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? " " : "", name)
 	FEATURE("avx512f");
+	FEATURE("avx512dq");
 	FEATURE("avx512bw");
 	FEATURE("avx512vl");
 	FEATURE("avx512vnni");

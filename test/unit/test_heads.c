@@ -356,6 +356,18 @@ test_trainer(void)
 	st = bert_train_softmax(X, N, D, y, K, &p, NULL, W2, b2, NULL, NULL);
 	CHECK(st == BERT_HEAD_OK && accuracy(X, y, N, D, K, W2, b2) == 1.0, "full batch");
 	{
+		/* a batch larger than the trainer's 512-row chunks: the gradient is summed over chunks */
+		float	   *Xl = malloc(sizeof(float) * 1200 * D);
+		int		   *yl = malloc(sizeof(int) * 1200);
+
+		make_blobs(Xl, yl, 1200, D, K, NULL, 1.0f, 0.0f);
+		st = bert_train_softmax(Xl, 1200, D, yl, K, &p, NULL, W2, b2, NULL, NULL);
+		CHECK(st == BERT_HEAD_OK && accuracy(Xl, yl, 1200, D, K, W2, b2) == 1.0,
+			  "full batch of 1200 rows in chunks");
+		free(Xl);
+		free(yl);
+	}
+	{
 		float	   *Xs = malloc(sizeof(float) * N * D);
 
 		make_blobs(Xs, y, N, D, K, NULL, 40.0f, 7.0f);
