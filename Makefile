@@ -4,7 +4,7 @@ EXTENSION = bert
 EXTVERSION = 0.1.0
 MODULE_big = bert
 OBJS = src/bert.o src/cache.o src/heads.o src/model_write.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
-DATA = sql/bert--$(EXTVERSION).sql
+DATA_built = bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert
 EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
 
@@ -25,6 +25,10 @@ SHLIB_LINK = -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The install script, from one part per area (sql/parts/NN-*.sql).
+bert--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql))
+	cat $^ > $@
 
 # Unicode tables for the tokenizer, generated from Debian's unicode-data.
 tools/gen_unicode: tools/gen_unicode.c

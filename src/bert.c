@@ -27,6 +27,7 @@
 #include "utils/tuplestore.h"
 #include <dirent.h>
 
+#include "bert.h"
 #include "cache.h"
 #include "encoder.h"
 #include "model.h"
@@ -111,8 +112,8 @@ _PG_init(void)
 }
 
 /* The model argument at position argno, or bert.default_model if absent. */
-static LoadedModel *
-model_arg(FunctionCallInfo fcinfo, int argno)
+LoadedModel *
+bert_model_arg(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_NARGS() > argno)
 	{
@@ -132,8 +133,8 @@ compare_names(const ListCell *a, const ListCell *b)
 }
 
 /* The text as UTF-8 (the tokenizer's input encoding), and its length. */
-static char *
-text_to_utf8(text *t, int *len)
+char *
+bert_text_to_utf8(text *t, int *len)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			n = VARSIZE_ANY_EXHDR(t);
@@ -150,7 +151,7 @@ static BertTokens *
 tokenize(LoadedModel *lm, text *input, size_t max_tokens)
 {
 	int			len;
-	char	   *utf8 = text_to_utf8(input, &len);
+	char	   *utf8 = bert_text_to_utf8(input, &len);
 
 	if (bert_tokenize_utf8(&lm->model.vocab, utf8, (size_t) len, max_tokens,
 					  &scratch_tokens) != BERT_TOK_OK)
@@ -166,8 +167,8 @@ tokenize(LoadedModel *lm, text *input, size_t max_tokens)
  * The token limit of a call: its max_tokens argument at argno if given,
  * else bert.max_tokens if set, else the model's maximum sequence length.
  */
-static int
-token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
+int
+bert_token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
 {
 	const BertConfig *c = &lm->model.config;
 	int			limit = c->max_seq_len;
@@ -186,8 +187,8 @@ token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
 }
 
 /* The tokens the model sees: cut to limit, or an error if bert.truncate is off. */
-static BertTokens *
-model_tokens(LoadedModel *lm, text *input, int limit)
+BertTokens *
+bert_model_tokens(LoadedModel *lm, text *input, int limit)
 {
 	BertTokens *tok = tokenize(lm, input, bert_truncate ? (size_t) limit : 0);
 
@@ -200,16 +201,37 @@ model_tokens(LoadedModel *lm, text *input, int limit)
 	return tok;
 }
 
+/*
+ * Run the encoder on n_seq sequences laid end to end (ids, seq_len), for
+ * lm; the last hidden state is then in lm->state.
+ */
+void
+bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
+{
+	BertEncStatus status;
+	int64		tokens = 0;
+
+	bert_blas_init(1);
+	status = bert_encode(&lm->model, &lm->state, ids, seq_len, n_seq);
+	if (status == BERT_ENC_NOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory running model \"%s\"", lm->name)));
+	if (status != BERT_ENC_OK)
+		elog(ERROR, "bert: encoder rejected its input");
+	for (int s = 0; s < n_seq; s++)
+		tokens += seq_len[s];
+	bert_count_use(lm, tokens);
+}
+
 /* Sentence embedding of input into scratch_embedding (hidden floats). */
 static float *
 embed(LoadedModel *lm, text *input, int limit)
 {
 	const BertConfig *c = &lm->model.config;
-	BertTokens *tok = model_tokens(lm, input, limit);
+	BertTokens *tok = bert_model_tokens(lm, input, limit);
 	int			n = (int) tok->n;
-	BertEncStatus status;
 
-	bert_blas_init(1);
 	if (scratch_embedding_len < c->hidden)
 	{
 		if (scratch_embedding)
@@ -217,20 +239,13 @@ embed(LoadedModel *lm, text *input, int limit)
 		scratch_embedding = MemoryContextAlloc(TopMemoryContext, sizeof(float) * c->hidden);
 		scratch_embedding_len = c->hidden;
 	}
-	status = bert_encode(&lm->model, &lm->state, tok->ids, &n, 1);
-	if (status == BERT_ENC_NOMEM)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory running model \"%s\"", lm->name)));
-	if (status != BERT_ENC_OK)
-		elog(ERROR, "bert: encoder rejected %d tokens", n);
+	bert_run(lm, tok->ids, &n, 1);
 	bert_pool(&lm->model, &lm->state, &n, 1, scratch_embedding);
-	bert_count_use(lm, n);
 	return scratch_embedding;
 }
 
-static ArrayType *
-float_array(const float *v, int n)
+ArrayType *
+bert_float_array(const float *v, int n)
 {
 	Datum	   *d = palloc(sizeof(Datum) * n);
 	ArrayType  *a;
@@ -301,18 +316,18 @@ PG_FUNCTION_INFO_V1(bert_embed);
 Datum
 bert_embed(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = model_arg(fcinfo, 1);
-	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0), token_limit(fcinfo, 2, lm));
+	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
 
-	PG_RETURN_ARRAYTYPE_P(float_array(e, lm->model.config.hidden));
+	PG_RETURN_ARRAYTYPE_P(bert_float_array(e, lm->model.config.hidden));
 }
 
 PG_FUNCTION_INFO_V1(bert_similarity);
 Datum
 bert_similarity(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = model_arg(fcinfo, 2);
-	int			limit = token_limit(fcinfo, 3, lm);
+	LoadedModel *lm = bert_model_arg(fcinfo, 2);
+	int			limit = bert_token_limit(fcinfo, 3, lm);
 	int			h = lm->model.config.hidden;
 	float	   *a = palloc(sizeof(float) * h);
 	double		sim;
@@ -327,8 +342,8 @@ PG_FUNCTION_INFO_V1(bert_token_ids);
 Datum
 bert_token_ids(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = model_arg(fcinfo, 1);
-	BertTokens *tok = model_tokens(lm, PG_GETARG_TEXT_PP(0), token_limit(fcinfo, 2, lm));
+	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	BertTokens *tok = bert_model_tokens(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 
 	for (size_t i = 0; i < tok->n; i++)
@@ -340,8 +355,8 @@ PG_FUNCTION_INFO_V1(bert_tokenize);
 Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = model_arg(fcinfo, 1);
-	BertTokens *tok = model_tokens(lm, PG_GETARG_TEXT_PP(0), token_limit(fcinfo, 2, lm));
+	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	BertTokens *tok = bert_model_tokens(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
 	const BertVocab *v = &lm->model.vocab;
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 	int			encoding = GetDatabaseEncoding();
@@ -366,7 +381,7 @@ PG_FUNCTION_INFO_V1(bert_token_count);
 Datum
 bert_token_count(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = model_arg(fcinfo, 1);
+	LoadedModel *lm = bert_model_arg(fcinfo, 1);
 	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), 0);
 
 	if (tok->total > PG_INT32_MAX)
