@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "nodes/value.h"
 #include "storage/fd.h"
@@ -41,6 +42,10 @@ static char *bert_default_model = NULL;
 static char *bert_preload_models = NULL;
 static int	bert_max_tokens = 0;
 static bool bert_truncate = true;
+static int	bert_threads = 1;
+
+/* bert_embed_many runs at most this many tokens per encoder call */
+#define BATCH_TOKENS 2048
 
 /* Scratch reused by every call, so an ERROR cannot leak it. */
 static BertTokens scratch_tokens;
@@ -83,6 +88,14 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("bert.threads",
+							"BLIS threads one backend uses for large batches.",
+							"Parallel query workers, and their leader, always use one.",
+							&bert_threads,
+							1, 1, 64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 	DefineCustomStringVariable("bert.model_dir",
 							   "Directory that holds the models (NAME.bert).",
 							   "Empty means $PGDATA/pg_bert/models, then SHAREDIR/bert/models.",
@@ -211,7 +224,14 @@ bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 	BertEncStatus status;
 	int64		tokens = 0;
 
-	bert_blas_init(1);
+	for (int s = 0; s < n_seq; s++)
+		tokens += seq_len[s];
+
+	/*
+	 * Threads only pay off on big batches; and in parallel query every
+	 * process already has a core, so more threads would oversubscribe.
+	 */
+	bert_blas_init(IsInParallelMode() || tokens < 128 ? 1 : bert_threads);
 	status = bert_encode(&lm->model, &lm->state, ids, seq_len, n_seq);
 	if (status == BERT_ENC_NOMEM)
 		ereport(ERROR,
@@ -219,8 +239,6 @@ bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 				 errmsg("out of memory running model \"%s\"", lm->name)));
 	if (status != BERT_ENC_OK)
 		elog(ERROR, "bert: encoder rejected its input");
-	for (int s = 0; s < n_seq; s++)
-		tokens += seq_len[s];
 	bert_count_use(lm, tokens);
 }
 
@@ -320,6 +338,82 @@ bert_embed(PG_FUNCTION_ARGS)
 	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
 
 	PG_RETURN_ARRAYTYPE_P(bert_float_array(e, lm->model.config.hidden));
+}
+
+/*
+ * bert_embed_many(inputs text[], model text) -> (ord, embedding): all
+ * inputs through the encoder in batches of whole sequences laid end to end,
+ * so one GEMM serves many texts and no FLOP goes to padding.
+ */
+PG_FUNCTION_INFO_V1(bert_embed_many);
+Datum
+bert_embed_many(PG_FUNCTION_ARGS)
+{
+	ArrayType  *inputs = PG_GETARG_ARRAYTYPE_P(0);
+	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	int			limit = bert_token_limit(fcinfo, 2, lm);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			hidden = lm->model.config.hidden;
+	Datum	   *texts;
+	bool	   *isnull;
+	int			n;
+	int32	   *ids = palloc(sizeof(int32) * (BATCH_TOKENS + limit));
+	int		   *lens;
+	int		   *ords;
+	float	   *out;
+	int			n_seq = 0,
+				n_tok = 0;
+
+	if (ARR_NDIM(inputs) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("inputs must be a one-dimensional array")));
+	deconstruct_array(inputs, TEXTOID, -1, false, TYPALIGN_INT, &texts, &isnull, &n);
+	lens = palloc(sizeof(int) * (n + 1));
+	ords = palloc(sizeof(int) * (n + 1));
+	out = palloc(sizeof(float) * hidden * (n + 1));
+	InitMaterializedSRF(fcinfo, 0);
+
+	for (int i = 0; i <= n; i++)
+	{
+		BertTokens *tok = NULL;
+
+		if (i < n && !isnull[i])
+			tok = bert_model_tokens(lm, DatumGetTextPP(texts[i]), limit);
+		/* run the batch when the next text would not fit, before a NULL (to
+		 * keep rows in input order), and at the end */
+		if (n_seq > 0 && (i == n || isnull[i] || n_tok + (int) tok->n > BATCH_TOKENS))
+		{
+			bert_run(lm, ids, lens, n_seq);
+			bert_pool(&lm->model, &lm->state, lens, n_seq, out);
+			for (int s = 0; s < n_seq; s++)
+			{
+				Datum		values[2];
+				bool		nulls[2] = {false, false};
+
+				values[0] = Int32GetDatum(ords[s]);
+				values[1] = PointerGetDatum(bert_float_array(out + (size_t) s * hidden, hidden));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+			n_seq = n_tok = 0;
+		}
+		if (i < n && isnull[i])
+		{
+			Datum		values[2] = {Int32GetDatum(i + 1), (Datum) 0};
+			bool		nulls[2] = {false, true};
+
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		if (tok)
+		{
+			memcpy(ids + n_tok, tok->ids, sizeof(int32) * tok->n);
+			lens[n_seq] = (int) tok->n;
+			ords[n_seq] = i + 1;
+			n_tok += (int) tok->n;
+			n_seq++;
+		}
+	}
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(bert_similarity);

@@ -32,4 +32,8 @@ void		bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 
 ArrayType  *bert_float_array(const float *v, int n);
 
+/* ERROR unless the user may read and write server files (superuser or
+ * pg_read_server_files): installing, training and dropping models. */
+void		bert_check_file_privilege(const char *what);
+
 #endif							/* BERT_BERT_H */

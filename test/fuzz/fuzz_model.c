@@ -7,9 +7,10 @@
  * last element of every tensor, every vocabulary token (looked up through the
  * hash index), every label, and one tokenization with the file's vocabulary.
  *
- * Nearly every mutation changes the length, which the header's file_size
- * check rejects at once; so an input whose file_size is wrong is parsed
- * again with file_size patched, to get past that check.
+ * Nearly every mutation changes the length or the header, which the
+ * file_size and header_crc checks reject at once; so an input whose
+ * file_size or header_crc is wrong is parsed again with both patched, to
+ * get past those checks.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -183,15 +184,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		BertFileHeader h;
 
 		memcpy(&h, data, sizeof(h));
-		if (h.file_size != size)
+		if (h.file_size != size || h.header_crc != bert_header_crc(&h))
 		{
 			uint8_t    *patched = malloc(size);
-			uint64_t	fs = size;
 
 			if (patched == NULL)
 				return 0;
-			memcpy(patched, data, size);
-			memcpy(patched + offsetof(BertFileHeader, file_size), &fs, sizeof(fs));
+			h.file_size = size;
+			h.header_crc = bert_header_crc(&h);
+			memcpy(patched, &h, sizeof(h));
+			memcpy(patched + sizeof(h), data + sizeof(h), size - sizeof(h));
 			parse_one(patched, size);
 			free(patched);
 		}

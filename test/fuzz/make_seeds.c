@@ -251,6 +251,7 @@ write_seed(const char *dir, const Spec *sp)
 	}
 	memcpy(im.buf + h.tensors_offset, im.tensors, h.tensors_bytes);
 	h.file_size = im.size;
+	h.header_crc = bert_header_crc(&h);
 	memcpy(im.buf, &h, sizeof(h));
 
 	if (bert_model_parse(im.buf, im.size, &model, err, sizeof(err)) != BERT_MODEL_OK)

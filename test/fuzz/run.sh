@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# run.sh SECONDS — build the libFuzzer targets (clang, ASan + UBSan) into
-# test/fuzz/build/ and run each for SECONDS, one after the other, on a
-# scratch copy of the committed seed corpus (test/fuzz/corpus/TARGET/), which
-# is never grown.  Prints executions and findings per target, then
-# "fuzz: N passed, M failed"; exits non-zero if any target found something.
-# Crash inputs are kept as test/fuzz/build/crash-TARGET-*.
+# run.sh SECONDS [TARGET...] — build the libFuzzer targets (clang, ASan +
+# UBSan) into test/fuzz/build/ and run each (default: tokenizer model) for
+# SECONDS, one after the other, on a scratch copy of the committed seed corpus
+# (test/fuzz/corpus/TARGET/), which is never grown.  Prints executions and
+# findings per target, then "fuzz: N passed, M failed"; exits non-zero if any
+# target found something.  Crash inputs are kept as test/fuzz/build/crash-TARGET-*.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ $# -ne 1 ] || ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ]; then
-	echo "usage: $0 SECONDS" >&2
+if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ]; then
+	echo "usage: $0 SECONDS [tokenizer|model ...]" >&2
 	exit 2
 fi
 seconds=$1
+shift
+[ $# -gt 0 ] && targets=("$@") || targets=(tokenizer model)
 build=test/fuzz/build
 CC=${FUZZ_CC:-clang}
 CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror -Isrc"
@@ -37,7 +39,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 passed=0
 failed=0
-for target in tokenizer model; do
+for target in "${targets[@]}"; do
+	case "$target" in
+		tokenizer | model) ;;
+		*) echo "fuzz: unknown target $target" >&2; exit 2 ;;
+	esac
 	bin="$build/fuzz_$target"
 	work="$build/corpus-$target"
 	log="$build/fuzz_$target.log"
@@ -61,15 +67,16 @@ for target in tokenizer model; do
 		esac
 	done
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1)
+	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 || true)
 	if [ "$status" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "fuzz_$target: ${execs:-?} executions in ${seconds}s ($cov), no findings"
 	else
 		failed=$((failed + 1))
 		echo "fuzz_$target: FINDING after ${execs:-?} executions (exit $status); log: $log"
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: |.*runtime error:)' "$log" | head -5 | sed 's/^/    /'
-		ls "$build"/*-"$target"-* 2>/dev/null | sed 's/^/    input: /'
+		{ grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: |.*runtime error:)' "$log" || true; } |
+			head -5 | sed 's/^/    /'
+		{ ls "$build"/*-"$target"-* 2>/dev/null || true; } | sed 's/^/    input: /'
 	fi
 done
 echo "fuzz: $passed passed, $failed failed"

@@ -9,6 +9,12 @@
  * produce, in file order, as "name [shape] fnv64" of their fp32 bytes (the
  * format of dump_model --tensors).  The fp32 values are decoded here with
  * ldexp arithmetic, independently of the converter's bit manipulation.
+ *
+ * --small (F32 only) draws every value uniformly from [-0.25, 0.25) (1 more
+ * for LayerNorm gains), so that
+ * the forward pass gives finite, varied outputs, and writes DIR/head.csv:
+ * "tensor,row,col,value" for pooler.* and classifier.* (vectors have col 0,
+ * values exact as %.9g), for SQL tests that recompute the head.
  */
 #include <math.h>
 #include <inttypes.h>
@@ -45,6 +51,7 @@ static struct
 	bool		pooler;
 	bool		special;
 	bool		mlm;
+	bool		small;
 	uint32_t	layers, hidden, heads, ffn, vocab, labels, positions;
 	uint64_t	seed;
 	const char *omit;
@@ -153,7 +160,15 @@ make_values(const Tensor *t, uint32_t count, uint8_t *raw, float *f32)
 	{
 		uint64_t	r = rnd();
 
-		if (o.dtype == DT_F32)
+		if (o.small)
+		{
+			/* 24 random bits: exact in fp32; LayerNorm gains near 1 */
+			f32[i] = ((float) (r >> 40) / 16777216.0f - 0.5f) * 0.5f;
+			if (strstr(t->name, "LayerNorm.weight") != NULL)
+				f32[i] += 1.0f;
+			memcpy(raw + 4 * i, &f32[i], 4);
+		}
+		else if (o.dtype == DT_F32)
 		{
 			uint32_t	bits = (uint32_t) r;
 
@@ -390,6 +405,7 @@ write_safetensors(void)
 	const char *dname = o.dtype == DT_F32 ? "F32" : o.dtype == DT_F16 ? "F16" : "BF16";
 	FILE	   *f;
 	FILE	   *ex;
+	FILE	   *csv;
 	uint8_t    *raw;
 	float	   *f32;
 	uint64_t   *offs = calloc(n_tensors, sizeof(uint64_t));
@@ -428,6 +444,7 @@ write_safetensors(void)
 
 	f = open_out("model.safetensors");
 	ex = open_out("expected.txt");
+	csv = o.small ? open_out("head.csv") : NULL;
 	for (int k = 0; k < 8; k++)
 		fputc((int) ((uint64_t) hlen >> (8 * k)) & 0xFF, f);
 	fwrite(hdr, 1, hlen, f);
@@ -453,6 +470,11 @@ write_safetensors(void)
 		make_values(t, count, raw, f32);
 		fwrite(raw, esize, count, f);
 		free(raw);
+		if (csv && (strncmp(t->name, "pooler.", 7) == 0 || strncmp(t->name, "classifier.", 11) == 0))
+			for (uint32_t k = 0; k < count; k++)
+				fprintf(csv, "%s,%u,%u,%.9g\n", t->name,
+						t->ndim == 2 ? k / t->shape[1] : k,
+						t->ndim == 2 ? k % t->shape[1] : 0, f32[k]);
 		/* remember the hash of this tensor for expected.txt, in canonical order */
 		offs[i] = fnv64(f32, (size_t) count * 4);
 		free(f32);
@@ -470,6 +492,8 @@ write_safetensors(void)
 	}
 	fclose(f);
 	fclose(ex);
+	if (csv)
+		fclose(csv);
 	free(hdr);
 	free(offs);
 }
@@ -536,9 +560,13 @@ main(int argc, char **argv)
 			o.special = true;
 		else if (strcmp(a, "--mlm") == 0)
 			o.mlm = true;
+		else if (strcmp(a, "--small") == 0)
+			o.small = true;
 		else
 			die("unknown option ", a);
 	}
+	if (o.small && o.dtype != DT_F32)
+		die("--small needs --dtype f32", NULL);
 	build_tensors();
 	write_config();
 	write_vocab();
