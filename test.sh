@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 scripts/install-deps.sh
 make -s
 make -s unittest
+# libFuzzer smoke run of the tokenizer and the model loader (ASan + UBSan)
+test/fuzz/run.sh 60
 make -s install
 make -s install-model
 

@@ -4,7 +4,7 @@
 #   bench/memory.sh            (after make install && make install-model)
 set -euo pipefail
 if [ -z "${PGHOST:-}" ]; then
-	exec pg_virtualenv "$0" "$@"
+	exec pg_virtualenv -t "$0" "$@"
 fi
 model=${MODEL:-all-MiniLM-L6-v2}
 n=${BACKENDS:-16}

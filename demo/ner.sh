@@ -9,7 +9,7 @@
 #
 # Runs in a throwaway cluster (pg_virtualenv) unless PGHOST is set.
 # SEED (default 42), N_TRAIN (2000), N_TEST (500), EPOCHS (30), LEARNING_RATE
-# (0.01), L2 (1e-4), BALANCED (true).
+# (0.01), L2 (0), BALANCED (true).
 set -euo pipefail
 if [ -z "${PGHOST:-}" ]; then
 	exec pg_virtualenv "$0" "$@"
@@ -21,7 +21,7 @@ data=$(mktemp)
 trap 'rm -f "$data"' EXIT
 ./ner-sentences "$seed" "${N_TRAIN:-2000}" "${N_TEST:-500}" >"$data"
 
-psql -X -q -v ON_ERROR_STOP=1 -v seed="$seed" -v epochs="${EPOCHS:-30}" -v lr="${LEARNING_RATE:-0.01}" -v l2="${L2:-1e-4}" -v balanced="${BALANCED:-true}" <<SQL 2> >(grep -vE 'NOTICE:  epoch [0-9]*[1-46-9] of' >&2 || true)
+psql -X -q -v ON_ERROR_STOP=1 -v seed="$seed" -v epochs="${EPOCHS:-30}" -v lr="${LEARNING_RATE:-0.01}" -v l2="${L2:-0}" -v balanced="${BALANCED:-true}" <<SQL 2> >(grep -vE 'NOTICE:  epoch [0-9]*[1-46-9] of' >&2 || true)
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
 DROP TABLE IF EXISTS ner;

@@ -23,7 +23,8 @@ if ! have postgresql-15; then
 fi
 pgver=$(dpkg-query -W -f='${Version}' postgresql-15)
 
-for p in build-essential libblis-openmp-dev libjansson-dev unicode-data npm postgresql-common; do
+# clang + libclang-rt-14-dev: libFuzzer with ASan/UBSan for the fuzz smoke run
+for p in build-essential libblis-openmp-dev libjansson-dev unicode-data npm postgresql-common clang libclang-rt-14-dev; do
 	have "$p" || need+=("$p")
 done
 if ! have postgresql-server-dev-15 || [ "$(dpkg-query -W -f='${Version}' postgresql-server-dev-15)" != "$pgver" ]; then

@@ -91,7 +91,7 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 -- frozen embedding model: training_query returns (text, entities jsonb) rows,
 -- entities like [{"start": 0, "end": 5, "label": "PER"}] in characters.
 CREATE FUNCTION bert_train_token_classifier(name text, base_model text, training_query text,
-	epochs int DEFAULT 30, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 1e-4,
+	epochs int DEFAULT 30, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 0,
 	seed int DEFAULT 42, balanced boolean DEFAULT true, replace boolean DEFAULT false,
 	OUT model text, OUT labels text[], OUT examples bigint,
 	OUT loss float8, OUT accuracy float8)

@@ -32,6 +32,8 @@ $CC $CFLAGS -o "$build/fuzz_tokenizer" test/fuzz/fuzz_tokenizer.c \
 	src/tokenizer.c src/unicode_tables.c
 $CC $CFLAGS -o "$build/fuzz_model" test/fuzz/fuzz_model.c \
 	src/model.c src/tokenizer.c src/unicode_tables.c
+# the model seeds, made afresh: the committed ones go stale if the format changes
+$CC -g -O1 -Wall -Wextra -Werror -Isrc -o "$build/make_seeds" test/fuzz/make_seeds.c src/model.c
 
 export BERT_FUZZ_VOCAB="$PWD/test/unit/build/vocab.txt"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -50,6 +52,13 @@ for target in "${targets[@]}"; do
 	rm -rf "$work"
 	mkdir -p "$work"
 	cp test/fuzz/corpus/$target/* "$work/"
+	if [ "$target" = model ]; then
+		"$build/make_seeds" "$work" >/dev/null
+		for f in test/fuzz/corpus/model/*.bert; do
+			cmp -s "$f" "$work/${f##*/}" ||
+				echo "fuzz: $f is stale; regenerate with $build/make_seeds test/fuzz/corpus/model"
+		done
+	fi
 	rm -f "$build"/crash-$target-* "$build"/leak-$target-* "$build"/timeout-$target-* \
 		"$build"/oom-$target-*
 	args=(-max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=25
