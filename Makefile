@@ -3,12 +3,12 @@
 EXTENSION = bert
 EXTVERSION = 0.1.0
 MODULE_big = bert
-OBJS = src/bert.o src/cache.o src/heads.o src/model_write.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
+OBJS = src/bert.o src/cache.o src/classify.o src/heads.o src/model_write.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
 DATA_built = bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert
 EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
 
-REGRESS = info tokenizer embed inputs batch errors catalogue
+REGRESS = info tokenizer embed inputs batch errors catalogue classify
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.
@@ -97,8 +97,12 @@ unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/te
 .PHONY: model install-model unittest
 
 # Damaged copies of the default model for the catalogue test.
-installcheck: damaged-models
+installcheck: damaged-models head-checkpoints
 damaged-models:
 	test/make-damaged-models.sh $(DEFAULT_MODEL) /tmp/bert_damaged
 
-.PHONY: damaged-models
+# Tiny Hugging Face-style classification checkpoints for the classify test.
+head-checkpoints:
+	test/make-head-checkpoints.sh /tmp/bert_heads
+
+.PHONY: damaged-models head-checkpoints

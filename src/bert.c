@@ -523,17 +523,6 @@ bert_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
-/* Installing and dropping read and write server files. */
-static void
-check_file_privilege(const char *what)
-{
-	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s", what),
-				 errdetail("Only superusers and members of pg_read_server_files may install or drop models.")));
-}
-
 PG_FUNCTION_INFO_V1(bert_install_model);
 Datum
 bert_install_model(PG_FUNCTION_ARGS)
@@ -542,7 +531,7 @@ bert_install_model(PG_FUNCTION_ARGS)
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	bool		replace = PG_GETARG_BOOL(2);
 
-	check_file_privilege("install a model");
+	bert_check_file_privilege("install a model");
 	if (!is_absolute_path(path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -557,13 +546,13 @@ bert_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	check_file_privilege("drop a model");
+	bert_check_file_privilege("drop a model");
 	bert_drop_model_file(name);
 	PG_RETURN_VOID();
 }
 
-static const char *
-kind_name(BertModelKind kind)
+const char *
+bert_kind_name(BertModelKind kind)
 {
 	switch (kind)
 	{
@@ -605,7 +594,7 @@ model_row(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 
 			labels[i] = PointerGetDatum(cstring_to_text_with_len(l, (int) len));
 		}
-		values[1] = CStringGetTextDatum(kind_name(c->kind));
+		values[1] = CStringGetTextDatum(bert_kind_name(c->kind));
 		values[2] = Int32GetDatum(c->n_layers);
 		values[3] = Int32GetDatum(c->hidden);
 		values[4] = Int32GetDatum(c->n_heads);

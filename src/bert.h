@@ -32,6 +32,9 @@ void		bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 
 ArrayType  *bert_float_array(const float *v, int n);
 
+/* "embedding", "token classification" or "sequence classification". */
+const char *bert_kind_name(BertModelKind kind);
+
 /* ERROR unless the user may read and write server files (superuser or
  * pg_read_server_files): installing, training and dropping models. */
 void		bert_check_file_privilege(const char *what);

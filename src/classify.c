@@ -63,21 +63,6 @@ bert_check_file_privilege(const char *what)
 				 errdetail("Only superusers and members of pg_read_server_files may install, train or drop models.")));
 }
 
-static const char *
-kind_name(BertModelKind kind)
-{
-	switch (kind)
-	{
-		case BERT_KIND_EMBEDDING:
-			return "embedding";
-		case BERT_KIND_TOKEN_CLASSIFICATION:
-			return "token classification";
-		case BERT_KIND_SEQUENCE_CLASSIFICATION:
-			return "sequence classification";
-	}
-	return "unknown";
-}
-
 static void
 check_kind(LoadedModel *lm, BertModelKind want)
 {
@@ -87,8 +72,8 @@ check_kind(LoadedModel *lm, BertModelKind want)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("model \"%s\" is not a %s model", lm->name, kind_name(want)),
-			 errdetail("Its kind is %s.", kind_name(kind)),
+			 errmsg("model \"%s\" is not a %s model", lm->name, bert_kind_name(want)),
+			 errdetail("Its kind is %s.", bert_kind_name(kind)),
 			 want == BERT_KIND_SEQUENCE_CLASSIFICATION ?
 			 errhint("Install a BertForSequenceClassification checkpoint, or train one with bert_train_classifier().") :
 			 errhint("Install a BertForTokenClassification checkpoint, or train one with bert_train_token_classifier().")));
@@ -822,7 +807,7 @@ base_model(const char *base)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("base model \"%s\" is not an embedding model", base),
 				 errdetail("Its kind is %s; a new head is trained on a model without one.",
-						   kind_name(lm->model.config.kind))));
+						   bert_kind_name(lm->model.config.kind))));
 	return lm;
 }
 
