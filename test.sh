@@ -28,5 +28,7 @@ echo "pg_regress: $ok passed, $bad failed"
 
 # several sessions at once: cold loads, replaced files, 8 clients x 30 s
 pg_virtualenv -t test/concurrency.sh
+# a BERT-base-sized token classifier laid out like dslim/bert-base-NER
+pg_virtualenv -t test/bert-base.sh
 # models loaded at server start
 pg_virtualenv -o shared_preload_libraries=bert -o bert.preload_models=all-MiniLM-L6-v2 -t test/preload.sh

@@ -31,6 +31,7 @@ for what in batch single; do
 		  BEGIN
 		    PERFORM pg_cancel_backend($pid);
 		    LOOP
+		      PERFORM pg_stat_clear_snapshot();
 		      SELECT state INTO st FROM pg_stat_activity WHERE pid = $pid;
 		      EXIT WHEN st IS DISTINCT FROM 'active';
 		      PERFORM pg_sleep(0.0005);
