@@ -5,16 +5,7 @@ CREATE EXTENSION IF NOT EXISTS bert;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ': ' || msg || coalesce(' (' || nullif(det, '') || ')', '');
-END $$;
+\i test/sql/err.psql
 
 SELECT name, kind, layers, hidden, heads, vocab_size, max_positions, max_seq_len,
        labels, pooling, normalized, bytes_on_disk, directory ~ '/bert/models$' AS system_dir

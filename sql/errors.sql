@@ -4,17 +4,7 @@ CREATE EXTENSION IF NOT EXISTS bert;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
 
--- run a statement, show SQLSTATE: message (detail)
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ': ' || msg || coalesce(' (' || nullif(det, '') || ')', '');
-END $$;
+\i test/sql/err.psql
 
 -- unknown and invalid model names
 SELECT pg_temp.err($$SELECT bert_embed('x', 'no-such-model')$$);

@@ -5,18 +5,7 @@ CREATE EXTENSION IF NOT EXISTS bert;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hint text;
-BEGIN
-  EXECUTE stmt;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
-                          hint = PG_EXCEPTION_HINT;
-  RETURN st || ': ' || msg || coalesce(' (' || nullif(det, '') || ')', '')
-         || coalesce(' HINT: ' || nullif(hint, ''), '');
-END $$;
+\i test/sql/err.psql
 
 -- NULL in, NULL out
 SELECT bert_embed(NULL) IS NULL AS embed, bert_embed(NULL, 'all-MiniLM-L6-v2') IS NULL AS embed2,

@@ -382,6 +382,32 @@ validate_file(const char *name, const char *path)
 	bert_model_close(&m);
 }
 
+/*
+ * Validate the freshly written tmp as model name, then rename it to dst; on
+ * any failure tmp is removed, so nothing half-made ever has the final name.
+ */
+static void
+publish_file(const char *name, const char *tmp, const char *dst)
+{
+	PG_TRY();
+	{
+		validate_file(name, tmp);
+	}
+	PG_CATCH();
+	{
+		unlink(tmp);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (rename(tmp, dst) != 0)
+	{
+		unlink(tmp);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\" to \"%s\": %m", tmp, dst)));
+	}
+}
+
 /* Remove files in dir named PREFIX* except keep (may be NULL). */
 static void
 remove_files(const char *dir, const char *prefix, const char *keep)
@@ -439,23 +465,7 @@ ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
 			snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, file, MyProcPid);
 			validate_file(name, src);	/* fail fast, before copying */
 			copy_file_checked(src, tmp);
-			PG_TRY();
-			{
-				validate_file(name, tmp);
-			}
-			PG_CATCH();
-			{
-				unlink(tmp);
-				PG_RE_THROW();
-			}
-			PG_END_TRY();
-			if (rename(tmp, snap) != 0)
-			{
-				unlink(tmp);
-				ereport(ERROR,
-						(errcode_for_file_access(),
-						 errmsg("could not rename \"%s\" to \"%s\": %m", tmp, snap)));
-			}
+			publish_file(name, tmp, snap);
 		}
 	}
 	PG_FINALLY();
@@ -703,23 +713,7 @@ bert_install_model_file(const char *name, const char *path, bool replace)
 		validate_file(name, path);	/* fail fast, before copying */
 		copy_file_checked(path, tmp);
 	}
-	PG_TRY();
-	{
-		validate_file(name, tmp);
-	}
-	PG_CATCH();
-	{
-		unlink(tmp);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	if (rename(tmp, dst) != 0)
-	{
-		unlink(tmp);
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename \"%s\" to \"%s\": %m", tmp, dst)));
-	}
+	publish_file(name, tmp, dst);
 	bump_generation();
 }
 
