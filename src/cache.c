@@ -207,6 +207,22 @@ stats_slot(const char *name, uint64 key)
 	return slot;
 }
 
+/* Free the counters slot of a dropped model, for the next model to use. */
+static void
+stats_release(const char *name)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+
+	stats_attach();
+	base_dir(path, sizeof(path), "stats");
+	fd = lock_file(path);
+	for (int i = 0; i < STATS_SLOTS; i++)
+		if (strcmp(stats->slots[i].name, name) == 0)
+			memset(&stats->slots[i], 0, sizeof(StatsSlot));
+	unlock_file(fd);
+}
+
 static void
 bump_generation(void)
 {
@@ -749,6 +765,7 @@ bert_drop_model_file(const char *name)
 	snprintf(keep, sizeof(keep), "%s.lock", name);
 	if (access(dir, F_OK) == 0)
 		remove_files(dir, prefix, keep);
+	stats_release(name);
 	bump_generation();
 }
 
