@@ -242,6 +242,24 @@ bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 	bert_count_use(lm, tokens);
 }
 
+/* UTF-8 bytes from the model as text in the database encoding (a piece or
+ * label may not exist there: then the conversion raises the usual error). */
+text *
+bert_utf8_text(const char *s, int len)
+{
+	char	   *c = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
+													   PG_UTF8, GetDatabaseEncoding());
+
+	return c == s ? cstring_to_text_with_len(s, len) : cstring_to_text(c);
+}
+
+/* Word piece id of the vocabulary, as text. */
+text *
+bert_piece_text(const BertVocab *v, int32 id)
+{
+	return bert_utf8_text(v->blob + v->offsets[id], (int) (v->offsets[id + 1] - v->offsets[id]));
+}
+
 /* Sentence embedding of input into scratch_embedding (hidden floats). */
 static float *
 embed(LoadedModel *lm, text *input, int limit)
@@ -265,13 +283,17 @@ embed(LoadedModel *lm, text *input, int limit)
 ArrayType *
 bert_float_array(const float *v, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * n);
-	ArrayType  *a;
+	/* built in one piece: no Datum array per call on the hot path */
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * n;
+	ArrayType  *a = palloc0(nbytes);
 
-	for (int i = 0; i < n; i++)
-		d[i] = Float4GetDatum(v[i]);
-	a = construct_array(d, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
-	pfree(d);
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT4OID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), v, sizeof(float4) * n);
 	return a;
 }
 
@@ -451,23 +473,10 @@ bert_tokenize(PG_FUNCTION_ARGS)
 {
 	LoadedModel *lm = bert_model_arg(fcinfo, 1);
 	BertTokens *tok = bert_model_tokens(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
-	const BertVocab *v = &lm->model.vocab;
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
-	int			encoding = GetDatabaseEncoding();
 
 	for (size_t i = 0; i < tok->n; i++)
-	{
-		uint32		id = (uint32) tok->ids[i];
-		const char *piece = v->blob + v->offsets[id];
-		int			len = (int) (v->offsets[id + 1] - v->offsets[id]);
-		char	   *s;
-
-		/* a vocabulary piece may not exist in the database encoding */
-		s = (char *) pg_do_encoding_conversion((unsigned char *) piece, len,
-											   PG_UTF8, encoding);
-		d[i] = PointerGetDatum(s == piece ? cstring_to_text_with_len(piece, len)
-							   : cstring_to_text(s));
-	}
+		d[i] = PointerGetDatum(bert_piece_text(&lm->model.vocab, tok->ids[i]));
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, (int) tok->n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 

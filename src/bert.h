@@ -32,6 +32,10 @@ void		bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 
 ArrayType  *bert_float_array(const float *v, int n);
 
+/* UTF-8 bytes from the model (a word piece, a label) as text in the database encoding. */
+text	   *bert_utf8_text(const char *s, int len);
+text	   *bert_piece_text(const BertVocab *v, int32 id);
+
 /* "embedding", "token classification" or "sequence classification". */
 const char *bert_kind_name(BertModelKind kind);
 

@@ -79,22 +79,6 @@ check_kind(LoadedModel *lm, BertModelKind want)
 			 errhint("Install a BertForTokenClassification checkpoint, or train one with bert_train_token_classifier().")));
 }
 
-/* UTF-8 bytes (from the model) as text in the database encoding. */
-static text *
-utf8_text(const char *s, int len)
-{
-	char	   *c = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
-													   PG_UTF8, GetDatabaseEncoding());
-
-	return c == s ? cstring_to_text_with_len(s, len) : cstring_to_text(c);
-}
-
-static text *
-piece_text(const BertVocab *v, int32 id)
-{
-	return utf8_text(v->blob + v->offsets[id], (int) (v->offsets[id + 1] - v->offsets[id]));
-}
-
 static text *
 label_text(const BertModel *m, int label)
 {
@@ -103,7 +87,7 @@ label_text(const BertModel *m, int label)
 
 	if (l == NULL)
 		elog(ERROR, "bert: label %d out of range", label);
-	return utf8_text(l, (int) len);
+	return bert_utf8_text(l, (int) len);
 }
 
 /* The input's tokens and last hidden state (in lm->state.x). */
@@ -173,7 +157,7 @@ bert_token_embeddings(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {0};
 
 		values[0] = Int32GetDatum(i);
-		values[1] = PointerGetDatum(piece_text(&lm->model.vocab, tok->ids[i]));
+		values[1] = PointerGetDatum(bert_piece_text(&lm->model.vocab, tok->ids[i]));
 		values[2] = PointerGetDatum(bert_float_array(lm->state.x + (size_t) i * h, h));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -204,7 +188,7 @@ bert_token_labels(PG_FUNCTION_ARGS)
 			continue;			/* [CLS], [SEP]: no characters, as the pipeline */
 		label = bert_argmax(probs + (size_t) i * k, k, &score);
 		values[0] = Int32GetDatum(i);
-		values[1] = PointerGetDatum(piece_text(&lm->model.vocab, tok->ids[i]));
+		values[1] = PointerGetDatum(bert_piece_text(&lm->model.vocab, tok->ids[i]));
 		values[2] = PointerGetDatum(label_text(&lm->model, label));
 		values[3] = Float4GetDatum(score);
 		values[4] = Int32GetDatum(tok->start[i]);
@@ -260,7 +244,7 @@ bert_entities(PG_FUNCTION_ARGS)
 		int			t = Min(ents[e].end, nchars);
 
 		values[0] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(input) + at[s], at[t] - at[s]));
-		values[1] = PointerGetDatum(utf8_text(ents[e].type, (int) ents[e].type_len));
+		values[1] = PointerGetDatum(bert_utf8_text(ents[e].type, (int) ents[e].type_len));
 		values[2] = Float4GetDatum(ents[e].score);
 		values[3] = Int32GetDatum(ents[e].start);
 		values[4] = Int32GetDatum(ents[e].end);
@@ -903,7 +887,7 @@ train_result(FunctionCallInfo fcinfo, const char *name, char **labels, int k,
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bert: return type must be a row type");
 	for (int i = 0; i < k; i++)
-		l[i] = PointerGetDatum(utf8_text(labels[i], (int) strlen(labels[i])));
+		l[i] = PointerGetDatum(bert_utf8_text(labels[i], (int) strlen(labels[i])));
 	values[0] = CStringGetTextDatum(name);
 	values[1] = PointerGetDatum(construct_array(l, k, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = Int64GetDatum(examples);
