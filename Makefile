@@ -19,8 +19,8 @@ UNICODE_DIR ?= /usr/share/unicode
 WARN = -Wall -Wextra -Werror
 # -isystem: PostgreSQL and BLIS headers are not -Wextra clean; our code is.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(BLIS_INC) -Isrc
-PG_CFLAGS = $(WARN)
-SHLIB_LINK = -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+PG_CFLAGS = $(WARN) -fopenmp
+SHLIB_LINK = -fopenmp -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -38,6 +38,8 @@ src/unicode_tables.c: tools/gen_unicode $(UNICODE_DIR)/UnicodeData.txt
 	tools/gen_unicode $(UNICODE_DIR) > $@.tmp && mv $@.tmp $@
 
 src/tokenizer.o src/unicode_tables.o: src/unicode_tables.h
+# PGXS tracks no header dependencies: every object depends on every header.
+$(OBJS): $(wildcard src/*.h)
 
 # The converter: Hugging Face checkpoint directory -> NAME.bert.
 model/bert-convert: model/convert.c src/model_format.h
@@ -60,7 +62,7 @@ install-model: $(DEFAULT_MODEL)
 	mv '$(MODEL_DIR)/all-MiniLM-L6-v2.bert.tmp' '$(MODEL_DIR)/all-MiniLM-L6-v2.bert'
 
 # Unit tests of the plain-C core, built with ASan + UBSan.
-SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN = -O1 -g -fopenmp -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT = test/unit/build
 CORE_SRC = src/heads.c src/model_write.c src/model.c src/tokenizer.c src/unicode_tables.c src/encoder.c src/ops.c
 

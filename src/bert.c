@@ -54,11 +54,16 @@ static int	scratch_embedding_len = 0;
 
 void		_PG_init(void);
 
-/* Called by the encoder between steps, so cancel and timeouts are prompt. */
-static void
-check_interrupts(void)
+/*
+ * Polled by the encoder between steps (possibly from its worker threads, so
+ * it only reads flags): cancel and timeouts stop it promptly, and bert_run()
+ * then services the interrupt on the backend's own thread.  Interrupts held
+ * off do not stop it, or it would stop again at once after every rerun.
+ */
+static int
+interrupt_pending(void)
 {
-	CHECK_FOR_INTERRUPTS();
+	return INTERRUPTS_PENDING_CONDITION() && INTERRUPTS_CAN_BE_PROCESSED();
 }
 
 void
@@ -89,7 +94,7 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("bert.threads",
-							"BLIS threads one backend uses for large batches.",
+							"Threads one backend uses for large batches.",
 							"Parallel query workers, and their leader, always use one.",
 							&bert_threads,
 							1, 1, 64,
@@ -116,7 +121,7 @@ _PG_init(void)
 								   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");
 
-	bert_interrupt_check = check_interrupts;
+	bert_interrupt_pending = interrupt_pending;
 
 	/* in the postmaster: map the weights, touch nothing else (no BLIS, no threads) */
 	if (process_shared_preload_libraries_in_progress &&
@@ -223,16 +228,29 @@ bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 {
 	BertEncStatus status;
 	int64		tokens = 0;
+	int			threads;
 
 	for (int s = 0; s < n_seq; s++)
 		tokens += seq_len[s];
 
 	/*
-	 * Threads only pay off on big batches; and in parallel query every
-	 * process already has a core, so more threads would oversubscribe.
+	 * In parallel query every process already has a core, so more threads
+	 * would oversubscribe.  A batch big enough to cut into chunks runs its
+	 * chunks on threads side by side (BLIS single-threaded in each); one
+	 * long sequence gets BLIS's threads instead; short ones run alone.
 	 */
-	bert_blas_init(IsInParallelMode() || tokens < 128 ? 1 : bert_threads);
-	status = bert_encode(&lm->model, &lm->state, ids, seq_len, n_seq);
+	threads = IsInParallelMode() ? 1 : bert_threads;
+	if (n_seq > 1 && tokens >= 2 * BERT_MIN_CHUNK_TOKENS)
+		bert_blas_init(1);
+	else
+	{
+		bert_blas_init(tokens < 128 ? 1 : threads);
+		threads = 1;
+	}
+	/* stopped by an interrupt: service it (an ERROR leaves here), else rerun */
+	while ((status = bert_encode_threads(&lm->model, &lm->state, ids, seq_len, n_seq,
+										 threads)) == BERT_ENC_INTERRUPTED)
+		CHECK_FOR_INTERRUPTS();
 	if (status == BERT_ENC_NOMEM)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),

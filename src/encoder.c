@@ -9,9 +9,9 @@
  *     x = LayerNorm(x + act(x W1^T + b1) W2^T + b2)
  *
  * Sequences of different lengths are laid end to end; every linear layer is
- * one GEMM over all their tokens, and attention runs per sequence on strided
- * views of q, k and v (one head = hidden/heads columns), so nothing is padded
- * or copied.  Bias and residual are written into the output before the GEMM,
+ * one GEMM over all their tokens (or over a chunk of them, when threads share
+ * the batch), and attention runs per sequence on strided views of q, k and v
+ * (one head = hidden/heads columns), so nothing is padded or copied.  Bias and residual are written into the output before the GEMM,
  * which then accumulates onto them (beta = 1).
  */
 #include "encoder.h"
@@ -22,13 +22,33 @@
 
 #include "ops.h"
 
-void		(*bert_interrupt_check) (void) = NULL;
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-static inline void
-check_interrupts(void)
+int			(*bert_interrupt_pending) (void) = NULL;
+
+/* A run over chunks of the batch; stop is set once any thread sees an interrupt. */
+typedef struct Run
 {
-	if (bert_interrupt_check)
-		bert_interrupt_check();
+	const BertModel *m;
+	BertRunState *st;
+	const int32_t *ids;
+	const int  *seq_len;
+	int			stop;
+} Run;
+
+static int
+stopped(Run *r)
+{
+	if (__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+		return 1;
+	if (bert_interrupt_pending && bert_interrupt_pending())
+	{
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -43,8 +63,10 @@ grow(float **buf, size_t n)
 }
 
 static BertEncStatus
-reserve(const BertConfig *c, BertRunState *s, int tokens, int longest)
+reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threads)
 {
+	size_t		need = bert_attention_scratch(longest, c->head_dim);
+
 	if (tokens > s->cap_tokens)
 	{
 		size_t		th = (size_t) tokens * c->hidden;
@@ -55,12 +77,19 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest)
 			return BERT_ENC_NOMEM;
 		s->cap_tokens = tokens;
 	}
-	if (longest > s->cap_seq)
+	if (need > s->cap_scratch)
 	{
-		if (!grow(&s->scores, (size_t) longest * longest))
-			return BERT_ENC_NOMEM;
-		s->cap_seq = longest;
+		for (int t = 0; t < BERT_MAX_THREADS; t++)
+		{
+			free(s->scratch[t]);
+			s->scratch[t] = NULL;
+		}
+		s->cap_scratch = need;
 	}
+	for (int t = 0; t < threads; t++)
+		if (s->scratch[t] == NULL &&
+			(s->scratch[t] = malloc(s->cap_scratch * sizeof(float))) == NULL)
+			return BERT_ENC_NOMEM;
 	return BERT_ENC_OK;
 }
 
@@ -86,37 +115,6 @@ embed(const BertModel *m, float *x, const int32_t *ids, const int *seq_len, int 
 	bert_layernorm(x, t, H, w->emb_ln_g, w->emb_ln_b, c->layer_norm_eps);
 }
 
-/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head. */
-static void
-attention(const BertConfig *c, BertRunState *st, const int *seq_len, int n_seq)
-{
-	int			H = c->hidden;
-	int			d = c->head_dim;
-	float		scale = 1.0f / sqrtf((float) d);
-	size_t		row0 = 0;
-
-	for (int s = 0; s < n_seq; s++)
-	{
-		int			T = seq_len[s];
-
-		check_interrupts();
-		for (int h = 0; h < c->n_heads; h++)
-		{
-			const float *q = st->q + row0 * H + (size_t) h * d;
-			const float *k = st->k + row0 * H + (size_t) h * d;
-			const float *v = st->v + row0 * H + (size_t) h * d;
-			float	   *o = st->ctx + row0 * H + (size_t) h * d;
-
-			/* scores (T x T) = q_h (T x d) k_h^T (d x T) */
-			bert_gemm(T, T, d, scale, q, H, 1, k, 1, H, 0.0f, st->scores, T, 1);
-			bert_softmax_rows(st->scores, T, T, T);
-			/* ctx_h (T x d) = scores (T x T) v_h (T x d) */
-			bert_gemm(T, d, T, 1.0f, st->scores, T, 1, v, H, 1, 0.0f, o, H, 1);
-		}
-		row0 += T;
-	}
-}
-
 static void
 activate(BertActivation act, float *x, size_t n)
 {
@@ -134,16 +132,85 @@ activate(BertActivation act, float *x, size_t n)
 	}
 }
 
-BertEncStatus
-bert_encode(const BertModel *m, BertRunState *st, const int32_t *ids,
-			const int *seq_len, int n_seq)
+/*
+ * The encoder over sequences s0 .. s0 + n_seq - 1, whose tokens start at
+ * row t0 of the batch and number T: every buffer is used from row t0 on, so
+ * chunks of one batch run side by side on their own rows.
+ */
+static void
+encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 {
-	const BertConfig *c = &m->config;
+	const BertConfig *c = &r->m->config;
+	const int  *seq_len = r->seq_len + s0;
 	int			H = c->hidden;
 	int			F = c->ffn;
+	int			d = c->head_dim;
+	float		scale = 1.0f / sqrtf((float) d);
+	float	   *x = r->st->x + t0 * H;
+	float	   *q = r->st->q + t0 * H;
+	float	   *k = r->st->k + t0 * H;
+	float	   *v = r->st->v + t0 * H;
+	float	   *ctx = r->st->ctx + t0 * H;
+	float	   *tmp = r->st->tmp + t0 * H;
+	float	   *ffn = r->st->ffn + t0 * F;
+
+	embed(r->m, x, r->ids + t0, seq_len, n_seq);
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const BertLayerWeights *L = &r->m->weights.layers[l];
+		size_t		row0 = 0;
+
+		if (stopped(r))
+			return;
+		bert_fill_rows(q, T, H, L->q_b, NULL);
+		bert_linear(T, H, H, x, H, L->q_w, 1.0f, q, H);
+		bert_fill_rows(k, T, H, L->k_b, NULL);
+		bert_linear(T, H, H, x, H, L->k_w, 1.0f, k, H);
+		bert_fill_rows(v, T, H, L->v_b, NULL);
+		bert_linear(T, H, H, x, H, L->v_w, 1.0f, v, H);
+
+		/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head */
+		for (int s = 0; s < n_seq; s++)
+		{
+			if (stopped(r))
+				return;
+			for (int h = 0; h < c->n_heads; h++)
+			{
+				size_t		off = row0 * H + (size_t) h * d;
+
+				bert_attention(q + off, k + off, v + off, H, seq_len[s], d, scale,
+							   ctx + off, H, scratch);
+			}
+			row0 += seq_len[s];
+		}
+
+		/* x = LayerNorm(x + ctx Wo^T + bo) */
+		bert_fill_rows(tmp, T, H, L->o_b, x);
+		bert_linear(T, H, H, ctx, H, L->o_w, 1.0f, tmp, H);
+		bert_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
+
+		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
+		bert_fill_rows(ffn, T, F, L->ff1_b, NULL);
+		bert_linear(T, F, H, tmp, H, L->ff1_w, 1.0f, ffn, F);
+		activate(c->activation, ffn, (size_t) T * F);
+		bert_fill_rows(x, T, H, L->ff2_b, tmp);
+		bert_linear(T, H, F, ffn, F, L->ff2_w, 1.0f, x, H);
+		bert_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
+	}
+}
+
+BertEncStatus
+bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
+					const int *seq_len, int n_seq, int threads)
+{
+	const BertConfig *c = &m->config;
 	int			T = 0;
 	int			longest = 0;
+	int			n_chunks;
+	int		   *first;			/* chunk i is sequences first[i] .. first[i+1]-1 */
+	size_t	   *tok0;			/* and starts at token tok0[i] */
 	BertEncStatus status;
+	Run			run = {m, st, ids, seq_len, 0};
 
 	for (int s = 0; s < n_seq; s++)
 	{
@@ -158,38 +225,76 @@ bert_encode(const BertModel *m, BertRunState *st, const int32_t *ids,
 			return BERT_ENC_BAD_INPUT;
 	if (T == 0)
 		return BERT_ENC_OK;
-	if ((status = reserve(c, st, T, longest)) != BERT_ENC_OK)
+
+	/*
+	 * A few chunks per thread, so a thread slowed by another process on its
+	 * core leaves its share to the others, but no chunk under
+	 * BERT_MIN_CHUNK_TOKENS (small matrix products waste the FMA units).
+	 */
+	threads = threads < 1 ? 1 : threads > BERT_MAX_THREADS ? BERT_MAX_THREADS : threads;
+	n_chunks = threads == 1 ? 1 : 4 * threads;
+	if (n_chunks > T / BERT_MIN_CHUNK_TOKENS)
+		n_chunks = T / BERT_MIN_CHUNK_TOKENS;
+	if (n_chunks > n_seq)
+		n_chunks = n_seq;
+	if (n_chunks < 1)
+		n_chunks = 1;
+	if (threads > n_chunks)
+		threads = n_chunks;
+	if ((status = reserve(c, st, T, longest, threads)) != BERT_ENC_OK)
 		return status;
 
-	embed(m, st->x, ids, seq_len, n_seq);
-	for (int l = 0; l < c->n_layers; l++)
+	first = malloc(sizeof(int) * (n_chunks + 1));
+	tok0 = malloc(sizeof(size_t) * (n_chunks + 1));
+	if (first == NULL || tok0 == NULL)
 	{
-		const BertLayerWeights *L = &m->weights.layers[l];
-
-		check_interrupts();
-		bert_fill_rows(st->q, T, H, L->q_b, NULL);
-		bert_linear(T, H, H, st->x, H, L->q_w, 1.0f, st->q, H);
-		bert_fill_rows(st->k, T, H, L->k_b, NULL);
-		bert_linear(T, H, H, st->x, H, L->k_w, 1.0f, st->k, H);
-		bert_fill_rows(st->v, T, H, L->v_b, NULL);
-		bert_linear(T, H, H, st->x, H, L->v_w, 1.0f, st->v, H);
-
-		attention(c, st, seq_len, n_seq);
-
-		/* x = LayerNorm(x + ctx Wo^T + bo) */
-		bert_fill_rows(st->tmp, T, H, L->o_b, st->x);
-		bert_linear(T, H, H, st->ctx, H, L->o_w, 1.0f, st->tmp, H);
-		bert_layernorm(st->tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
-
-		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
-		bert_fill_rows(st->ffn, T, F, L->ff1_b, NULL);
-		bert_linear(T, F, H, st->tmp, H, L->ff1_w, 1.0f, st->ffn, F);
-		activate(c->activation, st->ffn, (size_t) T * F);
-		bert_fill_rows(st->x, T, H, L->ff2_b, st->tmp);
-		bert_linear(T, H, F, st->ffn, F, L->ff2_w, 1.0f, st->x, H);
-		bert_layernorm(st->x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
+		free(first);
+		free(tok0);
+		return BERT_ENC_NOMEM;
 	}
-	return BERT_ENC_OK;
+	/* cut where the running token count passes i / n_chunks of the total */
+	{
+		int			s = 0;
+		size_t		t = 0;
+
+		for (int i = 0; i < n_chunks; i++)
+		{
+			int			leave = n_chunks - 1 - i;	/* one sequence per later chunk */
+
+			first[i] = s;
+			tok0[i] = t;
+			do
+				t += seq_len[s++];
+			while (s < n_seq - leave &&
+				   (leave == 0 || t * n_chunks < (size_t) T * (i + 1)));
+		}
+		first[n_chunks] = n_seq;
+		tok0[n_chunks] = (size_t) T;
+	}
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+	for (int i = 0; i < n_chunks; i++)
+	{
+#ifdef _OPENMP
+		float	   *scratch = st->scratch[omp_get_thread_num()];
+#else
+		float	   *scratch = st->scratch[0];
+#endif
+
+		if (!stopped(&run))
+			encode_chunk(&run, first[i], first[i + 1] - first[i], tok0[i],
+						 (int) (tok0[i + 1] - tok0[i]), scratch);
+	}
+	free(first);
+	free(tok0);
+	return run.stop ? BERT_ENC_INTERRUPTED : BERT_ENC_OK;
+}
+
+BertEncStatus
+bert_encode(const BertModel *m, BertRunState *st, const int32_t *ids,
+			const int *seq_len, int n_seq)
+{
+	return bert_encode_threads(m, st, ids, seq_len, n_seq, 1);
 }
 
 void
@@ -232,6 +337,7 @@ bert_run_state_free(BertRunState *st)
 	free(st->ctx);
 	free(st->tmp);
 	free(st->ffn);
-	free(st->scores);
+	for (int t = 0; t < BERT_MAX_THREADS; t++)
+		free(st->scratch[t]);
 	memset(st, 0, sizeof(*st));
 }

@@ -9,11 +9,18 @@
 
 #include "model.h"
 
+/* Most threads one bert_encode_threads() call uses. */
+#define BERT_MAX_THREADS 64
+
+/* Chunks smaller than this many tokens are not worth a thread of their own
+ * (small matrix products waste the FMA units). */
+#define BERT_MIN_CHUNK_TOKENS 256
+
 /* Activation buffers, grown on demand and reused across calls. */
 typedef struct BertRunState
 {
 	int			cap_tokens;		/* rows the buffers hold */
-	int			cap_seq;		/* longest sequence the score buffer holds */
+	size_t		cap_scratch;	/* floats each attention scratch holds */
 	float	   *x;				/* (tokens, hidden) hidden state */
 	float	   *q;				/* (tokens, hidden) */
 	float	   *k;				/* (tokens, hidden) */
@@ -21,14 +28,15 @@ typedef struct BertRunState
 	float	   *ctx;			/* (tokens, hidden) attention output */
 	float	   *tmp;			/* (tokens, hidden) */
 	float	   *ffn;			/* (tokens, ffn) */
-	float	   *scores;			/* (cap_seq, cap_seq) one head's attention */
+	float	   *scratch[BERT_MAX_THREADS];	/* attention, one per thread */
 } BertRunState;
 
 typedef enum BertEncStatus
 {
 	BERT_ENC_OK = 0,
 	BERT_ENC_NOMEM = 1,
-	BERT_ENC_BAD_INPUT = 2		/* an id out of range or a sequence too long */
+	BERT_ENC_BAD_INPUT = 2,		/* an id out of range or a sequence too long */
+	BERT_ENC_INTERRUPTED = 3	/* bert_interrupt_pending said stop */
 } BertEncStatus;
 
 /*
@@ -41,6 +49,18 @@ BertEncStatus bert_encode(const BertModel *model, BertRunState *state,
 						  const int32_t *ids, const int *seq_len, int n_seq);
 
 /*
+ * The same, on up to threads threads (at most BERT_MAX_THREADS): the
+ * sequences are cut into chunks of whole sequences, and each thread runs the
+ * whole encoder on the chunks it takes, single-threaded BLAS calls included,
+ * so the threads never wait for each other inside a layer.  A sequence's
+ * result does not depend on the chunk it lands in beyond BLAS rounding
+ * (about 1e-7).  The caller keeps BLAS itself at one thread meanwhile.
+ */
+BertEncStatus bert_encode_threads(const BertModel *model, BertRunState *state,
+								  const int32_t *ids, const int *seq_len, int n_seq,
+								  int threads);
+
+/*
  * Pool the last hidden state of each sequence into out (n_seq rows of
  * hidden floats) as the model says: mean over its tokens or [CLS], then L2
  * normalisation if the model asks for it.  Call after bert_encode().
@@ -51,10 +71,11 @@ void		bert_pool(const BertModel *model, const BertRunState *state,
 void		bert_run_state_free(BertRunState *state);
 
 /*
- * If set, called between the steps of bert_encode(); it may not return
- * (PostgreSQL's CHECK_FOR_INTERRUPTS() longjmps on cancel).  The run state
+ * If set, polled between the steps of the encoder (from any of its threads;
+ * it must only read a flag, never raise an error or jump).  When it returns
+ * nonzero, the encoder stops and returns BERT_ENC_INTERRUPTED; the run state
  * stays valid for the next call.
  */
-extern void (*bert_interrupt_check) (void);
+extern int	(*bert_interrupt_pending) (void);
 
 #endif							/* BERT_ENCODER_H */

@@ -147,6 +147,8 @@ typedef struct BertKernels
 	void		(*softmax_rows) (float *x, int rows, int n, int ld);
 	void		(*erf) (float *x, size_t n);
 	void		(*exp) (float *x, size_t n);
+	void		(*attention) (const float *q, const float *k, const float *v, int ld,
+							  int T, int d, float scale, float *o, int ldo, float *scratch);
 } BertKernels;
 
 /* ---- portable C ---- */
@@ -262,9 +264,48 @@ exp_scalar(float *x, size_t n)
 		x[i] = expf(x[i]);
 }
 
+/*
+ * One head of attention for one sequence, a query row at a time:
+ * s = softmax(scale q_i K^T), o_i = s V.  q, k and v are T x d views with
+ * row stride ld (one head's columns of the projections); o has stride ldo.
+ * scratch holds bert_attention_scratch(T, d) floats.
+ */
+static void
+attention_scalar(const float *q, const float *k, const float *v, int ld,
+				 int T, int d, float scale, float *o, int ldo, float *scratch)
+{
+	float	   *restrict s = scratch;
+
+	for (int i = 0; i < T; i++)
+	{
+		const float *qi = q + (size_t) i * ld;
+		float	   *restrict oi = o + (size_t) i * ldo;
+
+		for (int j = 0; j < T; j++)
+		{
+			const float *kj = k + (size_t) j * ld;
+			float		acc = 0.0f;
+
+			for (int c = 0; c < d; c++)
+				acc += qi[c] * kj[c];
+			s[j] = acc * scale;
+		}
+		softmax_rows_scalar(s, 1, T, T);
+		for (int c = 0; c < d; c++)
+			oi[c] = 0.0f;
+		for (int j = 0; j < T; j++)
+		{
+			const float *vj = v + (size_t) j * ld;
+
+			for (int c = 0; c < d; c++)
+				oi[c] += s[j] * vj[c];
+		}
+	}
+}
+
 static const BertKernels kernels_scalar = {
 	"scalar", fill_rows_scalar, layernorm_scalar, gelu_scalar, gelu_tanh_scalar,
-	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar
+	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar, attention_scalar
 };
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -643,9 +684,112 @@ softmax_rows_avx2(float *x, int rows, int n, int ld)
 	}
 }
 
+/*
+ * Attention, AVX2: K is transposed once per head into scratch (d rows of
+ * Tp = T rounded up to 8, zero padded), so the scores of a query row are
+ * broadcast-and-FMA along the keys; the context row is then
+ * broadcast-and-FMA along the head's d columns.  d must be a multiple of 8
+ * (BERT heads are 32 or 64 wide); other widths take the portable code.
+ */
+static AVX2 void
+attention_avx2(const float *q, const float *k, const float *v, int ld,
+			   int T, int d, float scale, float *o, int ldo, float *scratch)
+{
+	int			Tp = (T + 7) & ~7;
+	float	   *kt = scratch;
+	float	   *s = scratch + (size_t) d * Tp;
+	__m256		vs = V8(scale);
+
+	if (d % 8 != 0)
+	{
+		attention_scalar(q, k, v, ld, T, d, scale, o, ldo, scratch);
+		return;
+	}
+	for (int j = 0; j < T; j++)
+		for (int c = 0; c < d; c++)
+			kt[(size_t) c * Tp + j] = k[(size_t) j * ld + c];
+	for (int c = 0; c < d; c++)
+		for (int j = T; j < Tp; j++)
+			kt[(size_t) c * Tp + j] = 0.0f;
+
+	for (int i = 0; i < T; i++)
+	{
+		const float *qi = q + (size_t) i * ld;
+		float	   *oi = o + (size_t) i * ldo;
+		int			j = 0;
+
+		for (; j + 32 <= Tp; j += 32)
+		{
+			__m256		a0 = _mm256_setzero_ps(),
+						a1 = _mm256_setzero_ps(),
+						a2 = _mm256_setzero_ps(),
+						a3 = _mm256_setzero_ps();
+
+			for (int c = 0; c < d; c++)
+			{
+				const float *kr = kt + (size_t) c * Tp + j;
+				__m256		b = V8(qi[c]);
+
+				a0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr), a0);
+				a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr + 8), a1);
+				a2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr + 16), a2);
+				a3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr + 24), a3);
+			}
+			_mm256_storeu_ps(s + j, _mm256_mul_ps(a0, vs));
+			_mm256_storeu_ps(s + j + 8, _mm256_mul_ps(a1, vs));
+			_mm256_storeu_ps(s + j + 16, _mm256_mul_ps(a2, vs));
+			_mm256_storeu_ps(s + j + 24, _mm256_mul_ps(a3, vs));
+		}
+		for (; j < Tp; j += 8)
+		{
+			__m256		a0 = _mm256_setzero_ps();
+
+			for (int c = 0; c < d; c++)
+				a0 = _mm256_fmadd_ps(V8(qi[c]), _mm256_loadu_ps(kt + (size_t) c * Tp + j), a0);
+			_mm256_storeu_ps(s + j, _mm256_mul_ps(a0, vs));
+		}
+		softmax_rows_avx2(s, 1, T, T);
+
+		for (int c = 0; c < d; c += 32)
+		{
+			if (c + 32 <= d)
+			{
+				__m256		a0 = _mm256_setzero_ps(),
+							a1 = _mm256_setzero_ps(),
+							a2 = _mm256_setzero_ps(),
+							a3 = _mm256_setzero_ps();
+
+				for (int t = 0; t < T; t++)
+				{
+					const float *vr = v + (size_t) t * ld + c;
+					__m256		p = V8(s[t]);
+
+					a0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr), a0);
+					a1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8), a1);
+					a2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 16), a2);
+					a3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 24), a3);
+				}
+				_mm256_storeu_ps(oi + c, a0);
+				_mm256_storeu_ps(oi + c + 8, a1);
+				_mm256_storeu_ps(oi + c + 16, a2);
+				_mm256_storeu_ps(oi + c + 24, a3);
+			}
+			else
+				for (int cc = c; cc < d; cc += 8)
+				{
+					__m256		a0 = _mm256_setzero_ps();
+
+					for (int t = 0; t < T; t++)
+						a0 = _mm256_fmadd_ps(V8(s[t]), _mm256_loadu_ps(v + (size_t) t * ld + cc), a0);
+					_mm256_storeu_ps(oi + cc, a0);
+				}
+		}
+	}
+}
+
 static const BertKernels kernels_avx2 = {
 	"avx2", fill_rows_avx2, layernorm_avx2, gelu_map_avx2, gelu_tanh_map_avx2,
-	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2
+	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2, attention_avx2
 };
 
 /* ---- AVX-512: the AVX2 code, line for line, 16 wide ---- */
@@ -944,7 +1088,8 @@ softmax_rows_avx512(float *x, int rows, int n, int ld)
 
 static const BertKernels kernels_avx512 = {
 	"avx512", fill_rows_avx512, layernorm_avx512, gelu_map_avx512, gelu_tanh_map_avx512,
-	tanh_map_avx512, softmax_rows_avx512, erf_map_avx512, exp_map_avx512
+	tanh_map_avx512, softmax_rows_avx512, erf_map_avx512, exp_map_avx512,
+	attention_avx2				/* small products: AVX2 is as fast here */
 };
 
 static int
@@ -1056,6 +1201,21 @@ void
 bert_softmax_rows(float *x, int rows, int n, int ld)
 {
 	active()->softmax_rows(x, rows, n, ld);
+}
+
+size_t
+bert_attention_scratch(int T, int d)
+{
+	size_t		Tp = ((size_t) T + 7) & ~(size_t) 7;
+
+	return ((size_t) d + 1) * Tp;
+}
+
+void
+bert_attention(const float *q, const float *k, const float *v, int ld, int T, int d,
+			   float scale, float *o, int ldo, float *scratch)
+{
+	active()->attention(q, k, v, ld, T, d, scale, o, ldo, scratch);
 }
 
 void

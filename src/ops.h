@@ -48,15 +48,24 @@ void		bert_tanh(float *x, size_t n);
 /* Softmax over each row of n (stride ld), in place. */
 void		bert_softmax_rows(float *x, int rows, int n, int ld);
 
+/*
+ * One attention head of one sequence: o = softmax(scale q k^T) v, where q,
+ * k, v are T x d with row stride ld and o has row stride ldo.  scratch
+ * holds bert_attention_scratch(T, d) floats.
+ */
+size_t		bert_attention_scratch(int T, int d);
+void		bert_attention(const float *q, const float *k, const float *v, int ld,
+						   int T, int d, float scale, float *o, int ldo, float *scratch);
+
 /* Elementwise erf and exp, as bert_gelu and bert_softmax_rows compute them
  * (for tests and benchmarks). */
 void		bert_erf(float *x, size_t n);
 void		bert_exp(float *x, size_t n);
 
 /*
- * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, erf and exp run
- * the variant for this CPU, chosen on first use: "avx512", "avx2" or
- * "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
+ * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, attention, erf
+ * and exp run the variant for this CPU, chosen on first use: "avx512",
+ * "avx2" or "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
  * same bits from run to run.
  */
 const char *bert_kernels_isa(void);

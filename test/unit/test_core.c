@@ -221,6 +221,87 @@ test_encoder(const char *path)
 	bert_model_close(&m);
 }
 
+static int	polls_left;
+
+static int
+interrupt_after_polls(void)
+{
+	return --polls_left < 0;
+}
+
+/*
+ * A batch cut into chunks and run on threads equals the batch run on one
+ * thread; an interrupt stops either, and the state still serves the next run.
+ */
+static void
+test_threads(const char *path)
+{
+	enum
+	{
+		NSEQ = 60
+	};
+	BertModel	m;
+	BertRunState st = {0};
+	char		err[512];
+	int			lens[NSEQ];
+	int32_t    *ids;
+	float	   *one,
+			   *many;
+	size_t		T = 0;
+	double		maxdiff = 0.0;
+	uint32_t	r = 12345;
+
+	if (bert_model_open(path, &m, err, sizeof(err)) != BERT_MODEL_OK)
+		return;
+	bert_blas_init(1);
+	for (int s = 0; s < NSEQ; s++)
+		T += (lens[s] = 3 + (s * 37) % 70);
+	ids = malloc(T * sizeof(int32_t));
+	one = malloc(sizeof(float) * 384 * NSEQ);
+	many = malloc(sizeof(float) * 384 * NSEQ);
+	for (int s = 0, t = 0; s < NSEQ; s++)
+		for (int p = 0; p < lens[s]; p++, t++)
+		{
+			r = r * 1103515245u + 12345u;
+			ids[t] = p == 0 ? 101 : p == lens[s] - 1 ? 102 : 1000 + (int32_t) ((r >> 8) % 28000);
+		}
+	CHECK(T >= 4 * BERT_MIN_CHUNK_TOKENS, "test batch of %zu tokens makes several chunks", T);
+
+	CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, 1) == BERT_ENC_OK, "encode, 1 thread");
+	bert_pool(&m, &st, lens, NSEQ, one);
+	CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode, 2 threads");
+	bert_pool(&m, &st, lens, NSEQ, many);
+	for (int i = 0; i < 384 * NSEQ; i++)
+		if (fabs(one[i] - many[i]) > maxdiff)
+			maxdiff = fabs(one[i] - many[i]);
+	CHECK(maxdiff < 1e-5, "2 threads vs 1: max diff %g", maxdiff);
+
+	/* 3 threads with single-sequence chunks at the end of the batch */
+	CHECK(bert_encode_threads(&m, &st, ids, lens, 5, 3) == BERT_ENC_OK, "encode 5 sequences, 3 threads");
+
+	for (int threads = 1; threads <= 2; threads++)
+	{
+		polls_left = 3;
+		bert_interrupt_pending = interrupt_after_polls;
+		CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, threads) == BERT_ENC_INTERRUPTED,
+			  "an interrupt stops the encoder on %d thread(s)", threads);
+		bert_interrupt_pending = NULL;
+	}
+	CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode after interrupt");
+	bert_pool(&m, &st, lens, NSEQ, many);
+	maxdiff = 0.0;
+	for (int i = 0; i < 384 * NSEQ; i++)
+		if (fabs(one[i] - many[i]) > maxdiff)
+			maxdiff = fabs(one[i] - many[i]);
+	CHECK(maxdiff < 1e-5, "after an interrupt: max diff %g", maxdiff);
+
+	free(ids);
+	free(one);
+	free(many);
+	bert_run_state_free(&st);
+	bert_model_close(&m);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,6 +313,7 @@ main(int argc, char **argv)
 	test_loader(argv[1]);
 	test_kernels();
 	test_encoder(argv[1]);
+	test_threads(argv[1]);
 	printf("test_core: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

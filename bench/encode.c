@@ -1,0 +1,119 @@
+/*
+ * encode.c — the encoder alone, outside PostgreSQL: sentences from a file
+ * (one per line) tokenized and run through bert_encode + bert_pool, one
+ * sentence per call and in batches, tokens/s and GFLOP/s.  It tells how much
+ * of a SQL figure is the engine and how much is the executor around it.
+ *
+ *   make -C bench encode
+ *   bench/encode model/build/all-MiniLM-L6-v2.bert corpus.txt [batch] [threads]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "encoder.h"
+#include "model.h"
+#include "ops.h"
+#include "tokenizer.h"
+
+int
+main(int argc, char **argv)
+{
+	BertModel	m;
+	char		err[256];
+	FILE	   *f;
+	char		line[65536];
+	int32_t    *ids = NULL;
+	int		   *lens = NULL;
+	size_t		n_ids = 0, n_seq = 0;
+	BertTokens	tok;
+	BertRunState st;
+	int			batch = argc > 3 ? atoi(argv[3]) : 256;
+	int			threads = argc > 4 ? atoi(argv[4]) : 1;
+	double		flops = 0;
+
+	if (argc < 3)
+	{
+		fprintf(stderr, "usage: %s model.bert corpus.txt [batch] [threads]\n", argv[0]);
+		return 2;
+	}
+	bert_blas_init(threads);
+	if (bert_model_open(argv[1], &m, err, sizeof(err)) != BERT_MODEL_OK)
+	{
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if ((f = fopen(argv[2], "r")) == NULL)
+	{
+		perror(argv[2]);
+		return 1;
+	}
+	memset(&tok, 0, sizeof(tok));
+	memset(&st, 0, sizeof(st));
+	while (fgets(line, sizeof(line), f))
+	{
+		size_t		len = strcspn(line, "\n");
+		const BertConfig *c = &m.config;
+		double		t;
+
+		if (bert_tokenize_utf8(&m.vocab, line, len, 256, &tok) != BERT_TOK_OK)
+			return 1;
+		ids = realloc(ids, (n_ids + tok.n) * sizeof(int32_t));
+		lens = realloc(lens, (n_seq + 1) * sizeof(int));
+		memcpy(ids + n_ids, tok.ids, tok.n * sizeof(int32_t));
+		lens[n_seq++] = (int) tok.n;
+		n_ids += tok.n;
+		t = (double) tok.n;
+		flops += c->n_layers * (2.0 * (4.0 * c->hidden * c->hidden + 2.0 * c->hidden * c->ffn) * t +
+								4.0 * t * t * c->hidden);
+	}
+	fclose(f);
+
+	{
+		float	   *out = malloc(sizeof(float) * m.config.hidden * (batch > 1 ? batch : 1));
+		int			modes[2] = {1, batch};
+
+		printf("%zu sentences, %zu tokens, %d thread(s), kernels %s/%s\n",
+			   n_seq, n_ids, threads, bert_blas_arch(), bert_kernels_isa());
+		for (int mi = 0; mi < 2; mi++)
+		{
+			int			b = modes[mi];
+			double		best = 1e9;
+
+			for (int rep = 0; rep < 3; rep++)
+			{
+				double		t0 = now_s();
+				size_t		off = 0;
+
+				for (size_t s = 0; s < n_seq; s += b)
+				{
+					int			nb = (int) (n_seq - s < (size_t) b ? n_seq - s : (size_t) b);
+					size_t		nt = 0;
+
+					for (int i = 0; i < nb; i++)
+						nt += lens[s + i];
+					/* as bert_run() does: threads share a batch, BLIS's share one sequence */
+					bert_blas_init(nb > 1 ? 1 : threads);
+					if (bert_encode_threads(&m, &st, ids + off, lens + s, nb,
+											nb > 1 ? threads : 1) != BERT_ENC_OK)
+						return 1;
+					bert_pool(&m, &st, lens + s, nb, out);
+					off += nt;
+				}
+				t0 = now_s() - t0;
+				if (t0 < best)
+					best = t0;
+			}
+			printf("batch %4d: %8.0f sentences/s %8.0f tokens/s %6.1f GFLOP/s\n",
+				   b, n_seq / best, n_ids / best, flops / best / 1e9);
+		}
+		free(out);
+	}
+	bert_run_state_free(&st);
+	bert_tokens_free(&tok);
+	bert_model_close(&m);
+	free(ids);
+	free(lens);
+	return 0;
+}
