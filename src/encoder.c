@@ -77,6 +77,17 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 			return BERT_ENC_NOMEM;
 		s->cap_tokens = tokens;
 	}
+	if (c->quantized && tokens > s->cap_qtokens)
+	{
+		int16_t    *q = realloc(s->xq, (size_t) tokens * (c->ffn > c->hidden ? c->ffn : c->hidden) * sizeof(int16_t));
+
+		if (q == NULL)
+			return BERT_ENC_NOMEM;
+		s->xq = q;
+		if (!grow(&s->xs, (size_t) tokens))
+			return BERT_ENC_NOMEM;
+		s->cap_qtokens = tokens;
+	}
 	if (need > s->cap_scratch)
 	{
 		for (int t = 0; t < BERT_MAX_THREADS; t++)
@@ -133,6 +144,26 @@ activate(BertActivation act, float *x, size_t n)
 }
 
 /*
+ * y (T x n) += x (T x k) W^T for linear id of layer L: BLIS on fp32
+ * weights; on quantised ones, x is quantised per token into xq (rows from
+ * the chunk's own t0, like every buffer) unless the caller already did
+ * (quantized_x: q, k and v share one input).
+ */
+static void
+linear(const BertLayerWeights *L, BertLinearId id, const float *w, int T, int n, int k,
+	   const float *x, int16_t *xq, float *xs, int quantized_x, float *y)
+{
+	if (L->wq[id] == NULL)
+	{
+		bert_linear(T, n, k, x, k, w, 1.0f, y, n);
+		return;
+	}
+	if (!quantized_x)
+		bert_quantize_rows(x, T, k, k, xq, xs);
+	bert_linear_i16(T, n, k, xq, xs, L->wq[id], L->ws[id], y, n);
+}
+
+/*
  * The encoder over sequences s0 .. s0 + n_seq - 1, whose tokens start at
  * row t0 of the batch and number T: every buffer is used from row t0 on, so
  * chunks of one batch run side by side on their own rows.
@@ -153,6 +184,8 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 	float	   *ctx = r->st->ctx + t0 * H;
 	float	   *tmp = r->st->tmp + t0 * H;
 	float	   *ffn = r->st->ffn + t0 * F;
+	int16_t    *xq = r->st->xq ? r->st->xq + t0 * (F > H ? F : H) : NULL;
+	float	   *xs = r->st->xs ? r->st->xs + t0 : NULL;
 
 	embed(r->m, x, r->ids + t0, seq_len, n_seq);
 	for (int l = 0; l < c->n_layers; l++)
@@ -163,11 +196,12 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 		if (stopped(r))
 			return;
 		bert_fill_rows(q, T, H, L->q_b, NULL);
-		bert_linear(T, H, H, x, H, L->q_w, 1.0f, q, H);
+		linear(L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q);
 		bert_fill_rows(k, T, H, L->k_b, NULL);
-		bert_linear(T, H, H, x, H, L->k_w, 1.0f, k, H);
+		linear(L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k);
 		bert_fill_rows(v, T, H, L->v_b, NULL);
-		bert_linear(T, H, H, x, H, L->v_w, 1.0f, v, H);
+		linear(L, BERT_LIN_V, L->v_w, T, H, H, x, xq, xs,
+			   L->wq[BERT_LIN_Q] != NULL || L->wq[BERT_LIN_K] != NULL, v);
 
 		/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head */
 		for (int s = 0; s < n_seq; s++)
@@ -186,15 +220,15 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 
 		/* x = LayerNorm(x + ctx Wo^T + bo) */
 		bert_fill_rows(tmp, T, H, L->o_b, x);
-		bert_linear(T, H, H, ctx, H, L->o_w, 1.0f, tmp, H);
+		linear(L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp);
 		bert_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
 
 		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
 		bert_fill_rows(ffn, T, F, L->ff1_b, NULL);
-		bert_linear(T, F, H, tmp, H, L->ff1_w, 1.0f, ffn, F);
+		linear(L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn);
 		activate(c->activation, ffn, (size_t) T * F);
 		bert_fill_rows(x, T, H, L->ff2_b, tmp);
-		bert_linear(T, H, F, ffn, F, L->ff2_w, 1.0f, x, H);
+		linear(L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x);
 		bert_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
 	}
 }
@@ -337,6 +371,8 @@ bert_run_state_free(BertRunState *st)
 	free(st->ctx);
 	free(st->tmp);
 	free(st->ffn);
+	free(st->xq);
+	free(st->xs);
 	for (int t = 0; t < BERT_MAX_THREADS; t++)
 		free(st->scratch[t]);
 	memset(st, 0, sizeof(*st));

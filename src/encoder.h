@@ -20,6 +20,7 @@
 typedef struct BertRunState
 {
 	int			cap_tokens;		/* rows the buffers hold */
+	int			cap_qtokens;	/* rows xq and xs hold (quantised models) */
 	size_t		cap_scratch;	/* floats each attention scratch holds */
 	float	   *x;				/* (tokens, hidden) hidden state */
 	float	   *q;				/* (tokens, hidden) */
@@ -28,6 +29,8 @@ typedef struct BertRunState
 	float	   *ctx;			/* (tokens, hidden) attention output */
 	float	   *tmp;			/* (tokens, hidden) */
 	float	   *ffn;			/* (tokens, ffn) */
+	int16_t    *xq;				/* (tokens, ffn) quantised input of a linear */
+	float	   *xs;				/* (tokens) its scale per token */
 	float	   *scratch[BERT_MAX_THREADS];	/* attention, one per thread */
 } BertRunState;
 

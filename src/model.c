@@ -82,10 +82,44 @@ check_strings(const uint8_t *base, uint64_t off, uint64_t bytes, uint32_t count,
 	return 1;
 }
 
-/* Find a tensor by name, checking its shape; NULL with errbuf set if wrong. */
-static const float *
+/* The dtype of the tensor called name, or -1 if there is none. */
+static int
+tensor_dtype(const BertTensorEntry *tensors, uint32_t n, const char *name)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (strncmp(tensors[i].name, name, BERT_TENSOR_NAME_LEN) == 0)
+			return (int) tensors[i].dtype;
+	return -1;
+}
+
+/*
+ * A quantised weight must keep the bounds the integer products rely on
+ * (ops.h): every value within BERT_QW_MAX, rows no longer than BERT_QK_MAX.
+ */
+static int
+check_q8(const int16_t *q, uint32_t out, uint32_t in, const char *name,
+		 char *errbuf, size_t errlen)
+{
+	if (in > BERT_QK_MAX)
+	{
+		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has rows of %u, more than %d",
+			 name, in, BERT_QK_MAX);
+		return 0;
+	}
+	for (size_t i = 0; i < (size_t) out * in; i++)
+		if (q[i] > BERT_QW_MAX || q[i] < -BERT_QW_MAX)
+		{
+			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has value %d at %zu, outside +-%d",
+				 name, q[i], i, BERT_QW_MAX);
+			return 0;
+		}
+	return 1;
+}
+
+/* Find a tensor by name, checking its dtype and shape; NULL with errbuf set if wrong. */
+static const void *
 get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
-		   uint8_t *used, const char *name, int ndim, const uint32_t *shape,
+		   uint8_t *used, const char *name, uint32_t dtype, int ndim, const uint32_t *shape,
 		   int optional, char *errbuf, size_t errlen)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -117,8 +151,14 @@ get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
 				 "tensor '%s' has shape [%s], expected [%s]", name, got, want);
 			return NULL;
 		}
+		if (t->dtype != dtype)
+		{
+			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u, expected %u",
+				 name, t->dtype, dtype);
+			return NULL;
+		}
 		used[i] = 1;
-		return (const float *) (base + t->offset);
+		return base + t->offset;
 	}
 	if (!optional)
 		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' is missing", name);
@@ -195,7 +235,7 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 					(double) h.layer_norm_eps);
 
 	/* sections */
-	if (h.n_tensors == 0 || h.n_tensors > 16 + 16 * h.n_layers ||
+	if (h.n_tensors == 0 || h.n_tensors > 16 + (16 + BERT_LINEARS) * h.n_layers ||
 		h.tensors_bytes != (uint64_t) h.n_tensors * sizeof(BertTensorEntry) ||
 		h.tensors_offset % 8 != 0 || !in_bounds(h.tensors_offset, h.tensors_bytes, size))
 		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor table (%u entries at offset %llu) is out of bounds",
@@ -227,7 +267,8 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 
 		if (memchr(t->name, '\0', BERT_TENSOR_NAME_LEN) == NULL)
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
-		if (t->dtype != BERT_DTYPE_F32 || t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
+		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_Q8) ||
+			t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
 		for (uint32_t d = 0; d < t->ndim; d++)
@@ -237,7 +278,8 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 							t->name, d, t->shape[d]);
 			elems *= t->shape[d];
 		}
-		if (t->nbytes != elems * 4 || t->offset % BERT_TENSOR_ALIGN != 0 ||
+		if (t->nbytes != elems * (t->dtype == BERT_DTYPE_Q8 ? 2 : 4) ||
+			t->offset % BERT_TENSOR_ALIGN != 0 ||
 			!in_bounds(t->offset, t->nbytes, size))
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
 						"tensor '%s' (%llu bytes at offset %llu) is misaligned, mis-sized or out of bounds",
@@ -275,7 +317,7 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 #define TENSOR(dst, name, opt, ...) \
 	do { \
 		const uint32_t shape_[] = {__VA_ARGS__}; \
-		(dst) = get_tensor(base, tensors, h.n_tensors, used, (name), \
+		(dst) = get_tensor(base, tensors, h.n_tensors, used, (name), BERT_DTYPE_F32, \
 						   (int) (sizeof(shape_) / sizeof(shape_[0])), shape_, (opt), errbuf, errlen); \
 		if ((dst) == NULL && !(opt)) \
 			goto corrupt; \
@@ -295,20 +337,39 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
 			TENSOR(dst, tmp, 0, __VA_ARGS__); \
 		} while (0)
-		LAYER(L->q_w, "attention.self.query.weight", H, H);
+/* a linear weight, fp32 or quantised (then with its scale) */
+#define LINEAR(dst, id, suffix, out, in) \
+		do { \
+			const uint32_t shape_[] = {(out), (in)}; \
+			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
+			if (tensor_dtype(tensors, h.n_tensors, tmp) != BERT_DTYPE_Q8) \
+				TENSOR(dst, tmp, 0, (out), (in)); \
+			else if ((L->wq[id] = get_tensor(base, tensors, h.n_tensors, used, tmp, BERT_DTYPE_Q8, \
+											 2, shape_, 0, errbuf, errlen)) == NULL || \
+					 !check_q8(L->wq[id], (out), (in), tmp, errbuf, errlen)) \
+				goto corrupt; \
+			else \
+			{ \
+				c->quantized = 1; \
+				strcat(tmp, "_scale"); \
+				TENSOR(L->ws[id], tmp, 0, (out)); \
+			} \
+		} while (0)
+		LINEAR(L->q_w, BERT_LIN_Q, "attention.self.query.weight", H, H);
 		LAYER(L->q_b, "attention.self.query.bias", H);
-		LAYER(L->k_w, "attention.self.key.weight", H, H);
+		LINEAR(L->k_w, BERT_LIN_K, "attention.self.key.weight", H, H);
 		LAYER(L->k_b, "attention.self.key.bias", H);
-		LAYER(L->v_w, "attention.self.value.weight", H, H);
+		LINEAR(L->v_w, BERT_LIN_V, "attention.self.value.weight", H, H);
 		LAYER(L->v_b, "attention.self.value.bias", H);
-		LAYER(L->o_w, "attention.output.dense.weight", H, H);
+		LINEAR(L->o_w, BERT_LIN_O, "attention.output.dense.weight", H, H);
 		LAYER(L->o_b, "attention.output.dense.bias", H);
 		LAYER(L->ln1_g, "attention.output.LayerNorm.weight", H);
 		LAYER(L->ln1_b, "attention.output.LayerNorm.bias", H);
-		LAYER(L->ff1_w, "intermediate.dense.weight", F, H);
+		LINEAR(L->ff1_w, BERT_LIN_FF1, "intermediate.dense.weight", F, H);
 		LAYER(L->ff1_b, "intermediate.dense.bias", F);
-		LAYER(L->ff2_w, "output.dense.weight", H, F);
+		LINEAR(L->ff2_w, BERT_LIN_FF2, "output.dense.weight", H, F);
 		LAYER(L->ff2_b, "output.dense.bias", H);
+#undef LINEAR
 		LAYER(L->ln2_g, "output.LayerNorm.weight", H);
 		LAYER(L->ln2_b, "output.LayerNorm.bias", H);
 #undef LAYER

@@ -28,8 +28,20 @@ typedef struct BertConfig
 	uint32_t	flags;
 	int			max_seq_len;
 	float		layer_norm_eps;
+	int			quantized;		/* some linear weights are BERT_DTYPE_Q8 */
 } BertConfig;
 
+/* The linear layers of an encoder layer, as indexes of wq / ws below. */
+typedef enum BertLinearId
+{
+	BERT_LIN_Q, BERT_LIN_K, BERT_LIN_V, BERT_LIN_O, BERT_LIN_FF1, BERT_LIN_FF2,
+	BERT_LINEARS
+} BertLinearId;
+
+/*
+ * A weight of a linear layer is either fp32 (q_w etc.) or quantised
+ * (wq[id] and ws[id], the fp32 pointer then NULL): see BERT_DTYPE_Q8.
+ */
 typedef struct BertLayerWeights
 {
 	const float *q_w;			/* (hidden, hidden) [out, in] */
@@ -48,6 +60,8 @@ typedef struct BertLayerWeights
 	const float *ff2_b;			/* (hidden) */
 	const float *ln2_g;			/* (hidden) output LayerNorm */
 	const float *ln2_b;			/* (hidden) */
+	const int16_t *wq[BERT_LINEARS];	/* quantised weight [out, in], or NULL */
+	const float *ws[BERT_LINEARS];	/* its scale per output channel */
 } BertLayerWeights;
 
 typedef struct BertWeights

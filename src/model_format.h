@@ -14,7 +14,8 @@
  *   [hash]     uint32 slots[hash_slots]; 0 = empty, else token id + 1;
  *              open addressing with linear probing on bert_hash()
  *   [labels]   same layout as vocab, num_labels entries (may be 0)
- *   [tensor data]  each tensor fp32, row-major, at a BERT_TENSOR_ALIGN offset
+ *   [tensor data]  each tensor fp32 (or Q8, below), row-major, at a
+ *              BERT_TENSOR_ALIGN offset
  *
  * Shapes follow Hugging Face: linear weights are [out, in].  Tensor names are
  * the Hugging Face BertModel names without any "bert." prefix, e.g.
@@ -66,9 +67,20 @@ typedef enum BertPooling
 #define BERT_FLAG_NORMALIZE		0x08	/* L2-normalise the sentence embedding */
 #define BERT_FLAG_ALL			0x0F
 
+/*
+ * BERT_DTYPE_Q8: a linear layer's weight quantised per output channel:
+ * int8 values (|q| <= 127) stored in int16 lanes (so the products pair up
+ * exactly in pmaddwd), with a companion F32 tensor "<name>_scale" of shape
+ * [out]; weight[o][i] ~= q[o][i] * scale[o].  Only the six linear weights
+ * of an encoder layer may be Q8.
+ */
+#define BERT_QW_MAX 127			/* |quantised weight| */
+#define BERT_QK_MAX 4096		/* longest row (activations then keep 12 bits) */
+
 typedef enum BertDType
 {
-	BERT_DTYPE_F32 = 0
+	BERT_DTYPE_F32 = 0,
+	BERT_DTYPE_Q8 = 1
 } BertDType;
 
 typedef struct BertFileHeader
@@ -124,7 +136,7 @@ typedef struct BertTensorEntry
 	uint32_t	ndim;			/* 1 .. BERT_MAX_DIMS */
 	uint32_t	shape[BERT_MAX_DIMS];	/* unused dims are 0 */
 	uint64_t	offset;			/* from the start of the file, BERT_TENSOR_ALIGN-aligned */
-	uint64_t	nbytes;			/* product(shape) * 4 */
+	uint64_t	nbytes;			/* product(shape) * 4 (F32) or * 2 (Q8) */
 } BertTensorEntry;
 
 _Static_assert(sizeof(BertFileHeader) == BERT_HEADER_SIZE, "header size");

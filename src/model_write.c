@@ -92,6 +92,7 @@ typedef struct OutTensor
 {
 	BertTensorEntry entry;
 	const void *data;
+	void	   *owned;			/* data made here (quantised), freed at the end */
 } OutTensor;
 
 typedef struct Out
@@ -303,6 +304,70 @@ verify(int fd, uint64_t size, const char *tmp, char *errbuf, size_t errlen)
 	return BERT_WRITE_OK;
 }
 
+/*
+ * Is w one of the fp32 linear weights of an encoder layer of m that
+ * quantisation turns into Q8?  All but the feed-forward output (FF2): its
+ * rows of ffn weights carry the most error at 8 bits (measured on
+ * all-MiniLM-L6-v2: cosine to fp32 0.9962 with it quantised, 0.9989
+ * without, on the worst inputs of the unit test).
+ */
+static int
+linear_weight(const BertModel *m, const void *w, uint32_t *out, uint32_t *in)
+{
+	for (int l = 0; l < m->config.n_layers; l++)
+	{
+		const BertLayerWeights *L = &m->weights.layers[l];
+		const float *ws[] = {L->q_w, L->k_w, L->v_w, L->o_w, L->ff1_w};
+
+		for (int i = 0; i < BERT_LIN_FF2; i++)
+			if (ws[i] != NULL && (const void *) ws[i] == w)
+			{
+				*out = (uint32_t) (i == BERT_LIN_FF1 ? m->config.ffn : m->config.hidden);
+				*in = (uint32_t) (i == BERT_LIN_FF2 ? m->config.ffn : m->config.hidden);
+				return 1;
+			}
+	}
+	return 0;
+}
+
+/*
+ * t[0] (an fp32 [out, in] weight) becomes Q8, and t[1] its scale: per row,
+ * scale = max|w| / BERT_QW_MAX, q = round(w / scale).
+ */
+static int
+quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
+{
+	const float *w = t[0].data;
+	int16_t    *q = malloc((size_t) out * in * sizeof(int16_t));
+	float	   *sc = malloc((size_t) out * sizeof(float));
+	char		name[BERT_TENSOR_NAME_LEN];
+
+	if (q == NULL || sc == NULL ||
+		snprintf(name, sizeof(name), "%s_scale", t[0].entry.name) >= (int) sizeof(name))
+	{
+		free(q);
+		free(sc);
+		return 0;
+	}
+	for (uint32_t o = 0; o < out; o++)
+	{
+		const float *row = w + (size_t) o * in;
+		float		amax = 0.0f;
+
+		for (uint32_t i = 0; i < in; i++)
+			amax = fabsf(row[i]) > amax ? fabsf(row[i]) : amax;
+		sc[o] = amax / BERT_QW_MAX;
+		for (uint32_t i = 0; i < in; i++)
+			q[(size_t) o * in + i] = amax > 0.0f ? (int16_t) lrintf(row[i] / sc[o]) : 0;
+	}
+	set_entry(&t[1], name, out, 0, sc);
+	t[1].owned = sc;
+	t[0].entry.dtype = BERT_DTYPE_Q8;
+	t[0].entry.nbytes = (uint64_t) out * in * sizeof(int16_t);
+	t[0].data = t[0].owned = q;
+	return 1;
+}
+
 BertWriteStatus
 bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *head,
 				 char *errbuf, size_t errlen)
@@ -329,7 +394,7 @@ bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *he
 	/* the base was validated by bert_model_parse: its offsets are sound */
 	memcpy(&bh, base->base, sizeof(bh));
 	bt = (const BertTensorEntry *) (base->base + bh.tensors_offset);
-	t = calloc((size_t) bh.n_tensors + 2, sizeof(OutTensor));
+	t = calloc((size_t) bh.n_tensors * 2 + 2, sizeof(OutTensor));
 	o = malloc(sizeof(Out));
 	tmp = malloc(strlen(path) + 32);
 	if (t == NULL || o == NULL || tmp == NULL)
@@ -349,6 +414,28 @@ bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *he
 			continue;
 		t[nt].entry = bt[i];
 		t[nt].data = base->base + bt[i].offset;
+		if (head->quantize && bt[i].dtype == BERT_DTYPE_F32)
+		{
+			uint32_t	out,
+						in;
+
+			if (linear_weight(base, t[nt].data, &out, &in))
+			{
+				if (in > BERT_QK_MAX)
+				{
+					status = fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+								  "tensor '%s' has rows of %u, more than the %d a quantised model allows",
+								  bt[i].name, in, BERT_QK_MAX);
+					goto done;
+				}
+				if (!quantize_entry(&t[nt], out, in))
+				{
+					status = fail(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
+					goto done;
+				}
+				nt++;
+			}
+		}
 		nt++;
 	}
 	if (head->kind != BERT_KIND_EMBEDDING)
@@ -456,6 +543,9 @@ done:
 		(void) unlink(tmp);
 	free(tmp);
 	free(o);
+	if (t != NULL)
+		for (uint32_t i = 0; i < nt; i++)
+			free(t[i].owned);
 	free(t);
 	return status;
 }

@@ -29,6 +29,7 @@ typedef struct BertHeadSpec
 	const float *cls_w;			/* (num_labels, hidden) [out, in] */
 	const float *cls_b;			/* (num_labels) */
 	int			keep_pooler;	/* copy the base's pooler.dense.* (if it has one) */
+	int			quantize;		/* write the base's fp32 linear weights as Q8 */
 	const char *source;			/* header "where from" text; NULL keeps the base's */
 } BertHeadSpec;
 
@@ -38,6 +39,11 @@ typedef struct BertHeadSpec
  * directory is fsync'd.  The base's configuration (pooling, normalisation,
  * tokenizer flags, max_seq_len ...) is kept; a base classifier is dropped.
  * On failure errbuf says why and no file is left behind.
+ *
+ * With quantize, the fp32 weights of an encoder layer's q, k, v, attention
+ * output and feed-forward input linear layers (not the feed-forward output:
+ * see model_write.c) are written as BERT_DTYPE_Q8 with a "_scale" tensor: per output channel,
+ * scale = max |w| / BERT_QW_MAX and q = round(w / scale).
  *
  * Without the pooler, a sequence classifier reads the pooled sentence
  * embedding as the base model makes it (bert_classify_sequence); with it,

@@ -149,6 +149,10 @@ typedef struct BertKernels
 	void		(*exp) (float *x, size_t n);
 	void		(*attention) (const float *q, const float *k, const float *v, int ld,
 							  int T, int d, float scale, float *o, int ldo, float *scratch);
+	void		(*quantize_rows) (const float *x, int rows, int k, int ldx,
+								  int16_t *xq, float *scale);
+	void		(*linear_i16) (int m, int n, int k, const int16_t *xq, const float *sx,
+							   const int16_t *wq, const float *sw, float *c, int ldc);
 } BertKernels;
 
 /* ---- portable C ---- */
@@ -303,9 +307,58 @@ attention_scalar(const float *q, const float *k, const float *v, int ld,
 	}
 }
 
+/*
+ * Integer products for quantised models.  Activations are quantised per row
+ * (token) to bert_qx_max(k), weights per row (output channel) to
+ * BERT_QW_MAX, both stored as int16 so that pairs of products are summed
+ * exactly in 32-bit lanes (pmaddwd); the bounds keep any sum of k products
+ * inside int32.  Integer sums are exact in any order, and both
+ * variants finish each output with the same single fused multiply-add, so
+ * the portable and the AVX2 code give the same bits.
+ */
+static void
+quantize_rows_scalar(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	float		qmax = (float) bert_qx_max(k);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		int16_t    *q = xq + (size_t) r * k;
+		float		amax = 0.0f,
+					inv;
+
+		for (int i = 0; i < k; i++)
+			amax = fabsf(xr[i]) > amax ? fabsf(xr[i]) : amax;
+		scale[r] = amax / qmax;
+		inv = amax > 0.0f ? qmax / amax : 0.0f;
+		for (int i = 0; i < k; i++)
+			q[i] = (int16_t) lrintf(xr[i] * inv);
+	}
+}
+
+static void
+linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
+				  const int16_t *wq, const float *sw, float *c, int ldc)
+{
+	for (int i = 0; i < m; i++)
+		for (int j = 0; j < n; j++)
+		{
+			const int16_t *a = xq + (size_t) i * k;
+			const int16_t *b = wq + (size_t) j * k;
+			int32_t		acc = 0;
+			float	   *y = c + (size_t) i * ldc + j;
+
+			for (int t = 0; t < k; t++)
+				acc += (int32_t) a[t] * b[t];
+			*y = fmaf((float) acc, sx[i] * sw[j], *y);
+		}
+}
+
 static const BertKernels kernels_scalar = {
 	"scalar", fill_rows_scalar, layernorm_scalar, gelu_scalar, gelu_tanh_scalar,
-	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar, attention_scalar
+	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar, attention_scalar,
+	quantize_rows_scalar, linear_i16_scalar
 };
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -787,9 +840,147 @@ attention_avx2(const float *q, const float *k, const float *v, int ld,
 	}
 }
 
+/* Quantise rows: the same rounding as the portable code (lrintf = cvtps). */
+static AVX2 void
+quantize_rows_avx2(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	float		qmax = (float) bert_qx_max(k);
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		int16_t    *q = xq + (size_t) r * k;
+		__m256		m = _mm256_setzero_ps(),
+					vinv;
+		float		amax,
+					inv;
+		int			i = 0;
+
+		for (; i + 8 <= k; i += 8)
+			m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(xr + i), absmask));
+		amax = hmax_avx2(m);
+		for (; i < k; i++)
+			amax = fabsf(xr[i]) > amax ? fabsf(xr[i]) : amax;
+		scale[r] = amax / qmax;
+		inv = amax > 0.0f ? qmax / amax : 0.0f;
+		vinv = V8(inv);
+		for (i = 0; i + 16 <= k; i += 16)
+		{
+			__m256i		a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + i), vinv)),
+						b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xr + i + 8), vinv));
+
+			/* packs interleaves 128-bit lanes: put them back in order */
+			_mm256_storeu_si256((__m256i *) (q + i),
+								_mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8));
+		}
+		for (; i < k; i++)
+			q[i] = (int16_t) lrintf(xr[i] * inv);
+	}
+}
+
+/* The four int32 sums of a0..a3 (8 lanes each), in order. */
+static inline AVX2 __m128i
+hsum4_epi32_avx2(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
+{
+	__m256i		h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+
+	return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+static inline AVX2 void
+finish4_avx2(float *y, __m128i acc, float sx, const float *sw)
+{
+	__m128		s = _mm_mul_ps(_mm_set1_ps(sx), _mm_loadu_ps(sw));
+
+	_mm_storeu_ps(y, _mm_fmadd_ps(_mm_cvtepi32_ps(acc), s, _mm_loadu_ps(y)));
+}
+
+/*
+ * c += sx sw^T * (xq wq^T), k a multiple of 16: tiles of 2 rows x 4 output
+ * columns, pmaddwd along k, over blocks of rows that stay in L2 while the
+ * four weight rows of a tile stay in L1.
+ */
+static AVX2 void
+linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
+				const int16_t *wq, const float *sw, float *c, int ldc)
+{
+	const int	row_block = 96;
+
+	if (k % 16 != 0)
+	{
+		linear_i16_scalar(m, n, k, xq, sx, wq, sw, c, ldc);
+		return;
+	}
+	for (int i0 = 0; i0 < m; i0 += row_block)
+	{
+		int			i1 = i0 + row_block < m ? i0 + row_block : m;
+		int			j = 0;
+
+		for (; j + 4 <= n; j += 4)
+		{
+			const int16_t *w0 = wq + (size_t) j * k,
+					   *w1 = w0 + k,
+					   *w2 = w1 + k,
+					   *w3 = w2 + k;
+			int			i = i0;
+
+			for (; i + 2 <= i1; i += 2)
+			{
+				const int16_t *x0 = xq + (size_t) i * k,
+						   *x1 = x0 + k;
+				__m256i		a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00,
+							a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+
+				for (int t = 0; t < k; t += 16)
+				{
+					__m256i		u = _mm256_loadu_si256((const __m256i *) (x0 + t)),
+								v = _mm256_loadu_si256((const __m256i *) (x1 + t)),
+								w;
+
+					w = _mm256_loadu_si256((const __m256i *) (w0 + t));
+					a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(u, w));
+					a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(v, w));
+					w = _mm256_loadu_si256((const __m256i *) (w1 + t));
+					a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(u, w));
+					a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(v, w));
+					w = _mm256_loadu_si256((const __m256i *) (w2 + t));
+					a02 = _mm256_add_epi32(a02, _mm256_madd_epi16(u, w));
+					a12 = _mm256_add_epi32(a12, _mm256_madd_epi16(v, w));
+					w = _mm256_loadu_si256((const __m256i *) (w3 + t));
+					a03 = _mm256_add_epi32(a03, _mm256_madd_epi16(u, w));
+					a13 = _mm256_add_epi32(a13, _mm256_madd_epi16(v, w));
+				}
+				finish4_avx2(c + (size_t) i * ldc + j, hsum4_epi32_avx2(a00, a01, a02, a03), sx[i], sw + j);
+				finish4_avx2(c + (size_t) (i + 1) * ldc + j, hsum4_epi32_avx2(a10, a11, a12, a13), sx[i + 1], sw + j);
+			}
+			if (i < i1)
+			{
+				const int16_t *x0 = xq + (size_t) i * k;
+				__m256i		a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00;
+
+				for (int t = 0; t < k; t += 16)
+				{
+					__m256i		u = _mm256_loadu_si256((const __m256i *) (x0 + t));
+
+					a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(u, _mm256_loadu_si256((const __m256i *) (w0 + t))));
+					a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(u, _mm256_loadu_si256((const __m256i *) (w1 + t))));
+					a02 = _mm256_add_epi32(a02, _mm256_madd_epi16(u, _mm256_loadu_si256((const __m256i *) (w2 + t))));
+					a03 = _mm256_add_epi32(a03, _mm256_madd_epi16(u, _mm256_loadu_si256((const __m256i *) (w3 + t))));
+				}
+				finish4_avx2(c + (size_t) i * ldc + j, hsum4_epi32_avx2(a00, a01, a02, a03), sx[i], sw + j);
+			}
+		}
+		if (j < n)
+			linear_i16_scalar(i1 - i0, n - j, k, xq + (size_t) i0 * k, sx + i0,
+							  wq + (size_t) j * k, sw + j, c + (size_t) i0 * ldc + j, ldc);
+	}
+}
+
 static const BertKernels kernels_avx2 = {
 	"avx2", fill_rows_avx2, layernorm_avx2, gelu_map_avx2, gelu_tanh_map_avx2,
-	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2, attention_avx2
+	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2, attention_avx2,
+	quantize_rows_avx2, linear_i16_avx2
 };
 
 /* ---- AVX-512: the AVX2 code, line for line, 16 wide ---- */
@@ -1089,7 +1280,8 @@ softmax_rows_avx512(float *x, int rows, int n, int ld)
 static const BertKernels kernels_avx512 = {
 	"avx512", fill_rows_avx512, layernorm_avx512, gelu_map_avx512, gelu_tanh_map_avx512,
 	tanh_map_avx512, softmax_rows_avx512, erf_map_avx512, exp_map_avx512,
-	attention_avx2				/* small products: AVX2 is as fast here */
+	attention_avx2,				/* small products: AVX2 is as fast here */
+	quantize_rows_avx2, linear_i16_avx2 /* no VNNI assumed: pmaddwd as on AVX2 */
 };
 
 static int
@@ -1201,6 +1393,19 @@ void
 bert_softmax_rows(float *x, int rows, int n, int ld)
 {
 	active()->softmax_rows(x, rows, n, ld);
+}
+
+void
+bert_quantize_rows(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	active()->quantize_rows(x, rows, k, ldx, xq, scale);
+}
+
+void
+bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
+				const int16_t *wq, const float *sw, float *c, int ldc)
+{
+	active()->linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
 }
 
 size_t

@@ -5,6 +5,9 @@
 #define BERT_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "model_format.h"
 
 /* Pick the BLIS kernel set from the CPU, then set BLIS threads.  Call in the
  * process that computes (a backend), never before fork().  Idempotent. */
@@ -47,6 +50,27 @@ void		bert_tanh(float *x, size_t n);
 
 /* Softmax over each row of n (stride ld), in place. */
 void		bert_softmax_rows(float *x, int rows, int n, int ld);
+
+/*
+ * Quantised linear layers.  bert_quantize_rows: each row r of x (rows x k,
+ * stride ldx) to xq (rows x k int16, |q| <= bert_qx_max(k)) with
+ * scale[r] = max|x_r| / bert_qx_max(k).  bert_linear_i16: c[i][j] +=
+ * sx[i] sw[j] sum_t xq[i][t] wq[j][t], wq being n x k quantised weights
+ * ([out, in], |w| <= BERT_QW_MAX), k <= BERT_QK_MAX (model_format.h).  The
+ * sums are exact integers, so every variant computes the same products.
+ */
+static inline int
+bert_qx_max(int k)
+{
+	/* the most a row of k products q * w can sum to stays inside int32 */
+	long		m = 2147483647L / ((long) BERT_QW_MAX * (k > 0 ? k : 1));
+
+	return m > 32767 ? 32767 : (int) m;
+}
+void		bert_quantize_rows(const float *x, int rows, int k, int ldx,
+							   int16_t *xq, float *scale);
+void		bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
+							const int16_t *wq, const float *sw, float *c, int ldc);
 
 /*
  * One attention head of one sequence: o = softmax(scale q k^T) v, where q,

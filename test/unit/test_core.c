@@ -4,6 +4,7 @@
  * Built with ASan + UBSan by `make unittest`.  Usage: test_core MODEL.bert
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "encoder.h"
 #include "model.h"
 #include "ops.h"
+#include "tokenizer.h"
 
 static int	passed = 0;
 static int	failed = 0;
@@ -302,18 +304,133 @@ test_threads(const char *path)
 	bert_model_close(&m);
 }
 
+static void
+embed_text(const BertModel *m, BertRunState *st, BertTokens *tok, const char *text, float *out)
+{
+	int			n;
+
+	if (bert_tokenize_utf8(&m->vocab, text, strlen(text), 256, tok) != BERT_TOK_OK)
+		return;
+	n = (int) tok->n;
+	if (bert_encode(m, st, tok->ids, &n, 1) == BERT_ENC_OK)
+		bert_pool(m, st, &n, 1, out);
+}
+
+/*
+ * The quantised copy (model/bert-quantize): every linear weight but the
+ * feed-forward output's Q8 with its scale, embeddings within cosine 0.998 of the fp32 model's, the same on
+ * every kernel variant, and a weight outside the Q8 bounds is refused.
+ */
+static void
+test_quantized(const char *fp32_path, const char *q_path)
+{
+	static const char *texts[] = {
+		"The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium.",
+		"hello world", "",
+		"Permission is hereby granted, free of charge, to any person obtaining a copy of this software.",
+		"Zoë Müller flew from São Paulo to Zürich on Tuesday.",
+		"東京は日本の首都です。", "!!! ??? ... ---", "a"
+	};
+	BertModel	f,
+				q;
+	BertRunState sf = {0},
+				sq = {0};
+	BertTokens	tok = {0};
+	char		err[512];
+	float		ef[384],
+				eq[384],
+				eq2[384];
+	double		worst = 1.0;
+	int			all_q8 = 1,
+				same_bits = 1;
+	uint8_t    *copy;
+	const BertFileHeader *h;
+	const BertTensorEntry *t;
+	BertModel	bad;
+
+	if (bert_model_open(fp32_path, &f, err, sizeof(err)) != BERT_MODEL_OK)
+		return;
+	CHECK(bert_model_open(q_path, &q, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", q_path, err);
+	if (q.base == NULL)
+	{
+		bert_model_close(&f);
+		return;
+	}
+	CHECK(q.config.quantized == 1 && f.config.quantized == 0, "quantized flags %d %d",
+		  q.config.quantized, f.config.quantized);
+	for (int l = 0; l < q.config.n_layers; l++)
+		for (int i = 0; i < BERT_LINEARS; i++)
+			all_q8 &= (q.weights.layers[l].wq[i] != NULL && q.weights.layers[l].ws[i] != NULL) ==
+				(i != BERT_LIN_FF2);
+	CHECK(all_q8 && q.weights.layers[0].q_w == NULL && q.weights.layers[0].ff2_w != NULL,
+		  "every linear weight but the feed-forward output's is Q8");
+
+	bert_blas_init(1);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		double		dot = 0;
+
+		embed_text(&f, &sf, &tok, texts[i], ef);
+		embed_text(&q, &sq, &tok, texts[i], eq);
+		for (int c = 0; c < 384; c++)
+			dot += (double) ef[c] * eq[c];
+		worst = dot < worst ? dot : worst;
+		if (getenv("BERT_TEST_VERBOSE"))
+			printf("    cosine %.5f  %s\n", dot, texts[i]);
+		/*
+		 * The portable kernels: the same integer products, but the kernels
+		 * around them differ in the last bit, which can move an activation
+		 * across a rounding boundary of its quantisation: close, not equal.
+		 */
+		bert_kernels_use("scalar");
+		embed_text(&q, &sq, &tok, texts[i], eq2);
+		bert_kernels_use(NULL);
+		dot = 0;
+		for (int c = 0; c < 384; c++)
+			dot += (double) eq[c] * eq2[c];
+		same_bits &= dot > 0.99999;
+	}
+	CHECK(worst >= 0.998, "quantised vs fp32: min cosine %.5f", worst);
+	CHECK(same_bits, "quantised model: scalar and SIMD kernels agree to cosine 0.99999");
+	printf("  quantised model: min cosine vs fp32 over %zu texts %.5f\n",
+		   sizeof(texts) / sizeof(texts[0]), worst);
+
+	/* one weight pushed outside +-127: refused with a reason */
+	copy = malloc(q.size);
+	memcpy(copy, q.base, q.size);
+	h = (const BertFileHeader *) copy;
+	t = (const BertTensorEntry *) (copy + h->tensors_offset);
+	for (uint32_t i = 0; i < h->n_tensors; i++)
+		if (t[i].dtype == BERT_DTYPE_Q8)
+		{
+			((int16_t *) (copy + t[i].offset))[5] = 200;
+			break;
+		}
+	CHECK(bert_model_parse(copy, q.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+		  strstr(err, "value 200 at 5, outside +-127") != NULL, "Q8 bound: %s", err);
+	free(copy);
+
+	bert_tokens_free(&tok);
+	bert_run_state_free(&sf);
+	bert_run_state_free(&sq);
+	bert_model_close(&f);
+	bert_model_close(&q);
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc != 2)
+	if (argc != 2 && argc != 3)
 	{
-		fprintf(stderr, "usage: %s MODEL.bert\n", argv[0]);
+		fprintf(stderr, "usage: %s MODEL.bert [QUANTIZED.bert]\n", argv[0]);
 		return 2;
 	}
 	test_loader(argv[1]);
 	test_kernels();
 	test_encoder(argv[1]);
 	test_threads(argv[1]);
+	if (argc == 3)
+		test_quantized(argv[1], argv[2]);
 	printf("test_core: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

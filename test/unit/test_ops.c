@@ -513,6 +513,111 @@ test_attention(const char *isa)
 		   isa, worst_ref, worst_scalar);
 }
 
+/*
+ * Quantised products: the variant's c equals the portable code's bit for
+ * bit (integer sums are exact; one fused multiply-add finishes each), and
+ * both are within float rounding of the double-precision product of the
+ * quantised values; odd row counts and n not a multiple of 4 take the tails.
+ */
+static void
+test_linear_i16(const char *isa)
+{
+	static const int shapes[][3] = {{1, 4, 16}, {3, 5, 32}, {35, 384, 384}, {8, 7, 1536}, {2, 3, 24}};
+	int			same = 1,
+				q_same = 1;
+	double		worst = 0;
+
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+	{
+		int			m = shapes[si][0],
+					n = shapes[si][1],
+					k = shapes[si][2],
+					ldc = n + 3;
+		float	   *x = malloc(sizeof(float) * m * k),
+				   *sx = malloc(sizeof(float) * m),
+				   *sx2 = malloc(sizeof(float) * m),
+				   *sw = malloc(sizeof(float) * n),
+				   *c = malloc(sizeof(float) * m * ldc),
+				   *c2 = malloc(sizeof(float) * m * ldc);
+		int16_t    *xq = malloc(sizeof(int16_t) * m * k),
+				   *xq2 = malloc(sizeof(int16_t) * m * k),
+				   *wq = malloc(sizeof(int16_t) * n * k);
+
+		for (int i = 0; i < m * k; i++)
+			x[i] = (float) uniform(-4, 4) * (i % 7 == 0 ? 10.0f : 1.0f);
+		for (int i = 0; i < n * k; i++)
+			wq[i] = (int16_t) (uniform(-127.49, 127.49));
+		for (int j = 0; j < n; j++)
+			sw[j] = (float) uniform(0.001, 0.01);
+		for (int i = 0; i < m * ldc; i++)
+			c[i] = c2[i] = (float) uniform(-1, 1);
+		bert_quantize_rows(x, m, k, k, xq, sx);
+		bert_linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
+		bert_kernels_use("scalar");
+		bert_quantize_rows(x, m, k, k, xq2, sx2);
+		bert_linear_i16(m, n, k, xq2, sx2, wq, sw, c2, ldc);
+		bert_kernels_use(isa);
+		q_same &= memcmp(xq, xq2, sizeof(int16_t) * m * k) == 0 &&
+			memcmp(sx, sx2, sizeof(float) * m) == 0;
+		same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+		for (int i = 0; i < m; i++)
+		{
+			int			amax = 0;
+
+			for (int t = 0; t < k; t++)
+				amax = abs(xq[i * k + t]) > amax ? abs(xq[i * k + t]) : amax;
+			q_same &= amax == bert_qx_max(k);
+		}
+		free(x);
+		free(sx);
+		free(sx2);
+		free(sw);
+		free(c);
+		free(c2);
+		free(xq);
+		free(xq2);
+		free(wq);
+	}
+	/* against double: quantise, multiply in double, compare */
+	{
+		int			m = 5,
+					n = 6,
+					k = 48;
+		float		x[5 * 48],
+					sx[5],
+					sw[6],
+					c[5 * 6];
+		int16_t		xq[5 * 48],
+					wq[6 * 48];
+
+		for (int i = 0; i < m * k; i++)
+			x[i] = (float) uniform(-2, 2);
+		for (int i = 0; i < n * k; i++)
+			wq[i] = (int16_t) uniform(-127.49, 127.49);
+		for (int j = 0; j < n; j++)
+			sw[j] = (float) uniform(0.001, 0.01);
+		memset(c, 0, sizeof(c));
+		bert_quantize_rows(x, m, k, k, xq, sx);
+		bert_linear_i16(m, n, k, xq, sx, wq, sw, c, n);
+		for (int i = 0; i < m; i++)
+			for (int j = 0; j < n; j++)
+			{
+				double		ref = 0,
+							e;
+
+				for (int t = 0; t < k; t++)
+					ref += (double) xq[i * k + t] * wq[j * k + t];
+				ref *= (double) sx[i] * sw[j];
+				e = fabs(c[i * n + j] - ref) / (fabs(ref) + 1e-3);
+				worst = e > worst ? e : worst;
+			}
+	}
+	check(q_same, "%g %g", isa, "quantize_rows = portable, bit for bit, max |q| = bert_qx_max(k)", 0, 0);
+	check(same, "%g %g", isa, "linear_i16 = portable, bit for bit", 0, 0);
+	CHECK_LE(isa, "linear_i16 vs double (relative)", worst, 1e-6);
+	printf("  [%s] linear_i16 max relative error vs double %.3g\n", isa, worst);
+}
+
 static void
 test_fill_rows(const char *isa)
 {
@@ -575,6 +680,7 @@ main(void)
 		test_layernorm(isa);
 		test_fill_rows(isa);
 		test_attention(isa);
+		test_linear_i16(isa);
 	}
 	bert_kernels_use(NULL);
 	check(strcmp(bert_kernels_isa(), best) == 0, "%g %g", best, "bert_kernels_use(NULL) restores the best", 0, 0);
