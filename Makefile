@@ -8,7 +8,7 @@ DATA_built = bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert model/bert-quantize
 EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
 
-REGRESS = info tokenizer embed inputs batch errors catalogue classify
+REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.
