@@ -77,6 +77,22 @@ q -c "UPDATE corpus SET emb = NULL" >/dev/null
 row "CALL bert_embed_table, 1 core" "$(timed "CALL bert_embed_table('corpus', 'body', 'emb', 256, '$model')" "SET client_min_messages = warning")" 1
 q -c "UPDATE corpus SET emb = NULL" >/dev/null
 row "CALL bert_embed_table, bert.threads = 2" "$(timed "CALL bert_embed_table('corpus', 'body', 'emb', 256, '$model')" "SET client_min_messages = warning; SET bert.threads = 2")" 2
+
+# the quantised variant (int8 weights for q, k, v, attention output, FF1):
+# GFLOP/s counted as if fp32, so "of peak" compares with the fp32 rows
+qmodel=${QMODEL:-$model-int8}
+if [ -n "$(q -c "SELECT 1 FROM bert_models WHERE name = '$qmodel'")" ]; then
+	q -c "SELECT bert_embed('warm up', '$qmodel')" >/dev/null
+	row "$qmodel: row at a time, 1 core" "$(timed "SELECT count(bert_embed(body, '$qmodel')) FROM corpus")" 1
+	q -c "UPDATE corpus SET emb = NULL" >/dev/null
+	row "$qmodel: CALL bert_embed_table, 1 core" "$(timed "CALL bert_embed_table('corpus', 'body', 'emb', 256, '$qmodel')" "SET client_min_messages = warning")" 1
+	q -c "UPDATE corpus SET emb = NULL" >/dev/null
+	row "$qmodel: CALL bert_embed_table, bert.threads = 2" "$(timed "CALL bert_embed_table('corpus', 'body', 'emb', 256, '$qmodel')" "SET client_min_messages = warning; SET bert.threads = 2")" 2
+	echo
+	q -c "SELECT format('%s vs %s over all %s sentences: min cosine %s, mean %s', '$qmodel', '$model', count(*),
+	                    round(min(c)::numeric, 5), round(avg(c)::numeric, 5))
+	      FROM (SELECT bert_cosine_similarity(bert_embed(body, '$model'), emb) AS c FROM corpus) s"
+fi
 echo
 echo "parallel plan:"
 q -c "$par" -c "EXPLAIN (COSTS OFF) SELECT count(bert_embed(body, '$model')) FROM corpus" | sed 's/^/    /'
