@@ -233,6 +233,10 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 	}
 }
 
+/* a few chunks per thread: see bert_encode_threads() */
+#define CHUNKS_PER_THREAD 4
+#define MAX_CHUNKS (CHUNKS_PER_THREAD * BERT_MAX_THREADS)
+
 BertEncStatus
 bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 					const int *seq_len, int n_seq, int threads)
@@ -241,8 +245,8 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	int			T = 0;
 	int			longest = 0;
 	int			n_chunks;
-	int		   *first;			/* chunk i is sequences first[i] .. first[i+1]-1 */
-	size_t	   *tok0;			/* and starts at token tok0[i] */
+	int			first[MAX_CHUNKS + 1];	/* chunk i: sequences first[i] .. first[i+1]-1 */
+	size_t		tok0[MAX_CHUNKS + 1];	/* and tokens from tok0[i] */
 	BertEncStatus status;
 	Run			run = {m, st, ids, seq_len, 0};
 
@@ -266,7 +270,7 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	 * BERT_MIN_CHUNK_TOKENS (small matrix products waste the FMA units).
 	 */
 	threads = threads < 1 ? 1 : threads > BERT_MAX_THREADS ? BERT_MAX_THREADS : threads;
-	n_chunks = threads == 1 ? 1 : 4 * threads;
+	n_chunks = threads == 1 ? 1 : CHUNKS_PER_THREAD * threads;
 	if (n_chunks > T / BERT_MIN_CHUNK_TOKENS)
 		n_chunks = T / BERT_MIN_CHUNK_TOKENS;
 	if (n_chunks > n_seq)
@@ -278,14 +282,6 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	if ((status = reserve(c, st, T, longest, threads)) != BERT_ENC_OK)
 		return status;
 
-	first = malloc(sizeof(int) * (n_chunks + 1));
-	tok0 = malloc(sizeof(size_t) * (n_chunks + 1));
-	if (first == NULL || tok0 == NULL)
-	{
-		free(first);
-		free(tok0);
-		return BERT_ENC_NOMEM;
-	}
 	/* cut where the running token count passes i / n_chunks of the total */
 	{
 		int			s = 0;
@@ -319,8 +315,6 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 			encode_chunk(&run, first[i], first[i + 1] - first[i], tok0[i],
 						 (int) (tok0[i + 1] - tok0[i]), scratch);
 	}
-	free(first);
-	free(tok0);
 	return run.stop ? BERT_ENC_INTERRUPTED : BERT_ENC_OK;
 }
 
