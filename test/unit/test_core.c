@@ -278,8 +278,24 @@ test_threads(const char *path)
 			maxdiff = fabs(one[i] - many[i]);
 	CHECK(maxdiff < 1e-5, "2 threads vs 1: max diff %g", maxdiff);
 
-	/* 3 threads with single-sequence chunks at the end of the batch */
-	CHECK(bert_encode_threads(&m, &st, ids, lens, 5, 3) == BERT_ENC_OK, "encode 5 sequences, 3 threads");
+	/* 3 threads, 3 chunks: the cut leaves a single sequence to the last one */
+	{
+		int			lens3[4] = {100, 512, 512, 512};
+		float		out1[4 * 384],
+					out3[4 * 384];
+
+		CHECK(T >= 1636, "test batch holds %zu tokens", T);
+		CHECK(bert_encode_threads(&m, &st, ids, lens3, 4, 1) == BERT_ENC_OK, "encode 4 long sequences, 1 thread");
+		bert_pool(&m, &st, lens3, 4, out1);
+		CHECK(bert_encode_threads(&m, &st, ids, lens3, 4, 3) == BERT_ENC_OK, "encode 4 long sequences, 3 threads");
+		bert_pool(&m, &st, lens3, 4, out3);
+		maxdiff = 0.0;
+		for (int i = 0; i < 4 * 384; i++)
+			if (fabs(out1[i] - out3[i]) > maxdiff)
+				maxdiff = fabs(out1[i] - out3[i]);
+		CHECK(maxdiff < 1e-5, "3 threads vs 1: max diff %g", maxdiff);
+		maxdiff = 0.0;
+	}
 
 	for (int threads = 1; threads <= 2; threads++)
 	{
