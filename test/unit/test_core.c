@@ -294,7 +294,6 @@ test_threads(const char *path)
 			if (fabs(out1[i] - out3[i]) > maxdiff)
 				maxdiff = fabs(out1[i] - out3[i]);
 		CHECK(maxdiff < 1e-5, "3 threads vs 1: max diff %g", maxdiff);
-		maxdiff = 0.0;
 	}
 
 	for (int threads = 1; threads <= 2; threads++)
