@@ -738,6 +738,45 @@ softmax_rows_avx2(float *x, int rows, int n, int ld)
 }
 
 /*
+ * Sums of n rows weighted by coef: the 8 (combine8) or 32 (combine32)
+ * floats at rows, rows + stride, ... times coef[0], coef[1], ..., added in
+ * row order.  Both halves of attention_avx2 are such sums.
+ */
+static AVX2 inline __m256
+combine8_avx2(const float *coef, int n, const float *rows, size_t stride)
+{
+	__m256		a0 = _mm256_setzero_ps();
+
+	for (int r = 0; r < n; r++)
+		a0 = _mm256_fmadd_ps(V8(coef[r]), _mm256_loadu_ps(rows + (size_t) r * stride), a0);
+	return a0;
+}
+
+static AVX2 inline void
+combine32_avx2(const float *coef, int n, const float *rows, size_t stride, __m256 a[4])
+{
+	__m256		a0 = _mm256_setzero_ps(),
+				a1 = _mm256_setzero_ps(),
+				a2 = _mm256_setzero_ps(),
+				a3 = _mm256_setzero_ps();
+
+	for (int r = 0; r < n; r++)
+	{
+		const float *row = rows + (size_t) r * stride;
+		__m256		b = V8(coef[r]);
+
+		a0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(row), a0);
+		a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(row + 8), a1);
+		a2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(row + 16), a2);
+		a3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(row + 24), a3);
+	}
+	a[0] = a0;
+	a[1] = a1;
+	a[2] = a2;
+	a[3] = a3;
+}
+
+/*
  * Attention, AVX2: K is transposed once per head into scratch (d rows of
  * Tp = T rounded up to 8, zero padded), so the scores of a query row are
  * broadcast-and-FMA along the keys; the context row is then
@@ -769,74 +808,30 @@ attention_avx2(const float *q, const float *k, const float *v, int ld,
 	{
 		const float *qi = q + (size_t) i * ld;
 		float	   *oi = o + (size_t) i * ldo;
-		int			j = 0;
+		__m256		a[4];
+		int			j = 0,
+					c = 0;
 
+		/* scores along the keys: s[j] = scale sum_c q[i][c] kt[c][j] */
 		for (; j + 32 <= Tp; j += 32)
 		{
-			__m256		a0 = _mm256_setzero_ps(),
-						a1 = _mm256_setzero_ps(),
-						a2 = _mm256_setzero_ps(),
-						a3 = _mm256_setzero_ps();
-
-			for (int c = 0; c < d; c++)
-			{
-				const float *kr = kt + (size_t) c * Tp + j;
-				__m256		b = V8(qi[c]);
-
-				a0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr), a0);
-				a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr + 8), a1);
-				a2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr + 16), a2);
-				a3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kr + 24), a3);
-			}
-			_mm256_storeu_ps(s + j, _mm256_mul_ps(a0, vs));
-			_mm256_storeu_ps(s + j + 8, _mm256_mul_ps(a1, vs));
-			_mm256_storeu_ps(s + j + 16, _mm256_mul_ps(a2, vs));
-			_mm256_storeu_ps(s + j + 24, _mm256_mul_ps(a3, vs));
+			combine32_avx2(qi, d, kt + j, Tp, a);
+			for (int u = 0; u < 4; u++)
+				_mm256_storeu_ps(s + j + 8 * u, _mm256_mul_ps(a[u], vs));
 		}
 		for (; j < Tp; j += 8)
-		{
-			__m256		a0 = _mm256_setzero_ps();
-
-			for (int c = 0; c < d; c++)
-				a0 = _mm256_fmadd_ps(V8(qi[c]), _mm256_loadu_ps(kt + (size_t) c * Tp + j), a0);
-			_mm256_storeu_ps(s + j, _mm256_mul_ps(a0, vs));
-		}
+			_mm256_storeu_ps(s + j, _mm256_mul_ps(combine8_avx2(qi, d, kt + j, Tp), vs));
 		softmax_rows_avx2(s, 1, T, T);
 
-		for (int c = 0; c < d; c += 32)
+		/* the context row along the head's columns: o[i][c] = sum_t s[t] v[t][c] */
+		for (; c + 32 <= d; c += 32)
 		{
-			if (c + 32 <= d)
-			{
-				__m256		a0 = _mm256_setzero_ps(),
-							a1 = _mm256_setzero_ps(),
-							a2 = _mm256_setzero_ps(),
-							a3 = _mm256_setzero_ps();
-
-				for (int t = 0; t < T; t++)
-				{
-					const float *vr = v + (size_t) t * ld + c;
-					__m256		p = V8(s[t]);
-
-					a0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr), a0);
-					a1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8), a1);
-					a2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 16), a2);
-					a3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 24), a3);
-				}
-				_mm256_storeu_ps(oi + c, a0);
-				_mm256_storeu_ps(oi + c + 8, a1);
-				_mm256_storeu_ps(oi + c + 16, a2);
-				_mm256_storeu_ps(oi + c + 24, a3);
-			}
-			else
-				for (int cc = c; cc < d; cc += 8)
-				{
-					__m256		a0 = _mm256_setzero_ps();
-
-					for (int t = 0; t < T; t++)
-						a0 = _mm256_fmadd_ps(V8(s[t]), _mm256_loadu_ps(v + (size_t) t * ld + cc), a0);
-					_mm256_storeu_ps(oi + cc, a0);
-				}
+			combine32_avx2(s, T, v + c, ld, a);
+			for (int u = 0; u < 4; u++)
+				_mm256_storeu_ps(oi + c + 8 * u, a[u]);
 		}
+		for (; c < d; c += 8)
+			_mm256_storeu_ps(oi + c, combine8_avx2(s, T, v + c, ld));
 	}
 }
 
