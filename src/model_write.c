@@ -320,7 +320,8 @@ linear_weight(const BertModel *m, const void *w, uint32_t *out, uint32_t *in)
 		const float *ws[] = {L->q_w, L->k_w, L->v_w, L->o_w, L->ff1_w};
 
 		for (int i = 0; i < BERT_LIN_FF2; i++)
-			if (ws[i] != NULL && (const void *) ws[i] == w)
+			if ((ws[i] != NULL && (const void *) ws[i] == w) ||
+				(L->wh[i] != NULL && (const void *) L->wh[i] == w))
 			{
 				*out = (uint32_t) (i == BERT_LIN_FF1 ? m->config.ffn : m->config.hidden);
 				*in = (uint32_t) (i == BERT_LIN_FF2 ? m->config.ffn : m->config.hidden);
@@ -331,20 +332,32 @@ linear_weight(const BertModel *m, const void *w, uint32_t *out, uint32_t *in)
 }
 
 /*
- * t[0] (an fp32 [out, in] weight) becomes Q8, and t[1] its scale: per row,
- * scale = max|w| / BERT_QW_MAX, q = round(w / scale).
+ * t[0] (an fp32 or F16P [out, in] weight) becomes Q8, and t[1] its scale:
+ * per row, scale = max|w| / BERT_QW_MAX, q = round(w / scale).
  */
 static int
 quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
 {
 	const float *w = t[0].data;
+	float	   *unpacked = NULL;
 	int16_t    *q = malloc((size_t) out * in * sizeof(int16_t));
 	float	   *sc = malloc((size_t) out * sizeof(float));
 	char		name[BERT_TENSOR_NAME_LEN];
 
-	if (q == NULL || sc == NULL ||
+	if (t[0].entry.dtype == BERT_DTYPE_F16P &&
+		(unpacked = malloc((size_t) out * in * sizeof(float))) != NULL)
+	{
+		const uint16_t *p = t[0].data;
+
+		for (uint32_t o = 0; o < out; o++)
+			for (uint32_t i = 0; i < in; i++)
+				unpacked[(size_t) o * in + i] = bert_half_to_float(p[bert_f16p_index(o, i, in)]);
+		w = unpacked;
+	}
+	if (q == NULL || sc == NULL || (t[0].entry.dtype == BERT_DTYPE_F16P && unpacked == NULL) ||
 		snprintf(name, sizeof(name), "%s_scale", t[0].entry.name) >= (int) sizeof(name))
 	{
+		free(unpacked);
 		free(q);
 		free(sc);
 		return 0;
@@ -365,6 +378,7 @@ quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
 	t[0].entry.dtype = BERT_DTYPE_Q8;
 	t[0].entry.nbytes = (uint64_t) out * in * sizeof(int16_t);
 	t[0].data = t[0].owned = q;
+	free(unpacked);
 	return 1;
 }
 
@@ -414,7 +428,7 @@ bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *he
 			continue;
 		t[nt].entry = bt[i];
 		t[nt].data = base->base + bt[i].offset;
-		if (head->quantize && bt[i].dtype == BERT_DTYPE_F32)
+		if (head->quantize && (bt[i].dtype == BERT_DTYPE_F32 || bt[i].dtype == BERT_DTYPE_F16P))
 		{
 			uint32_t	out,
 						in;

@@ -153,6 +153,8 @@ typedef struct BertKernels
 								  int16_t *xq, float *scale);
 	void		(*linear_i16) (int m, int n, int k, const int16_t *xq, const float *sx,
 							   const int16_t *wq, const float *sw, float *c, int ldc);
+	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
+							 const uint16_t *panel, float *c, int ldc);
 } BertKernels;
 
 /* ---- portable C ---- */
@@ -355,14 +357,37 @@ linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 		}
 }
 
+/*
+ * c[r][j] += sum_t x[r][t] w[j][t] for rows r < rows and the
+ * BERT_F16P_PANEL output columns j of one F16P panel (panel[t * 16 + j]):
+ * one fused multiply-add per t, in order of t, from c's value, as the SIMD
+ * tiles do, so every variant gives the same bits.
+ */
+static void
+f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
+				float *c, int ldc)
+{
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < BERT_F16P_PANEL; j++)
+		{
+			const float *xr = x + (size_t) r * ldx;
+			float		acc = c[(size_t) r * ldc + j];
+
+			for (int t = 0; t < k; t++)
+				acc = fmaf(xr[t], bert_half_to_float(panel[(size_t) t * BERT_F16P_PANEL + j]), acc);
+			c[(size_t) r * ldc + j] = acc;
+		}
+}
+
 static const BertKernels kernels_scalar = {
 	"scalar", fill_rows_scalar, layernorm_scalar, gelu_scalar, gelu_tanh_scalar,
 	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar, attention_scalar,
-	quantize_rows_scalar, linear_i16_scalar
+	quantize_rows_scalar, linear_i16_scalar, f16_tile_scalar
 };
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define BERT_SIMD 1
+#include <cpuid.h>
 #include <immintrin.h>
 
 /*
@@ -422,7 +447,7 @@ static const BertKernels kernels_scalar = {
 
 /* ---- AVX2 + FMA ---- */
 
-#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define V8(c) _mm256_set1_ps(c)
 #define FMA8(a, b, c) _mm256_fmadd_ps((a), (b), V8(c))
 
@@ -972,15 +997,88 @@ linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
 	}
 }
 
+/*
+ * The F16P tile: rows (1 to F16_TILE_ROWS) x 16 accumulators in registers;
+ * per step of t, the panel's 16 halves become two vectors of floats and
+ * each row's x[r][t] is broadcast into one FMA with each.  rows is a
+ * constant in every inlined copy, so the loops over it unroll.
+ */
+#define F16_TILE_ROWS 6
+
+static inline __attribute__((always_inline)) AVX2 void
+f16_tile_rows_avx2(const int rows, int k, const float *x, int ldx,
+				   const uint16_t *panel, float *c, int ldc)
+{
+	__m256		acc[F16_TILE_ROWS][2];
+
+#pragma GCC unroll 8
+	for (int r = 0; r < rows; r++)
+	{
+		acc[r][0] = _mm256_loadu_ps(c + (size_t) r * ldc);
+		acc[r][1] = _mm256_loadu_ps(c + (size_t) r * ldc + 8);
+	}
+	for (int t = 0; t < k; t++)
+	{
+		const uint16_t *p = panel + (size_t) t * BERT_F16P_PANEL;
+		__m256		w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p));
+		__m256		w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p + 8)));
+
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+		{
+			__m256		a = _mm256_broadcast_ss(x + (size_t) r * ldx + t);
+
+			acc[r][0] = _mm256_fmadd_ps(a, w0, acc[r][0]);
+			acc[r][1] = _mm256_fmadd_ps(a, w1, acc[r][1]);
+		}
+	}
+#pragma GCC unroll 8
+	for (int r = 0; r < rows; r++)
+	{
+		_mm256_storeu_ps(c + (size_t) r * ldc, acc[r][0]);
+		_mm256_storeu_ps(c + (size_t) r * ldc + 8, acc[r][1]);
+	}
+}
+
+static AVX2 void
+f16_tile_avx2(int rows, int k, const float *x, int ldx, const uint16_t *panel,
+			  float *c, int ldc)
+{
+	for (; rows >= F16_TILE_ROWS; rows -= F16_TILE_ROWS)
+	{
+		f16_tile_rows_avx2(F16_TILE_ROWS, k, x, ldx, panel, c, ldc);
+		x += (size_t) F16_TILE_ROWS * ldx;
+		c += (size_t) F16_TILE_ROWS * ldc;
+	}
+	switch (rows)
+	{
+		case 5:
+			f16_tile_rows_avx2(5, k, x, ldx, panel, c, ldc);
+			break;
+		case 4:
+			f16_tile_rows_avx2(4, k, x, ldx, panel, c, ldc);
+			break;
+		case 3:
+			f16_tile_rows_avx2(3, k, x, ldx, panel, c, ldc);
+			break;
+		case 2:
+			f16_tile_rows_avx2(2, k, x, ldx, panel, c, ldc);
+			break;
+		case 1:
+			f16_tile_rows_avx2(1, k, x, ldx, panel, c, ldc);
+			break;
+	}
+}
+
 static const BertKernels kernels_avx2 = {
 	"avx2", fill_rows_avx2, layernorm_avx2, gelu_map_avx2, gelu_tanh_map_avx2,
 	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2, attention_avx2,
-	quantize_rows_avx2, linear_i16_avx2
+	quantize_rows_avx2, linear_i16_avx2, f16_tile_avx2
 };
 
 /* ---- AVX-512: the AVX2 code, line for line, 16 wide ---- */
 
-#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c")))
 #define V16(c) _mm512_set1_ps(c)
 #define FMA16(a, b, c) _mm512_fmadd_ps((a), (b), V16(c))
 
@@ -1276,14 +1374,28 @@ static const BertKernels kernels_avx512 = {
 	"avx512", fill_rows_avx512, layernorm_avx512, gelu_map_avx512, gelu_tanh_map_avx512,
 	tanh_map_avx512, softmax_rows_avx512, erf_map_avx512, exp_map_avx512,
 	attention_avx2,				/* small products: AVX2 is as fast here */
-	quantize_rows_avx2, linear_i16_avx2 /* no VNNI assumed: pmaddwd as on AVX2 */
+	quantize_rows_avx2, linear_i16_avx2, /* no VNNI assumed: pmaddwd as on AVX2 */
+	f16_tile_avx2				/* 16 columns a tile: two AVX2 vectors */
 };
+
+/* half-precision conversions (vcvtph2ps), which not every compiler's __builtin_cpu_supports knows */
+static int
+cpu_has_f16c(void)
+{
+	unsigned int a,
+				b,
+				c,
+				d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
 
 static int
 cpu_runs_avx2(void)
 {
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		cpu_has_f16c();
 }
 
 static int
@@ -1401,6 +1513,55 @@ bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 				const int16_t *wq, const float *sw, float *c, int ldc)
 {
 	active()->linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
+}
+
+/*
+ * c (m x n, stride ldc) += x (m x k, stride ldx) W^T, W an F16P weight:
+ * rows in blocks whose x stays in L2 (256 kB), and within a block every
+ * panel in turn (its halves stay in L1/L2 while the block's rows go by),
+ * panels shared among threads.  A panel past n works on a copy of c's last
+ * columns padded to 16.  Each output is one chain of FMAs in order of k, so
+ * the result does not depend on m, the blocking or the threads.
+ */
+void
+bert_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
+				float *c, int ldc, int threads)
+{
+	const BertKernels *kern = active();
+	int			panels = (n + BERT_F16P_PANEL - 1) / BERT_F16P_PANEL;
+	int			block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
+
+	block = block < 6 ? 6 : block / 6 * 6;
+	for (int i0 = 0; i0 < m; i0 += block)
+	{
+		int			rows = m - i0 < block ? m - i0 : block;
+		const float *xb = x + (size_t) i0 * ldx;
+		float	   *cb = c + (size_t) i0 * ldc;
+
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+		for (int p = 0; p < panels; p++)
+		{
+			const uint16_t *panel = w + (size_t) p * k * BERT_F16P_PANEL;
+			int			j0 = p * BERT_F16P_PANEL;
+			int			cols = n - j0 < BERT_F16P_PANEL ? n - j0 : BERT_F16P_PANEL;
+			float		tmp[BERT_F16P_PANEL];
+
+			if (cols == BERT_F16P_PANEL)
+			{
+				kern->f16_tile(rows, k, xb, ldx, panel, cb + j0, ldc);
+				continue;
+			}
+			for (int r = 0; r < rows; r++)
+			{
+				float	   *cr = cb + (size_t) r * ldc + j0;
+
+				memset(tmp, 0, sizeof(tmp));
+				memcpy(tmp, cr, cols * sizeof(float));
+				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, tmp, BERT_F16P_PANEL);
+				memcpy(cr, tmp, cols * sizeof(float));
+			}
+		}
+	}
 }
 
 size_t

@@ -73,6 +73,16 @@ void		bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 
 /*
+ * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=
+ * x (m x k, stride ldx) W^T, W [n, k] packed in panels of BERT_F16P_PANEL
+ * output channels.  Each output is a chain of fused multiply-adds in order
+ * of k starting from c, so every variant, blocking and thread count gives
+ * the same bits.  threads > 1 shares the panels out on OpenMP threads.
+ */
+void		bert_linear_f16(int m, int n, int k, const float *x, int ldx,
+							const uint16_t *w, float *c, int ldc, int threads);
+
+/*
  * One attention head of one sequence: o = softmax(scale q k^T) v, where q,
  * k, v are T x d with row stride ld and o has row stride ldo.  scratch
  * holds bert_attention_scratch(T, d) floats.
@@ -87,8 +97,8 @@ void		bert_erf(float *x, size_t n);
 void		bert_exp(float *x, size_t n);
 
 /*
- * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, attention, erf
- * and exp run the variant for this CPU, chosen on first use: "avx512",
+ * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, attention, erf,
+ * exp and linear_f16 run the variant for this CPU, chosen on first use: "avx512",
  * "avx2" or "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
  * same bits from run to run.
  */

@@ -41,6 +41,21 @@ touch(const float *t, size_t n)
 	sink_f = t[0] + t[n - 1];
 }
 
+/* a linear weight: whichever of fp32, Q8 or F16P the model has */
+static void
+touch_linear(const BertLayerWeights *L, BertLinearId id, const float *w, size_t out, size_t in)
+{
+	if (L->wq[id] != NULL)
+	{
+		sink_f = (float) (L->wq[id][0] + L->wq[id][out * in - 1]);
+		touch(L->ws[id], out);
+	}
+	else if (L->wh[id] != NULL)
+		sink_f = (float) (L->wh[id][0] + L->wh[id][bert_f16p_halves(out, in) - 1]);
+	else
+		touch(w, out * in);
+}
+
 static void
 use_model(const BertModel *m)
 {
@@ -65,19 +80,19 @@ use_model(const BertModel *m)
 	{
 		const BertLayerWeights *L = &w->layers[l];
 
-		touch(L->q_w, H * H);
+		touch_linear(L, BERT_LIN_Q, L->q_w, H, H);
 		touch(L->q_b, H);
-		touch(L->k_w, H * H);
+		touch_linear(L, BERT_LIN_K, L->k_w, H, H);
 		touch(L->k_b, H);
-		touch(L->v_w, H * H);
+		touch_linear(L, BERT_LIN_V, L->v_w, H, H);
 		touch(L->v_b, H);
-		touch(L->o_w, H * H);
+		touch_linear(L, BERT_LIN_O, L->o_w, H, H);
 		touch(L->o_b, H);
 		touch(L->ln1_g, H);
 		touch(L->ln1_b, H);
-		touch(L->ff1_w, F * H);
+		touch_linear(L, BERT_LIN_FF1, L->ff1_w, F, H);
 		touch(L->ff1_b, F);
-		touch(L->ff2_w, H * F);
+		touch_linear(L, BERT_LIN_FF2, L->ff2_w, H, F);
 		touch(L->ff2_b, H);
 		touch(L->ln2_g, H);
 		touch(L->ln2_b, H);

@@ -3,8 +3,10 @@
  * src/model_format.h independently of the loader, and print what it holds.
  *
  *   dump_model FILE                 header fields as key=value lines
- *   dump_model FILE --tensors       "name [shape] fnv64" per tensor
+ *   dump_model FILE --tensors       "name [shape] fnv64" per tensor, of its
+ *                                   fp32 values (F16P unpacked and widened)
  *   dump_model FILE --values NAME K fp32 bit patterns of NAME's first K values
+ *   dump_model FILE --dtypes        "name F32|F16P" per tensor
  *   dump_model FILE --lookup TOKEN  the id the hash index gives TOKEN, or -1
  *
  * Every mode first checks the whole file (sizes, offsets, alignment, the
@@ -21,6 +23,30 @@
 #include "model_format.h"
 
 static const char *file_path;
+
+/*
+ * fp32 bit pattern of value j (row-major over the shape) of tensor t: F32
+ * as stored, F16P unpacked from its panel and widened exactly.
+ */
+static uint32_t
+value_bits(const uint8_t *base, const BertTensorEntry *t, uint64_t j)
+{
+	uint32_t	bits;
+
+	if (t->dtype == BERT_DTYPE_F16P)
+	{
+		uint16_t	half;
+		float		f;
+
+		memcpy(&half, base + t->offset +
+			   2 * bert_f16p_index((uint32_t) (j / t->shape[1]), (uint32_t) (j % t->shape[1]), t->shape[1]), 2);
+		f = bert_half_to_float(half);
+		memcpy(&bits, &f, 4);
+	}
+	else
+		memcpy(&bits, base + t->offset + 4 * j, 4);
+	return bits;
+}
 
 static void fail(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
 
@@ -85,7 +111,7 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: dump_model FILE [--tensors | --values NAME K | --lookup TOKEN]\n");
+		fprintf(stderr, "usage: dump_model FILE [--tensors | --dtypes | --values NAME K | --lookup TOKEN]\n");
 		return 2;
 	}
 	file_path = argv[1];
@@ -204,7 +230,8 @@ main(int argc, char **argv)
 		for (size_t k = nlen; k < BERT_TENSOR_NAME_LEN; k++)
 			if (t->name[k] != '\0')
 				fail("tensor %s: name not NUL-padded", t->name);
-		if (t->dtype != BERT_DTYPE_F32 || t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
+		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_F16P) ||
+			t->ndim < 1 || t->ndim > BERT_MAX_DIMS || (t->dtype == BERT_DTYPE_F16P && t->ndim != 2))
 			fail("tensor %s: dtype/ndim", t->name);
 		for (uint32_t d = 0; d < BERT_MAX_DIMS; d++)
 		{
@@ -213,7 +240,8 @@ main(int argc, char **argv)
 			else if (t->shape[d] != 0)
 				fail("tensor %s: unused dim not 0", t->name);
 		}
-		if (t->nbytes != count * 4)
+		if (t->nbytes != (t->dtype == BERT_DTYPE_F32 ? count * 4 :
+						  bert_f16p_halves(t->shape[0], t->shape[1]) * 2))
 			fail("tensor %s: nbytes", t->name);
 		if (t->offset % BERT_TENSOR_ALIGN != 0 || t->offset < prev_end ||
 			!in_bounds(t->offset, t->nbytes, (uint64_t) size))
@@ -246,17 +274,30 @@ main(int argc, char **argv)
 		for (uint32_t i = 0; i < h->n_tensors; i++)
 		{
 			uint64_t	hash = 14695981039346656037u;
+			uint64_t	count = 1;
 
-			for (uint64_t k = 0; k < te[i].nbytes; k++)
+			for (uint32_t d = 0; d < te[i].ndim; d++)
+				count *= te[i].shape[d];
+			for (uint64_t j = 0; j < count; j++)
 			{
-				hash ^= base[te[i].offset + k];
-				hash *= 1099511628211u;
+				uint32_t	bits = value_bits(base, &te[i], j);
+
+				for (int b = 0; b < 4; b++)
+				{
+					hash ^= (uint8_t) (bits >> (8 * b));
+					hash *= 1099511628211u;
+				}
 			}
 			printf("%s [", te[i].name);
 			for (uint32_t d = 0; d < te[i].ndim; d++)
 				printf("%s%u", d ? ", " : "", te[i].shape[d]);
 			printf("] %016" PRIx64 "\n", hash);
 		}
+	}
+	else if (strcmp(argv[2], "--dtypes") == 0)
+	{
+		for (uint32_t i = 0; i < h->n_tensors; i++)
+			printf("%s %s\n", te[i].name, te[i].dtype == BERT_DTYPE_F16P ? "F16P" : "F32");
 	}
 	else if (strcmp(argv[2], "--values") == 0 && argc == 5)
 	{
@@ -265,15 +306,14 @@ main(int argc, char **argv)
 		for (uint32_t i = 0; i < h->n_tensors; i++)
 			if (strcmp(te[i].name, argv[3]) == 0)
 			{
-				if ((uint64_t) k * 4 > te[i].nbytes)
+				uint64_t	count = 1;
+
+				for (uint32_t d = 0; d < te[i].ndim; d++)
+					count *= te[i].shape[d];
+				if (k > count)
 					fail("tensor %s has fewer than %u values", argv[3], k);
 				for (uint32_t j = 0; j < k; j++)
-				{
-					uint32_t	bits;
-
-					memcpy(&bits, base + te[i].offset + 4 * j, 4);
-					printf("%s%08x", j ? " " : "", bits);
-				}
+					printf("%s%08x", j ? " " : "", value_bits(base, &te[i], j));
 				printf("\n");
 				free(base);
 				return 0;

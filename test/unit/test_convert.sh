@@ -165,6 +165,35 @@ check_fields "embedding F16" "$work/embed_f16/out.bert" \
 	pad_id=0 n_tensors=55 vocab_size=64
 check_tensors "embedding F16" "$work/embed_f16"
 
+# F16 linear weights of the encoder are stored as F16P (same values, packed
+# in panels of 16 outputs); everything else, and all with --f32-weights, F32
+f16p=$("$work/dump_model" "$work/embed_f16/out.bert" --dtypes | awk '$2 == "F16P" { print $1 }')
+want=$(for l in 0 1 2; do
+	for t in attention.self.query attention.self.key attention.self.value \
+		attention.output.dense intermediate.dense output.dense; do
+		echo "encoder.layer.$l.$t.weight"
+	done
+done)
+if [ "$f16p" = "$want" ]; then
+	ok "embedding F16: the 18 encoder linear weights are F16P, nothing else"
+else
+	not_ok "embedding F16: the 18 encoder linear weights are F16P, nothing else" "$f16p"
+fi
+cp -r "$work/embed_f16" "$work/embed_f16_f32w"
+rm -f "$work/embed_f16_f32w/out.bert"
+convert_ok "embedding F16 --f32-weights" "$work/embed_f16_f32w" --quiet --f32-weights
+check_tensors "embedding F16 --f32-weights" "$work/embed_f16_f32w"
+if ! "$work/dump_model" "$work/embed_f16_f32w/out.bert" --dtypes | grep -q F16P; then
+	ok "embedding F16 --f32-weights: no F16P tensor"
+else
+	not_ok "embedding F16 --f32-weights: no F16P tensor"
+fi
+
+# F16 with widths that are not a multiple of 16: the last panel is padded
+mk embed_f16_odd --dtype f16 --hidden 40 --heads 4 --ffn 72 --seed 11
+convert_ok "embedding F16, hidden 40, ffn 72" "$work/embed_f16_odd" --quiet
+check_tensors "embedding F16, hidden 40, ffn 72" "$work/embed_f16_odd"
+
 # F16 -> F32 is exact: 1, 2^-24, inf, -2, -inf, 0, -0, largest subnormal,
 # smallest normal, 65504, NaN, NaN with payload, 0.333251953125
 want="3f800000 33800000 7f800000 c0000000 ff800000 00000000 80000000 387fc000 38800000 477fe000 7fc00000 ffc02000 3eaaa000"
@@ -416,7 +445,7 @@ if [ -n "${BERT_DEFAULT_MODEL_DIR:-}" ]; then
 		check_fields "default model" "$out" kind=0 n_layers=6 hidden=384 n_heads=12 \
 			ffn=1536 vocab_size=30522 unk_id=100 cls_id=101 sep_id=102 pad_id=0 \
 			flags=15 max_seq_len=256 layer_norm_eps=9.99999996e-13 n_tensors=103 \
-			file_size=91452672
+			file_size=70219008
 	else
 		not_ok "default model converts" "$msg"
 	fi

@@ -332,6 +332,92 @@ embed_text(const BertModel *m, BertRunState *st, BertTokens *tok, const char *te
 }
 
 /*
+ * The default model keeps its F16 linear weights as F16P (bert-convert)
+ * and runs them on bert_linear_f16; the same checkpoint converted with
+ * --f32-weights runs on BLIS.  Same weights, other summation order: the
+ * embeddings agree to 1e-5, on every kernel variant, and the F16P model
+ * gives the same bits on 1 and 2 threads and alone or in a batch.
+ */
+static void
+test_f16_weights(const char *f16_path, const char *f32_path)
+{
+	static const char *texts[] = {
+		"The weather is lovely today.", "hello world", "",
+		"Permission is hereby granted, free of charge, to any person obtaining a copy of this software.",
+		"東京は日本の首都です。"
+	};
+	BertModel	h,
+				f;
+	BertRunState sh = {0},
+				sf = {0};
+	BertTokens	tok = {0};
+	char		err[512];
+	float		eh[384],
+				ef[384],
+				es[384];
+	double		maxdiff = 0.0,
+				maxdiff_scalar = 0.0;
+	int			all_f16p = 1,
+				none_f16p = 1;
+
+	CHECK(bert_model_open(f16_path, &h, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f16_path, err);
+	CHECK(bert_model_open(f32_path, &f, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f32_path, err);
+	if (h.base == NULL || f.base == NULL)
+		return;
+	for (int l = 0; l < h.config.n_layers; l++)
+		for (int i = 0; i < BERT_LINEARS; i++)
+		{
+			all_f16p &= h.weights.layers[l].wh[i] != NULL && h.weights.layers[l].wq[i] == NULL;
+			none_f16p &= f.weights.layers[l].wh[i] == NULL;
+		}
+	CHECK(all_f16p && h.weights.layers[0].q_w == NULL && h.weights.layers[5].ff2_w == NULL,
+		  "default model: every linear weight is F16P");
+	CHECK(none_f16p && f.weights.layers[0].q_w != NULL, "--f32-weights model: fp32 linear weights");
+	CHECK(h.size < f.size - 20 * 1000 * 1000, "F16P model %zu bytes, fp32 %zu", h.size, f.size);
+
+	bert_blas_init(1);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		embed_text(&h, &sh, &tok, texts[i], eh);
+		embed_text(&f, &sf, &tok, texts[i], ef);
+		bert_kernels_use("scalar");
+		embed_text(&h, &sh, &tok, texts[i], es);
+		bert_kernels_use(NULL);
+		for (int c = 0; c < 384; c++)
+		{
+			maxdiff = fmax(maxdiff, fabs((double) eh[c] - ef[c]));
+			maxdiff_scalar = fmax(maxdiff_scalar, fabs((double) eh[c] - es[c]));
+		}
+	}
+	CHECK(maxdiff < 1e-5, "F16P vs fp32 weights: max diff %.3g", maxdiff);
+	CHECK(maxdiff_scalar < 1e-5, "F16P model, scalar vs SIMD kernels: max diff %.3g", maxdiff_scalar);
+	printf("  F16P vs fp32 weights: max diff %.3g over %zu texts (scalar kernels %.3g)\n",
+		   maxdiff, sizeof(texts) / sizeof(texts[0]), maxdiff_scalar);
+
+	/* "hello world" alone, then in a batch with "hello" on 2 threads: same bits */
+	{
+		int32_t		ids[] = {101, 7592, 2088, 102, 101, 7592, 102};
+		int			lens[] = {4, 3};
+		float		two[2 * 384];
+
+		CHECK(bert_encode(&h, &sh, ids, lens, 1) == BERT_ENC_OK, "encode alone");
+		bert_pool(&h, &sh, lens, 1, eh);
+		bert_blas_init(2);
+		CHECK(bert_encode_threads(&h, &sh, ids, lens, 2, 2) == BERT_ENC_OK, "encode batch, 2 threads");
+		bert_pool(&h, &sh, lens, 2, two);
+		bert_blas_init(1);
+		CHECK(memcmp(eh, two, sizeof(eh)) == 0,
+			  "F16P: a sentence alone and in a batch on 2 threads give the same bits");
+	}
+
+	bert_tokens_free(&tok);
+	bert_run_state_free(&sh);
+	bert_run_state_free(&sf);
+	bert_model_close(&h);
+	bert_model_close(&f);
+}
+
+/*
  * The quantised copy (model/bert-quantize): every linear weight but the
  * feed-forward output's Q8 with its scale, embeddings within cosine 0.998 of the fp32 model's, the same on
  * every kernel variant, and a weight outside the Q8 bounds is refused.
@@ -377,7 +463,8 @@ test_quantized(const char *fp32_path, const char *q_path)
 		for (int i = 0; i < BERT_LINEARS; i++)
 			all_q8 &= (q.weights.layers[l].wq[i] != NULL && q.weights.layers[l].ws[i] != NULL) ==
 				(i != BERT_LIN_FF2);
-	CHECK(all_q8 && q.weights.layers[0].q_w == NULL && q.weights.layers[0].ff2_w != NULL,
+	CHECK(all_q8 && q.weights.layers[0].q_w == NULL &&
+		  (q.weights.layers[0].ff2_w != NULL) != (q.weights.layers[0].wh[BERT_LIN_FF2] != NULL),
 		  "every linear weight but the feed-forward output's is Q8");
 
 	bert_blas_init(1);
@@ -435,17 +522,19 @@ test_quantized(const char *fp32_path, const char *q_path)
 int
 main(int argc, char **argv)
 {
-	if (argc != 2 && argc != 3)
+	if (argc < 2 || argc > 4)
 	{
-		fprintf(stderr, "usage: %s MODEL.bert [QUANTIZED.bert]\n", argv[0]);
+		fprintf(stderr, "usage: %s MODEL.bert [QUANTIZED.bert [F32-WEIGHTS.bert]]\n", argv[0]);
 		return 2;
 	}
 	test_loader(argv[1]);
 	test_kernels();
 	test_encoder(argv[1]);
 	test_threads(argv[1]);
-	if (argc == 3)
+	if (argc >= 3)
 		test_quantized(argv[1], argv[2]);
+	if (argc == 4)
+		test_f16_weights(argv[1], argv[3]);
 	printf("test_core: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

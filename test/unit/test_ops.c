@@ -618,6 +618,95 @@ test_linear_i16(const char *isa)
 	printf("  [%s] linear_i16 max relative error vs double %.3g\n", isa, worst);
 }
 
+/*
+ * Linear layers on F16P weights: every output is bit for bit the chain of
+ * fmaf() in order of k from c's value (the definition, so the same on every
+ * variant), on 1 and 2 threads; within float rounding of the double
+ * product; columns past n untouched.  Shapes take the row tails (m % 6),
+ * a padded last panel (n % 16) and more than one row block (k 1536: 42 rows).
+ */
+static uint16_t
+random_half(void)
+{
+	/* finite: exponents 0 (subnormal) to 17, i.e. |w| < 8 */
+	uint16_t	sign = uniform(0, 1) < 0.5 ? 0x8000 : 0;
+	uint16_t	exp = (uint16_t) uniform(0, 18);
+	uint16_t	mant = (uint16_t) uniform(0, 1024);
+
+	return (uint16_t) (sign | exp << 10 | mant);
+}
+
+static void
+test_linear_f16(const char *isa)
+{
+	static const int shapes[][3] = {{1, 16, 1}, {7, 40, 33}, {13, 384, 384}, {50, 24, 1536}, {5, 3, 8}};
+	int			exact = 1,
+				threads_same = 1,
+				untouched = 1;
+	double		worst = 0;
+
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+	{
+		int			m = shapes[si][0],
+					n = shapes[si][1],
+					k = shapes[si][2],
+					ldc = n + 3;
+		float	   *x = malloc(sizeof(float) * m * k),
+				   *w = malloc(sizeof(float) * n * k),
+				   *c0 = malloc(sizeof(float) * m * ldc),
+				   *c = malloc(sizeof(float) * m * ldc),
+				   *c2 = malloc(sizeof(float) * m * ldc);
+		uint16_t   *p = calloc(bert_f16p_halves(n, k), sizeof(uint16_t));
+
+		for (int i = 0; i < m * k; i++)
+			x[i] = (float) uniform(-2, 2);
+		for (int j = 0; j < n; j++)
+			for (int t = 0; t < k; t++)
+			{
+				uint16_t	h = random_half();
+
+				p[bert_f16p_index(j, t, k)] = h;
+				w[j * k + t] = bert_half_to_float(h);
+			}
+		for (int i = 0; i < m * ldc; i++)
+			c0[i] = c[i] = c2[i] = (float) uniform(-1, 1);
+		bert_linear_f16(m, n, k, x, k, p, c, ldc, 1);
+		bert_linear_f16(m, n, k, x, k, p, c2, ldc, 2);
+		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+		for (int i = 0; i < m; i++)
+		{
+			for (int j = 0; j < n; j++)
+			{
+				float		chain = c0[i * ldc + j];
+				double		ref = c0[i * ldc + j],
+							mag = fabs(ref);
+
+				for (int t = 0; t < k; t++)
+				{
+					chain = fmaf(x[i * k + t], w[j * k + t], chain);
+					ref += (double) x[i * k + t] * w[j * k + t];
+					mag += fabs((double) x[i * k + t] * w[j * k + t]);
+				}
+				exact &= memcmp(&chain, &c[i * ldc + j], sizeof(float)) == 0;
+				worst = fmax(worst, fabs(c[i * ldc + j] - ref) / mag);
+			}
+			for (int j = n; j < ldc; j++)
+				untouched &= c[i * ldc + j] == c0[i * ldc + j];
+		}
+		free(x);
+		free(w);
+		free(c0);
+		free(c);
+		free(c2);
+		free(p);
+	}
+	check(exact, "%g %g", isa, "linear_f16 = fmaf chain in order of k, bit for bit", 0, 0);
+	check(threads_same, "%g %g", isa, "linear_f16: 2 threads = 1 thread, bit for bit", 0, 0);
+	check(untouched, "%g %g", isa, "linear_f16 leaves the columns past n alone", 0, 0);
+	CHECK_LE(isa, "linear_f16 vs double (relative to sum |x w|)", worst, 1e-6);
+	printf("  [%s] linear_f16 max error vs double %.3g of sum |x w|\n", isa, worst);
+}
+
 static void
 test_fill_rows(const char *isa)
 {
@@ -661,6 +750,27 @@ main(void)
 	check(bert_kernels_use("no-such-isa") == -1 && strcmp(bert_kernels_isa(), best) == 0,
 		  "%g %g", best, "an unknown variant is refused", 0, 0);
 
+	/* bert_half_to_float against double arithmetic on all 65 536 halves */
+	{
+		int			ok = 1;
+
+		for (uint32_t h = 0; h < 65536; h++)
+		{
+			int			e = (int) (h >> 10 & 0x1F),
+						mant = (int) (h & 0x3FF);
+			double		v = e == 0 ? ldexp(mant, -24) : ldexp(1024 + mant, e - 25);
+			float		f = bert_half_to_float((uint16_t) h);
+
+			if (h & 0x8000)
+				v = -v;
+			if (e == 31)
+				ok &= mant == 0 ? (isinf(f) && (signbit(f) != 0) == (h >> 15 != 0)) : isnan(f);
+			else
+				ok &= (double) f == v && (signbit(f) != 0) == (h >> 15 != 0);
+		}
+		check(ok, "%g %g", best, "bert_half_to_float is exact on every half", 0, 0);
+	}
+
 	for (int v = 0; v < 3; v++)
 	{
 		const char *isa = isas[v];
@@ -681,6 +791,7 @@ main(void)
 		test_fill_rows(isa);
 		test_attention(isa);
 		test_linear_i16(isa);
+		test_linear_f16(isa);
 	}
 	bert_kernels_use(NULL);
 	check(strcmp(bert_kernels_isa(), best) == 0, "%g %g", best, "bert_kernels_use(NULL) restores the best", 0, 0);
