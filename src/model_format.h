@@ -3,8 +3,9 @@
  *
  * One file holds everything a model needs at run time: the configuration, the
  * WordPiece vocabulary with a ready-made hash index, label names, and fp32
- * tensors.  The file is mapped read-only and used in place, so every section
- * is aligned and every integer is little-endian with natural alignment.
+ * tensors (or Q8 / F16P linear weights, below).  The file is mapped
+ * read-only and used in place, so every section is aligned and every integer
+ * is little-endian with natural alignment.
  *
  *   [BertFileHeader]                  fixed 512 bytes at offset 0
  *   [BertTensorEntry x n_tensors]     tensors_offset
