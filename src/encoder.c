@@ -68,6 +68,11 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 {
 	size_t		need = bert_attention_scratch(longest, c->head_dim);
 
+	/* a chunk big enough for BLIS widens half-precision weights here: see linear() */
+	if (c->half && tokens >= BERT_F16_BLIS_TOKENS &&
+		need < (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden))
+		need = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
+
 	if (tokens > s->cap_tokens)
 	{
 		size_t		th = (size_t) tokens * c->hidden;
@@ -146,15 +151,23 @@ activate(BertActivation act, float *x, size_t n)
 
 /*
  * y (T x n) += x (T x k) W^T for linear id of layer L: BLIS on fp32
- * weights, our own kernel on half-precision ones; on quantised ones, x is
- * quantised per token into xq (rows from the chunk's own t0, like every
- * buffer) unless the caller already did (quantized_x: q, k and v share one
- * input).
+ * weights; half-precision ones on our own kernel, or from
+ * BERT_F16_BLIS_TOKENS rows on BLIS after widening them into wide (k x n
+ * floats, the thread's scratch); on quantised ones, x is quantised per token
+ * into xq (rows from the chunk's own t0, like every buffer) unless the
+ * caller already did (quantized_x: q, k and v share one input).
  */
 static void
 linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w, int T,
-	   int n, int k, const float *x, int16_t *xq, float *xs, int quantized_x, float *y)
+	   int n, int k, const float *x, int16_t *xq, float *xs, int quantized_x, float *y,
+	   float *wide)
 {
+	if (L->wh[id] != NULL && T >= BERT_F16_BLIS_TOKENS)
+	{
+		bert_f16p_widen(L->wh[id], n, k, wide);
+		bert_gemm(T, n, k, 1.0f, x, k, 1, wide, n, 1, 1.0f, y, n, 1);
+		return;
+	}
 	if (L->wh[id] != NULL)
 	{
 		bert_linear_f16(T, n, k, x, k, L->wh[id], y, n, r->lin_threads);
@@ -203,12 +216,12 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 		if (stopped(r))
 			return;
 		bert_fill_rows(q, T, H, L->q_b, NULL);
-		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q);
+		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q, scratch);
 		bert_fill_rows(k, T, H, L->k_b, NULL);
-		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k);
+		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k, scratch);
 		bert_fill_rows(v, T, H, L->v_b, NULL);
 		linear(r, L, BERT_LIN_V, L->v_w, T, H, H, x, xq, xs,
-			   L->wq[BERT_LIN_Q] != NULL || L->wq[BERT_LIN_K] != NULL, v);
+			   L->wq[BERT_LIN_Q] != NULL || L->wq[BERT_LIN_K] != NULL, v, scratch);
 
 		/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head */
 		for (int s = 0; s < n_seq; s++)
@@ -227,15 +240,15 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 
 		/* x = LayerNorm(x + ctx Wo^T + bo) */
 		bert_fill_rows(tmp, T, H, L->o_b, x);
-		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp);
+		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp, scratch);
 		bert_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
 
 		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
 		bert_fill_rows(ffn, T, F, L->ff1_b, NULL);
-		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn);
+		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn, scratch);
 		activate(c->activation, ffn, (size_t) T * F);
 		bert_fill_rows(x, T, H, L->ff2_b, tmp);
-		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x);
+		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x, scratch);
 		bert_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
 	}
 }

@@ -355,6 +355,7 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 				if ((L->wh[id] = get_tensor(base, tensors, h.n_tensors, used, tmp, BERT_DTYPE_F16P, \
 											2, shape_, 0, errbuf, errlen)) == NULL) \
 					goto corrupt; \
+				c->half = 1; \
 			} \
 			else if (dtype_ != BERT_DTYPE_Q8) \
 				TENSOR(dst, tmp, 0, (out), (in)); \

@@ -29,6 +29,7 @@ typedef struct BertConfig
 	int			max_seq_len;
 	float		layer_norm_eps;
 	int			quantized;		/* some linear weights are BERT_DTYPE_Q8 */
+	int			half;			/* some linear weights are BERT_DTYPE_F16P */
 } BertConfig;
 
 /* The linear layers of an encoder layer, as indexes of wq / ws below. */

@@ -155,6 +155,7 @@ typedef struct BertKernels
 							   const int16_t *wq, const float *sw, float *c, int ldc);
 	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
 							 const uint16_t *panel, float *c, int ldc);
+	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
 } BertKernels;
 
 /* ---- portable C ---- */
@@ -379,10 +380,17 @@ f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 		}
 }
 
+static void
+f16_widen16_scalar(const uint16_t *h, float *f)
+{
+	for (int c = 0; c < BERT_F16P_PANEL; c++)
+		f[c] = bert_half_to_float(h[c]);
+}
+
 static const BertKernels kernels_scalar = {
 	"scalar", fill_rows_scalar, layernorm_scalar, gelu_scalar, gelu_tanh_scalar,
 	tanh_scalar, softmax_rows_scalar, erf_scalar, exp_scalar, attention_scalar,
-	quantize_rows_scalar, linear_i16_scalar, f16_tile_scalar
+	quantize_rows_scalar, linear_i16_scalar, f16_tile_scalar, f16_widen16_scalar
 };
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -1070,10 +1078,17 @@ f16_tile_avx2(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 	}
 }
 
+static AVX2 void
+f16_widen16_avx2(const uint16_t *h, float *f)
+{
+	_mm256_storeu_ps(f, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) h)));
+	_mm256_storeu_ps(f + 8, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (h + 8))));
+}
+
 static const BertKernels kernels_avx2 = {
 	"avx2", fill_rows_avx2, layernorm_avx2, gelu_map_avx2, gelu_tanh_map_avx2,
 	tanh_map_avx2, softmax_rows_avx2, erf_map_avx2, exp_map_avx2, attention_avx2,
-	quantize_rows_avx2, linear_i16_avx2, f16_tile_avx2
+	quantize_rows_avx2, linear_i16_avx2, f16_tile_avx2, f16_widen16_avx2
 };
 
 /* ---- AVX-512: the AVX2 code, line for line, 16 wide ---- */
@@ -1375,7 +1390,7 @@ static const BertKernels kernels_avx512 = {
 	tanh_map_avx512, softmax_rows_avx512, erf_map_avx512, exp_map_avx512,
 	attention_avx2,				/* small products: AVX2 is as fast here */
 	quantize_rows_avx2, linear_i16_avx2, /* no VNNI assumed: pmaddwd as on AVX2 */
-	f16_tile_avx2				/* 16 columns a tile: two AVX2 vectors */
+	f16_tile_avx2, f16_widen16_avx2	/* 16 columns: two AVX2 vectors */
 };
 
 /* half-precision conversions (vcvtph2ps), which not every compiler's __builtin_cpu_supports knows */
@@ -1559,6 +1574,32 @@ bert_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 				memcpy(tmp, cr, cols * sizeof(float));
 				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, tmp, BERT_F16P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
+			}
+		}
+	}
+}
+
+void
+bert_f16p_widen(const uint16_t *w, int n, int k, float *b)
+{
+	const BertKernels *kern = active();
+
+	for (int j0 = 0; j0 < n; j0 += BERT_F16P_PANEL)
+	{
+		int			cols = n - j0 < BERT_F16P_PANEL ? n - j0 : BERT_F16P_PANEL;
+
+		for (int t = 0; t < k; t++)
+		{
+			const uint16_t *h = w + ((size_t) j0 * k + (size_t) t * BERT_F16P_PANEL);
+			float	   *out = b + (size_t) t * n + j0;
+			float		f[BERT_F16P_PANEL];
+
+			if (cols == BERT_F16P_PANEL)
+				kern->f16_widen16(h, out);
+			else
+			{
+				kern->f16_widen16(h, f);
+				memcpy(out, f, cols * sizeof(float));
 			}
 		}
 	}

@@ -82,6 +82,9 @@ void		bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 void		bert_linear_f16(int m, int n, int k, const float *x, int ldx,
 							const uint16_t *w, float *c, int ldc, int threads);
 
+/* W^T of an F16P weight W [n, k] as fp32: b[t * n + j] = W[j][t]. */
+void		bert_f16p_widen(const uint16_t *w, int n, int k, float *b);
+
 /*
  * One attention head of one sequence: o = softmax(scale q k^T) v, where q,
  * k, v are T x d with row stride ld and o has row stride ldo.  scratch

@@ -642,7 +642,8 @@ test_linear_f16(const char *isa)
 	static const int shapes[][3] = {{1, 16, 1}, {7, 40, 33}, {13, 384, 384}, {50, 24, 1536}, {5, 3, 8}};
 	int			exact = 1,
 				threads_same = 1,
-				untouched = 1;
+				untouched = 1,
+				widened = 1;
 	double		worst = 0;
 
 	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
@@ -670,6 +671,15 @@ test_linear_f16(const char *isa)
 			}
 		for (int i = 0; i < m * ldc; i++)
 			c0[i] = c[i] = c2[i] = (float) uniform(-1, 1);
+		{
+			float	   *b = malloc(sizeof(float) * n * k);
+
+			bert_f16p_widen(p, n, k, b);
+			for (int j = 0; j < n; j++)
+				for (int t = 0; t < k; t++)
+					widened &= memcmp(&b[t * n + j], &w[j * k + t], sizeof(float)) == 0;
+			free(b);
+		}
 		bert_linear_f16(m, n, k, x, k, p, c, ldc, 1);
 		bert_linear_f16(m, n, k, x, k, p, c2, ldc, 2);
 		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
@@ -703,6 +713,7 @@ test_linear_f16(const char *isa)
 	check(exact, "%g %g", isa, "linear_f16 = fmaf chain in order of k, bit for bit", 0, 0);
 	check(threads_same, "%g %g", isa, "linear_f16: 2 threads = 1 thread, bit for bit", 0, 0);
 	check(untouched, "%g %g", isa, "linear_f16 leaves the columns past n alone", 0, 0);
+	check(widened, "%g %g", isa, "f16p_widen gives W^T in fp32, bit for bit", 0, 0);
 	CHECK_LE(isa, "linear_f16 vs double (relative to sum |x w|)", worst, 1e-6);
 	printf("  [%s] linear_f16 max error vs double %.3g of sum |x w|\n", isa, worst);
 }
