@@ -67,11 +67,11 @@ static BertEncStatus
 reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threads)
 {
 	size_t		need = bert_attention_scratch(longest, c->head_dim);
+	size_t		widest = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
 
 	/* a chunk big enough for BLIS widens half-precision weights here: see linear() */
-	if (c->half && tokens >= BERT_F16_BLIS_TOKENS &&
-		need < (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden))
-		need = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
+	if (c->half && tokens >= BERT_F16_BLIS_TOKENS && need < widest)
+		need = widest;
 
 	if (tokens > s->cap_tokens)
 	{

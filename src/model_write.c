@@ -338,29 +338,28 @@ linear_weight(const BertModel *m, const void *w, uint32_t *out, uint32_t *in)
 static int
 quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
 {
-	const float *w = t[0].data;
-	float	   *unpacked = NULL;
+	int			half = t[0].entry.dtype == BERT_DTYPE_F16P;
+	float	   *unpacked = half ? malloc((size_t) out * in * sizeof(float)) : NULL;
+	const float *w = half ? unpacked : t[0].data;
 	int16_t    *q = malloc((size_t) out * in * sizeof(int16_t));
 	float	   *sc = malloc((size_t) out * sizeof(float));
 	char		name[BERT_TENSOR_NAME_LEN];
 
-	if (t[0].entry.dtype == BERT_DTYPE_F16P &&
-		(unpacked = malloc((size_t) out * in * sizeof(float))) != NULL)
-	{
-		const uint16_t *p = t[0].data;
-
-		for (uint32_t o = 0; o < out; o++)
-			for (uint32_t i = 0; i < in; i++)
-				unpacked[(size_t) o * in + i] = bert_half_to_float(p[bert_f16p_index(o, i, in)]);
-		w = unpacked;
-	}
-	if (q == NULL || sc == NULL || (t[0].entry.dtype == BERT_DTYPE_F16P && unpacked == NULL) ||
+	if (q == NULL || sc == NULL || (half && unpacked == NULL) ||
 		snprintf(name, sizeof(name), "%s_scale", t[0].entry.name) >= (int) sizeof(name))
 	{
 		free(unpacked);
 		free(q);
 		free(sc);
 		return 0;
+	}
+	if (half)
+	{
+		const uint16_t *p = t[0].data;
+
+		for (uint32_t o = 0; o < out; o++)
+			for (uint32_t i = 0; i < in; i++)
+				unpacked[(size_t) o * in + i] = bert_half_to_float(p[bert_f16p_index(o, i, in)]);
 	}
 	for (uint32_t o = 0; o < out; o++)
 	{
