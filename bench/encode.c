@@ -1,6 +1,6 @@
 /*
  * encode.c — the encoder alone, outside PostgreSQL: sentences from a file
- * (one per line) tokenized and run through bert_encode + bert_pool, one
+ * (one per line) tokenized and run through bcore_encode + bcore_pool, one
  * sentence per call and in batches, tokens/s and GFLOP/s.  It tells how much
  * of a SQL figure is the engine and how much is the executor around it.
  *
@@ -38,8 +38,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s model.bert corpus.txt [batch] [threads]\n", argv[0]);
 		return 2;
 	}
-	bert_blas_init(threads);
-	if (bert_model_open(argv[1], &m, err, sizeof(err)) != BERT_MODEL_OK)
+	bcore_blas_init(threads);
+	if (bcore_model_open(argv[1], &m, err, sizeof(err)) != BERT_MODEL_OK)
 	{
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -57,7 +57,7 @@ main(int argc, char **argv)
 		const BertConfig *c = &m.config;
 		double		t;
 
-		if (bert_tokenize_utf8(&m.vocab, line, len, 256, &tok) != BERT_TOK_OK)
+		if (bcore_tokenize_utf8(&m.vocab, line, len, 256, &tok) != BERT_TOK_OK)
 			return 1;
 		ids = realloc(ids, (n_ids + tok.n) * sizeof(int32_t));
 		lens = realloc(lens, (n_seq + 1) * sizeof(int));
@@ -75,7 +75,7 @@ main(int argc, char **argv)
 		int			modes[2] = {1, batch};
 
 		printf("%zu sentences, %zu tokens, %d thread(s), kernels %s/%s\n",
-			   n_seq, n_ids, threads, bert_blas_arch(), bert_kernels_isa());
+			   n_seq, n_ids, threads, bcore_blas_arch(), bcore_kernels_isa());
 		for (int mi = 0; mi < 2; mi++)
 		{
 			int			b = modes[mi];
@@ -93,12 +93,12 @@ main(int argc, char **argv)
 
 					for (int i = 0; i < nb; i++)
 						nt += lens[s + i];
-					/* as bert_run() does: threads share a batch, BLIS's share one sequence */
-					bert_blas_init(nb > 1 ? 1 : threads);
-					if (bert_encode_threads(&m, &st, ids + off, lens + s, nb,
+					/* as pgb_run() does: threads share a batch, BLIS's share one sequence */
+					bcore_blas_init(nb > 1 ? 1 : threads);
+					if (bcore_encode_threads(&m, &st, ids + off, lens + s, nb,
 											nb > 1 ? threads : 1) != BERT_ENC_OK)
 						return 1;
-					bert_pool(&m, &st, lens + s, nb, out);
+					bcore_pool(&m, &st, lens + s, nb, out);
 					off += nt;
 				}
 				t0 = now_s() - t0;
@@ -110,9 +110,9 @@ main(int argc, char **argv)
 		}
 		free(out);
 	}
-	bert_run_state_free(&st);
-	bert_tokens_free(&tok);
-	bert_model_close(&m);
+	bcore_run_state_free(&st);
+	bcore_tokens_free(&tok);
+	bcore_model_close(&m);
 	free(ids);
 	free(lens);
 	return 0;

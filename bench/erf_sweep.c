@@ -1,5 +1,5 @@
 /*
- * erf_sweep.c — the dispatched erf, exp and tanh of src/ops.c against
+ * erf_sweep.c — the dispatched erf, exp and tanh of src/core/ops.c against
  * glibc's erff, expf and tanhf on every one of the 2^32 floats.
  *
  *   make -C bench erf_sweep && bench/erf_sweep [avx2|avx512|scalar]
@@ -39,17 +39,17 @@ main(int argc, char **argv)
 	static float in[1 << 16],
 				out[1 << 16];
 	Worst		w[] = {
-		{"erf", bert_erf, erff, 0, 0, 0, 0, 0},
-		{"exp", bert_exp, expf, 0, 0, 0, 0, 0},
-		{"tanh", bert_tanh, tanhf, 0, 0, 0, 0, 0},
+		{"erf", bcore_erf, erff, 0, 0, 0, 0, 0},
+		{"exp", bcore_exp, expf, 0, 0, 0, 0, 0},
+		{"tanh", bcore_tanh, tanhf, 0, 0, 0, 0, 0},
 	};
 
-	if (argc > 1 && bert_kernels_use(argv[1]) != 0)
+	if (argc > 1 && bcore_kernels_use(argv[1]) != 0)
 	{
 		fprintf(stderr, "this CPU cannot run %s\n", argv[1]);
 		return 2;
 	}
-	printf("variant %s, all 2^32 floats\n", bert_kernels_isa());
+	printf("variant %s, all 2^32 floats\n", bcore_kernels_isa());
 	for (int k = 0; k < 3; k++)
 	{
 		for (uint64_t base = 0; base < (1ULL << 32); base += 1 << 16)

@@ -1,5 +1,5 @@
 /*
- * kernels.c — ns per element of each kernel of src/ops.c, portable variant
+ * kernels.c — ns per element of each kernel of src/core/ops.c, portable variant
  * against the one dispatched for this CPU, on the shapes one bert_embed call
  * sees (T tokens, hidden 384, FFN 1536, 12 heads).  Scalar and SIMD runs
  * alternate so machine noise hits both alike; each figure is the minimum
@@ -47,31 +47,31 @@ run(Kernel k, int T)
 	switch (k)
 	{
 		case K_GELU:
-			bert_gelu(buf, n);
+			bcore_gelu(buf, n);
 			break;
 		case K_GELU_TANH:
-			bert_gelu_tanh(buf, n);
+			bcore_gelu_tanh(buf, n);
 			break;
 		case K_TANH:
-			bert_tanh(buf, n);
+			bcore_tanh(buf, n);
 			break;
 		case K_ERF:
-			bert_erf(buf, n);
+			bcore_erf(buf, n);
 			break;
 		case K_EXP:
-			bert_exp(buf, n);
+			bcore_exp(buf, n);
 			break;
 		case K_SOFTMAX:
-			bert_softmax_rows(buf, T, T, T);
+			bcore_softmax_rows(buf, T, T, T);
 			break;
 		case K_LAYERNORM:
-			bert_layernorm(buf, T, H, g, b, 1e-12f);
+			bcore_layernorm(buf, T, H, g, b, 1e-12f);
 			break;
 		case K_FILL_RES:
-			bert_fill_rows(buf, T, H, b, res);
+			bcore_fill_rows(buf, T, H, b, res);
 			break;
 		case K_FILL:
-			bert_fill_rows(buf, T, F, b, NULL);
+			bcore_fill_rows(buf, T, F, b, NULL);
 			break;
 	}
 	return now_s() - t0;
@@ -139,8 +139,8 @@ main(int argc, char **argv)
 		g[i] = rand_float(&seed, 0.5f, 1.5f);
 		b[i] = rand_float(&seed, -0.2f, 0.2f);
 	}
-	bert_kernels_use(NULL);
-	simd = bert_kernels_isa();
+	bcore_kernels_use(NULL);
+	simd = bcore_kernels_isa();
 	printf("T = %d tokens; dispatched variant: %s\n", T, simd);
 	printf("%-26s %10s %10s %8s   %s\n", "kernel", "scalar", simd, "speedup",
 		   "ns/elem; per embed (us): scalar -> simd");
@@ -155,7 +155,7 @@ main(int argc, char **argv)
 			{
 				double		t;
 
-				bert_kernels_use(v == 0 ? "scalar" : NULL);
+				bcore_kernels_use(v == 0 ? "scalar" : NULL);
 				t = run(k, T);
 				best[v] = t < best[v] ? t : best[v];
 			}

@@ -1,8 +1,8 @@
 /*
  * sgemm_peak.c — single-core fp32 throughput of BLIS sgemm, with the kernel
- * set chosen as the extension chooses it (bert_blas_init), on a large square
+ * set chosen as the extension chooses it (bcore_blas_init), on a large square
  * shape (the machine's practical peak) and on the shapes of BERT-small's
- * linear layers: m tokens x n outputs x k inputs, as bert_linear calls it
+ * linear layers: m tokens x n outputs x k inputs, as bcore_linear calls it
  * (activations row-major, weight [n][k] used transposed through strides).
  *
  *   make -C bench sgemm_peak && BLIS_NUM_THREADS=1 bench/sgemm_peak [threads]
@@ -32,14 +32,14 @@ gflops(int m, int n, int k, double budget)
 		w[i] = rand_float(&seed, -0.05f, 0.05f);
 	for (long i = 0; i < (long) m * n; i++)
 		c[i] = 0;
-	bert_linear(m, n, k, a, k, w, 1.0f, c, n);	/* warm up */
+	bcore_linear(m, n, k, a, k, w, 1.0f, c, n);	/* warm up */
 	start = now_s();
 	do
 	{
 		double		t0 = now_s(),
 					t;
 
-		bert_linear(m, n, k, a, k, w, 1.0f, c, n);
+		bcore_linear(m, n, k, a, k, w, 1.0f, c, n);
 		t = now_s() - t0;
 		best = t < best ? t : best;
 	} while (now_s() - start < budget);
@@ -57,9 +57,9 @@ main(int argc, char **argv)
 	static const int nk[][2] = {{384, 384}, {1536, 384}, {384, 1536}};
 	double		peak;
 
-	bert_blas_init(threads);
-	printf("BLIS %s, kernels %s (%s), %d thread(s)\n", bert_blas_version(),
-		   bert_blas_arch(), bert_blas_arch_reason(), bert_blas_threads());
+	bcore_blas_init(threads);
+	printf("BLIS %s, kernels %s (%s), %d thread(s)\n", bcore_blas_version(),
+		   bcore_blas_arch(), bcore_blas_arch_reason(), bcore_blas_threads());
 	/* the big shape is slow per call, so on a busy machine it rarely gets a
 	 * quiet run: take the better of it and 512^3 */
 	{

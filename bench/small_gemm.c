@@ -3,7 +3,7 @@
  * (X: m x k row-major, W: [n][k], C: m x n) asked of BLIS in different
  * ways, single thread, GFLOP/s (best of repeated calls):
  *
- *   linear   what bert_linear does: C row-major, W^T through strides
+ *   linear   what bcore_linear does: C row-major, W^T through strides
  *   colC     C column-major (rsc 1, csc m): a different output layout
  *   trans    the transposed problem C^T = W X^T: BLIS sees m' = n, n' = m
  *   transB   W row-major with BLIS_TRANSPOSE instead of swapped strides
@@ -102,10 +102,10 @@ main(int argc, char **argv)
 	double		budget = argc > 1 ? atof(argv[1]) : 0.25;
 	cntx_t	   *cntx;
 
-	bert_blas_init(1);
+	bcore_blas_init(1);
 	cntx = bli_gks_query_cntx();
 	printf("BLIS %s, kernels %s, 1 thread; sup used if m < %ld or n < %ld or k < %ld\n",
-		   bert_blas_version(), bert_blas_arch(),
+		   bcore_blas_version(), bcore_blas_arch(),
 		   (long) bli_cntx_get_l3_sup_thresh_dt(BLIS_FLOAT, BLIS_MT, cntx),
 		   (long) bli_cntx_get_l3_sup_thresh_dt(BLIS_FLOAT, BLIS_NT, cntx),
 		   (long) bli_cntx_get_l3_sup_thresh_dt(BLIS_FLOAT, BLIS_KT, cntx));

@@ -1,6 +1,6 @@
 /*
  * convert.c — bert-convert: turn a Hugging Face BERT checkpoint directory
- * into one bert model file (the layout is in src/model_format.h).
+ * into one bert model file (the layout is in src/core/model_format.h).
  *
  * Reads config.json, one *.safetensors file (F32, F16 or BF16 tensors),
  * tokenizer.json or vocab.txt, and when present tokenizer_config.json and the
@@ -402,7 +402,7 @@ strtab_bytes(const StrTable *t)
 }
 
 /* ---------------------------------------------------------------------------
- * The vocabulary hash index: slot = id + 1, linear probing on bert_hash.
+ * The vocabulary hash index: slot = id + 1, linear probing on bcore_hash.
  */
 typedef struct VocabIndex
 {
@@ -428,7 +428,7 @@ index_build(VocabIndex *ix, const StrTable *v)
 	{
 		size_t		len;
 		const char *s = strtab_get(v, id, &len);
-		uint32_t	pos = bert_hash(s, len) & (n_slots - 1);
+		uint32_t	pos = bcore_hash(s, len) & (n_slots - 1);
 
 		for (;;)
 		{
@@ -459,7 +459,7 @@ static int64_t
 index_lookup(const VocabIndex *ix, const StrTable *v, const char *s)
 {
 	size_t		len = strlen(s);
-	uint32_t	pos = bert_hash(s, len) & (ix->n_slots - 1);
+	uint32_t	pos = bcore_hash(s, len) & (ix->n_slots - 1);
 
 	for (;;)
 	{
@@ -1429,7 +1429,7 @@ plan_dtypes(Plan *plan, bool f32_weights)
 		if (pt->linear && !f32_weights && pt->src->dtype == ST_F16)
 		{
 			pt->dtype = BERT_DTYPE_F16P;
-			pt->nbytes = bert_f16p_halves(pt->shape[0], pt->shape[1]) * sizeof(uint16_t);
+			pt->nbytes = bcore_f16p_halves(pt->shape[0], pt->shape[1]) * sizeof(uint16_t);
 		}
 	}
 }
@@ -1650,7 +1650,7 @@ write_f16p(Writer *w, const StFile *st, const PlanTensor *pt)
 			{
 				uint16_t	h = rows[(size_t) r * in + i];
 
-				panel[bert_f16p_index(r, i, in)] = h;
+				panel[bcore_f16p_index(r, i, in)] = h;
 				if ((h & 0x7C00u) == 0x7C00u)
 					nonfinite++;
 			}
@@ -1686,7 +1686,7 @@ write_tensor(Writer *w, const StFile *st, const PlanTensor *pt,
 				break;
 			case ST_F16:
 				for (size_t i = 0; i < chunk; i++)
-					out[i] = bert_half_to_float((uint16_t) (raw[2 * i] | raw[2 * i + 1] << 8));
+					out[i] = bcore_half_to_float((uint16_t) (raw[2 * i] | raw[2 * i + 1] << 8));
 				break;
 			case ST_BF16:
 				for (size_t i = 0; i < chunk; i++)
@@ -2119,7 +2119,7 @@ main(int argc, char **argv)
 		pos = plan.t[k].offset + plan.t[k].nbytes;
 	}
 	hdr.file_size = pos;
-	hdr.header_crc = bert_header_crc(&hdr);
+	hdr.header_crc = bcore_header_crc(&hdr);
 
 	/* write OUT.tmp.PID, then rename it over OUT */
 	plen = strlen(opt.out_path) + 32;

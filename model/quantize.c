@@ -29,7 +29,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s IN.bert OUT.bert\n", argv[0]);
 		return 2;
 	}
-	if (bert_model_open(argv[1], &m, err, sizeof(err)) != BERT_MODEL_OK)
+	if (bcore_model_open(argv[1], &m, err, sizeof(err)) != BERT_MODEL_OK)
 	{
 		fprintf(stderr, "%s: %s\n", argv[1], err);
 		return 1;
@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	if (m.config.quantized)
 	{
 		fprintf(stderr, "%s: the model is already quantised\n", argv[1]);
-		bert_model_close(&m);
+		bcore_model_close(&m);
 		return 1;
 	}
 	memset(&spec, 0, sizeof(spec));
@@ -53,7 +53,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 		for (uint32_t i = 0; i < m.n_labels; i++)
-			labels[i] = bert_model_label(&m, i, &lens[i]);
+			labels[i] = bcore_model_label(&m, i, &lens[i]);
 	}
 	spec.labels = labels;
 	spec.label_lens = lens;
@@ -63,13 +63,13 @@ main(int argc, char **argv)
 	spec.quantize = 1;
 	snprintf(source, sizeof(source), "%s, linear weights int8", m.source);
 	spec.source = source;
-	if (bert_model_write(argv[2], &m, &spec, err, sizeof(err)) != BERT_WRITE_OK)
+	if (bcore_model_write(argv[2], &m, &spec, err, sizeof(err)) != BERT_WRITE_OK)
 	{
 		fprintf(stderr, "%s: %s\n", argv[2], err);
 		rc = 1;
 	}
 	free(labels);
 	free(lens);
-	bert_model_close(&m);
+	bcore_model_close(&m);
 	return rc;
 }

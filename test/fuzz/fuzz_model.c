@@ -1,5 +1,5 @@
 /*
- * fuzz_model.c — libFuzzer target for bert_model_parse.
+ * fuzz_model.c — libFuzzer target for bcore_model_parse.
  *
  * The input is a model file.  It is parsed from an exact-size heap copy, so
  * ASan sees any read past its end.  When it parses, every pointer the loader
@@ -51,7 +51,7 @@ touch_linear(const BertLayerWeights *L, BertLinearId id, const float *w, size_t 
 		touch(L->ws[id], out);
 	}
 	else if (L->wh[id] != NULL)
-		sink_f = (float) (L->wh[id][0] + L->wh[id][bert_f16p_halves(out, in) - 1]);
+		sink_f = (float) (L->wh[id][0] + L->wh[id][bcore_f16p_halves(out, in) - 1]);
 	else
 		touch(w, out * in);
 }
@@ -120,7 +120,7 @@ use_model(const BertModel *m)
 
 		if (b < a)
 			die("vocabulary offsets decrease");
-		id = bert_vocab_lookup(v, v->blob + a, b - a);
+		id = bcore_vocab_lookup(v, v->blob + a, b - a);
 		if (id < -1 || id >= (int32_t) v->size)
 			die("lookup returned an id out of range");
 		sink_u = (uint32_t) id;
@@ -131,7 +131,7 @@ use_model(const BertModel *m)
 	for (uint32_t i = 0; i < m->n_labels; i++)
 	{
 		size_t		len = 0;
-		const char *s = bert_model_label(m, i, &len);
+		const char *s = bcore_model_label(m, i, &len);
 
 		if (s == NULL)
 			die("label in range is NULL");
@@ -141,7 +141,7 @@ use_model(const BertModel *m)
 	{
 		size_t		len = 0;
 
-		if (bert_model_label(m, m->n_labels, &len) != NULL)
+		if (bcore_model_label(m, m->n_labels, &len) != NULL)
 			die("label out of range is not NULL");
 	}
 
@@ -149,14 +149,14 @@ use_model(const BertModel *m)
 	{
 		static const char text[] = "Hello, W\xC3\xB6rld! unaffable \xE4\xBD\xA0\xE5\xA5\xBD ##s [UNK] a\xCC\x81\xCC\xA3 x";
 
-		if (bert_tokenize_utf8(v, text, sizeof(text) - 1, (size_t) c->max_seq_len, &toks) != BERT_TOK_OK)
+		if (bcore_tokenize_utf8(v, text, sizeof(text) - 1, (size_t) c->max_seq_len, &toks) != BERT_TOK_OK)
 			die("tokenizer out of memory");
 		if (toks.n > (size_t) c->max_seq_len || toks.n < 2)
 			die("tokenizer ignored max_seq_len");
 		for (size_t i = 0; i < toks.n; i++)
 			if (toks.ids[i] < 0 || (uint32_t) toks.ids[i] >= v->size)
 				die("token id out of range");
-		bert_tokens_free(&toks);
+		bcore_tokens_free(&toks);
 	}
 }
 
@@ -172,13 +172,13 @@ parse_one(const uint8_t *data, size_t size)
 		return;
 	memcpy(copy, data, size);
 	err[0] = '\0';
-	st = bert_model_parse(copy, size, &model, err, sizeof(err));
+	st = bcore_model_parse(copy, size, &model, err, sizeof(err));
 	if (st == BERT_MODEL_OK)
 	{
 		if (model.base != copy || model.size != size)
 			die("model does not point at its image");
 		use_model(&model);
-		bert_model_close(&model);
+		bcore_model_close(&model);
 	}
 	else
 	{
@@ -199,14 +199,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		BertFileHeader h;
 
 		memcpy(&h, data, sizeof(h));
-		if (h.file_size != size || h.header_crc != bert_header_crc(&h))
+		if (h.file_size != size || h.header_crc != bcore_header_crc(&h))
 		{
 			uint8_t    *patched = malloc(size);
 
 			if (patched == NULL)
 				return 0;
 			h.file_size = size;
-			h.header_crc = bert_header_crc(&h);
+			h.header_crc = bcore_header_crc(&h);
 			memcpy(patched, &h, sizeof(h));
 			memcpy(patched + sizeof(h), data + sizeof(h), size - sizeof(h));
 			parse_one(patched, size);

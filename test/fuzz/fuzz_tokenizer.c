@@ -1,5 +1,5 @@
 /*
- * fuzz_tokenizer.c — libFuzzer target for bert_tokenize_utf8.
+ * fuzz_tokenizer.c — libFuzzer target for bcore_tokenize_utf8.
  *
  * The vocabulary is a real one (bert-base-uncased's, test/unit/build/vocab.txt
  * from `make unittest`, or the file named by BERT_FUZZ_VOCAB), loaded once.
@@ -102,18 +102,18 @@ load_vocab(const char *path)
 		uint32_t	mask = vocab.n_slots - 1;
 		uint32_t	pos;
 
-		if (bert_vocab_lookup(&vocab, tok, len) >= 0)
+		if (bcore_vocab_lookup(&vocab, tok, len) >= 0)
 			continue;
-		pos = bert_hash(tok, len) & mask;
+		pos = bcore_hash(tok, len) & mask;
 		while (slots[pos] != 0)
 			pos = (pos + 1) & mask;
 		slots[pos] = id + 1;
 	}
 	free(data);
 
-	vocab.unk_id = (uint32_t) bert_vocab_lookup(&vocab, "[UNK]", 5);
-	vocab.cls_id = (uint32_t) bert_vocab_lookup(&vocab, "[CLS]", 5);
-	vocab.sep_id = (uint32_t) bert_vocab_lookup(&vocab, "[SEP]", 5);
+	vocab.unk_id = (uint32_t) bcore_vocab_lookup(&vocab, "[UNK]", 5);
+	vocab.cls_id = (uint32_t) bcore_vocab_lookup(&vocab, "[CLS]", 5);
+	vocab.sep_id = (uint32_t) bcore_vocab_lookup(&vocab, "[SEP]", 5);
 	if (vocab.unk_id >= n || vocab.cls_id >= n || vocab.sep_id >= n)
 		die("the vocabulary lacks [UNK], [CLS] or [SEP]");
 }
@@ -182,10 +182,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	max_tokens = mode_max_tokens[(mode >> 3) & 7];
 	vocab.max_chars_per_word = mode_max_chars[(mode >> 6) & 3];
 
-	if (bert_tokenize_utf8(&vocab, text, len, 0, &full) != BERT_TOK_OK)
+	if (bcore_tokenize_utf8(&vocab, text, len, 0, &full) != BERT_TOK_OK)
 		die("out of memory on a small input");
 	check(&full, 0, len);
-	if (bert_tokenize_utf8(&vocab, text, len, max_tokens, &cut) != BERT_TOK_OK)
+	if (bcore_tokenize_utf8(&vocab, text, len, max_tokens, &cut) != BERT_TOK_OK)
 		die("out of memory on a small input");
 	check(&cut, max_tokens, len);
 
@@ -205,7 +205,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* NULL text is the empty string */
 	if (len == 0)
 	{
-		if (bert_tokenize_utf8(&vocab, NULL, 0, max_tokens, &cut) != BERT_TOK_OK)
+		if (bcore_tokenize_utf8(&vocab, NULL, 0, max_tokens, &cut) != BERT_TOK_OK)
 			die("out of memory on NULL");
 		check(&cut, max_tokens, 0);
 	}

@@ -3,9 +3,9 @@
  *
  *   make_seeds OUTDIR
  *
- * Each file follows src/model_format.h exactly (1 or 2 layers, hidden 8,
+ * Each file follows src/core/model_format.h exactly (1 or 2 layers, hidden 8,
  * 2 heads, ffn 16, a 20-token vocabulary, 16 positions) and is checked with
- * bert_model_parse before it is written.  The weights are a fixed
+ * bcore_model_parse before it is written.  The weights are a fixed
  * pseudo-random sequence, so the files are the same on every run.
  */
 #include <stdint.h>
@@ -222,7 +222,7 @@ write_seed(const char *dir, const Spec *sp)
 	memset(slots, 0, sizeof(slots));
 	for (uint32_t id = 0; id < VOCAB_SIZE; id++)
 	{
-		uint32_t	pos = bert_hash(vocab_tokens[id], strlen(vocab_tokens[id])) & (n_slots - 1);
+		uint32_t	pos = bcore_hash(vocab_tokens[id], strlen(vocab_tokens[id])) & (n_slots - 1);
 
 		while (slots[pos] != 0)
 			pos = (pos + 1) & (n_slots - 1);
@@ -251,15 +251,15 @@ write_seed(const char *dir, const Spec *sp)
 	}
 	memcpy(im.buf + h.tensors_offset, im.tensors, h.tensors_bytes);
 	h.file_size = im.size;
-	h.header_crc = bert_header_crc(&h);
+	h.header_crc = bcore_header_crc(&h);
 	memcpy(im.buf, &h, sizeof(h));
 
-	if (bert_model_parse(im.buf, im.size, &model, err, sizeof(err)) != BERT_MODEL_OK)
+	if (bcore_model_parse(im.buf, im.size, &model, err, sizeof(err)) != BERT_MODEL_OK)
 	{
 		fprintf(stderr, "make_seeds: %s does not parse: %s\n", sp->file, err);
 		exit(1);
 	}
-	bert_model_close(&model);
+	bcore_model_close(&model);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, sp->file);
 	f = fopen(path, "wb");

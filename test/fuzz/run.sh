@@ -17,7 +17,7 @@ shift
 [ $# -gt 0 ] && targets=("$@") || targets=(tokenizer model)
 build=test/fuzz/build
 CC=${FUZZ_CC:-clang}
-CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror -Isrc"
+CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror -Isrc/core"
 
 if ! command -v "$CC" >/dev/null; then
 	echo "fuzz: $CC not found (apt-get install -y clang libclang-rt-14-dev)" >&2
@@ -25,15 +25,15 @@ if ! command -v "$CC" >/dev/null; then
 fi
 mkdir -p "$build"
 # generated inputs: the Unicode tables, and the real vocabulary for the tokenizer
-[ -f src/unicode_tables.c ] || make -s src/unicode_tables.c
+[ -f src/core/unicode_tables.c ] || make -s src/core/unicode_tables.c
 [ -f test/unit/build/vocab.txt ] || make -s test/unit/build/vocab.txt
 
 $CC $CFLAGS -o "$build/fuzz_tokenizer" test/fuzz/fuzz_tokenizer.c \
-	src/tokenizer.c src/unicode_tables.c
+	src/core/tokenizer.c src/core/unicode_tables.c
 $CC $CFLAGS -o "$build/fuzz_model" test/fuzz/fuzz_model.c \
-	src/model.c src/tokenizer.c src/unicode_tables.c
+	src/core/model.c src/core/tokenizer.c src/core/unicode_tables.c
 # the model seeds, made afresh: the committed ones go stale if the format changes
-$CC -g -O1 -Wall -Wextra -Werror -Isrc -o "$build/make_seeds" test/fuzz/make_seeds.c src/model.c
+$CC -g -O1 -Wall -Wextra -Werror -Isrc/core -o "$build/make_seeds" test/fuzz/make_seeds.c src/core/model.c
 
 export BERT_FUZZ_VOCAB="$PWD/test/unit/build/vocab.txt"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}

@@ -1,6 +1,6 @@
 /*
  * dump_model.c — test helper: check a bert model file against
- * src/model_format.h independently of the loader, and print what it holds.
+ * src/core/model_format.h independently of the loader, and print what it holds.
  *
  *   dump_model FILE                 header fields as key=value lines
  *   dump_model FILE --tensors       "name [shape] fnv64" per tensor, of its
@@ -39,8 +39,8 @@ value_bits(const uint8_t *base, const BertTensorEntry *t, uint64_t j)
 		float		f;
 
 		memcpy(&half, base + t->offset +
-			   2 * bert_f16p_index((uint32_t) (j / t->shape[1]), (uint32_t) (j % t->shape[1]), t->shape[1]), 2);
-		f = bert_half_to_float(half);
+			   2 * bcore_f16p_index((uint32_t) (j / t->shape[1]), (uint32_t) (j % t->shape[1]), t->shape[1]), 2);
+		f = bcore_half_to_float(half);
 		memcpy(&bits, &f, 4);
 	}
 	else
@@ -194,7 +194,7 @@ main(int argc, char **argv)
 	{
 		const char *tok = vblob + voffs[id];
 		uint32_t	len = voffs[id + 1] - voffs[id];
-		uint32_t	pos = bert_hash(tok, len) & (h->hash_slots - 1);
+		uint32_t	pos = bcore_hash(tok, len) & (h->hash_slots - 1);
 		uint32_t	probes = 0;
 
 		for (;;)
@@ -241,7 +241,7 @@ main(int argc, char **argv)
 				fail("tensor %s: unused dim not 0", t->name);
 		}
 		if (t->nbytes != (t->dtype == BERT_DTYPE_F32 ? count * 4 :
-						  bert_f16p_halves(t->shape[0], t->shape[1]) * 2))
+						  bcore_f16p_halves(t->shape[0], t->shape[1]) * 2))
 			fail("tensor %s: nbytes", t->name);
 		if (t->offset % BERT_TENSOR_ALIGN != 0 || t->offset < prev_end ||
 			!in_bounds(t->offset, t->nbytes, (uint64_t) size))
@@ -324,7 +324,7 @@ main(int argc, char **argv)
 	{
 		const char *s = argv[3];
 		size_t		len = strlen(s);
-		uint32_t	pos = bert_hash(s, len) & (h->hash_slots - 1);
+		uint32_t	pos = bcore_hash(s, len) & (h->hash_slots - 1);
 
 		for (;;)
 		{

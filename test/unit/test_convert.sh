@@ -3,7 +3,7 @@
 #
 # Builds bert-convert and two helpers (make_checkpoint: writes random-weight
 # Hugging Face checkpoints; dump_model: checks a converted file against
-# src/model_format.h and prints it) into a temporary directory, then checks
+# src/core/model_format.h and prints it) into a temporary directory, then checks
 # conversions and their exact error messages.
 #
 #   test/unit/test_convert.sh
@@ -41,9 +41,9 @@ not_ok()
 
 # build
 # shellcheck disable=SC2086
-if ! { $CC $CFLAGS $WARN -I"$root/src" -o "$work/bert-convert" "$root/model/convert.c" -ljansson &&
+if ! { $CC $CFLAGS $WARN -I"$root/src/core" -o "$work/bert-convert" "$root/model/convert.c" -ljansson &&
 	$CC $CFLAGS $WARN -o "$work/make_checkpoint" "$root/test/unit/make_checkpoint.c" -lm &&
-	$CC $CFLAGS $WARN -I"$root/src" -o "$work/dump_model" "$root/test/unit/dump_model.c"; }; then
+	$CC $CFLAGS $WARN -I"$root/src/core" -o "$work/dump_model" "$root/test/unit/dump_model.c"; }; then
 	echo "build failed"
 	echo "0 passed, 1 failed"
 	exit 1

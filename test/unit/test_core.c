@@ -47,7 +47,7 @@ test_loader(const char *path)
 {
 	BertModel	m;
 	char		err[512];
-	BertModelStatus st = bert_model_open(path, &m, err, sizeof(err));
+	BertModelStatus st = bcore_model_open(path, &m, err, sizeof(err));
 	uint8_t    *copy;
 
 	CHECK(st == BERT_MODEL_OK, "open %s: %s", path, err);
@@ -63,9 +63,9 @@ test_loader(const char *path)
 	CHECK(m.config.flags == BERT_FLAG_ALL, "flags %x", m.config.flags);
 	CHECK(fabsf(m.config.layer_norm_eps - 1e-12f) < 1e-18f, "eps %g", (double) m.config.layer_norm_eps);
 	CHECK(m.vocab.unk_id == 100 && m.vocab.cls_id == 101 && m.vocab.sep_id == 102, "special ids");
-	CHECK(bert_vocab_lookup(&m.vocab, "hello", 5) == 7592, "lookup hello");
-	CHECK(bert_vocab_lookup(&m.vocab, "##ing", 5) == 2075, "lookup ##ing");
-	CHECK(bert_vocab_lookup(&m.vocab, "notatoken-xyz", 13) == -1, "lookup missing");
+	CHECK(bcore_vocab_lookup(&m.vocab, "hello", 5) == 7592, "lookup hello");
+	CHECK(bcore_vocab_lookup(&m.vocab, "##ing", 5) == 2075, "lookup ##ing");
+	CHECK(bcore_vocab_lookup(&m.vocab, "notatoken-xyz", 13) == -1, "lookup missing");
 	CHECK(m.n_labels == 0, "labels");
 
 	/*
@@ -80,7 +80,7 @@ test_loader(const char *path)
 
 		copy = malloc(cut ? cut : 1);
 		memcpy(copy, m.base, cut);
-		st = bert_model_parse(copy, cut, &bad, err, sizeof(err));
+		st = bcore_model_parse(copy, cut, &bad, err, sizeof(err));
 		CHECK(st == BERT_MODEL_CORRUPT, "truncated at %zu: status %d", cut, st);
 		free(copy);
 	}
@@ -92,12 +92,12 @@ test_loader(const char *path)
 		memcpy(copy, m.base, BERT_HEADER_SIZE);
 		memcpy(copy + BERT_HEADER_SIZE, m.base + BERT_HEADER_SIZE, m.size - BERT_HEADER_SIZE);
 		copy[off] ^= 0x5a;
-		st = bert_model_parse(copy, m.size, &bad, err, sizeof(err));
+		st = bcore_model_parse(copy, m.size, &bad, err, sizeof(err));
 		/* the header checksum catches every flipped byte */
 		CHECK(st == BERT_MODEL_CORRUPT || st == BERT_MODEL_VERSION,
 			  "header byte %zu flipped: status %d", off, st);
 		if (st == BERT_MODEL_OK)
-			bert_model_close(&bad);
+			bcore_model_close(&bad);
 	}
 	/* a tensor shape damaged: the message names the tensor */
 	{
@@ -114,14 +114,14 @@ test_loader(const char *path)
 				t[i].shape[1] = 192;
 				t[i].nbytes /= 2;
 			}
-		st = bert_model_parse(copy, m.size, &bad, err, sizeof(err));
+		st = bcore_model_parse(copy, m.size, &bad, err, sizeof(err));
 		CHECK(st == BERT_MODEL_CORRUPT &&
 			  strcmp(err, "tensor 'encoder.layer.0.attention.self.query.weight' has shape [384, 192], expected [384, 384]") == 0,
 			  "bad shape message: %s", err);
 	}
 	free(copy);
-	bert_model_close(&m);
-	st = bert_model_open("/nonexistent/model.bert", &m, err, sizeof(err));
+	bcore_model_close(&m);
+	st = bcore_model_open("/nonexistent/model.bert", &m, err, sizeof(err));
 	CHECK(st == BERT_MODEL_IO && strstr(err, "No such file") != NULL, "missing file: %s", err);
 }
 
@@ -135,18 +135,18 @@ test_kernels(void)
 	float		v[3] = {-3.0f, 0.0f, 1.0f};
 
 	/* layer norm of 1 2 3 4: mean 2.5, var 1.25 */
-	bert_layernorm(x, 1, 4, g, b, 1e-12f);
+	bcore_layernorm(x, 1, 4, g, b, 1e-12f);
 	CHECK(fabsf(x[0] + 1.3416408f) < 1e-6f && fabsf(x[3] - 1.3416408f) < 1e-6f,
 		  "layernorm %f %f", (double) x[0], (double) x[3]);
-	bert_softmax_rows(s, 1, 3, 3);
+	bcore_softmax_rows(s, 1, 3, 3);
 	CHECK(fabsf(s[0] - 0.09003057f) < 1e-7f && fabsf(s[2] - 0.66524096f) < 1e-7f,
 		  "softmax %f %f", (double) s[0], (double) s[2]);
 	/* gelu(-3) = -1.5 erfc(3 / sqrt 2) = -0.00404969, gelu(1) = 0.84134475 */
-	bert_gelu(v, 3);
+	bcore_gelu(v, 3);
 	CHECK(fabsf(v[0] + 0.00404969f) < 1e-7f && v[1] == 0.0f && fabsf(v[2] - 0.84134475f) < 1e-7f,
 		  "gelu %g %g", (double) v[0], (double) v[2]);
 
-	/* bert_linear against a naive product, with a weight stored [out, in] */
+	/* bcore_linear against a naive product, with a weight stored [out, in] */
 	{
 		enum
 		{
@@ -162,8 +162,8 @@ test_kernels(void)
 			w[i] = (float) ((i * 5) % 13) - 6;
 		for (int i = 0; i < M * N; i++)
 			c[i] = 1.0f;
-		bert_blas_init(1);
-		bert_linear(M, N, K, a, K, w, 1.0f, c, N);
+		bcore_blas_init(1);
+		bcore_linear(M, N, K, a, K, w, 1.0f, c, N);
 		for (int i = 0; i < M; i++)
 			for (int j = 0; j < N; j++)
 			{
@@ -174,12 +174,12 @@ test_kernels(void)
 				if (c[i * N + j] != ref)
 					ok = 0;
 			}
-		CHECK(ok, "bert_linear differs from the naive product");
+		CHECK(ok, "bcore_linear differs from the naive product");
 	}
 	{
 		float		n[3] = {3, 0, 4};
 
-		bert_l2_normalize(n, 3);
+		bcore_l2_normalize(n, 3);
 		CHECK(n[0] == 0.6f && n[2] == 0.8f, "l2 normalize");
 	}
 }
@@ -197,30 +197,30 @@ test_encoder(const char *path)
 	double		norm = 0.0,
 				maxdiff = 0.0;
 
-	if (bert_model_open(path, &m, err, sizeof(err)) != BERT_MODEL_OK)
+	if (bcore_model_open(path, &m, err, sizeof(err)) != BERT_MODEL_OK)
 		return;
-	bert_blas_init(1);
-	CHECK(strcmp(bert_blas_arch(), "generic") != 0 ||
-		  strcmp(bert_cpu_features(), "none") == 0,
-		  "BLIS uses generic kernels on a CPU with %s", bert_cpu_features());
-	CHECK(bert_encode(&m, &st, ids, lens, 2) == BERT_ENC_OK, "encode batch");
-	bert_pool(&m, &st, lens, 2, out);
+	bcore_blas_init(1);
+	CHECK(strcmp(bcore_blas_arch(), "generic") != 0 ||
+		  strcmp(bcore_cpu_features(), "none") == 0,
+		  "BLIS uses generic kernels on a CPU with %s", bcore_cpu_features());
+	CHECK(bcore_encode(&m, &st, ids, lens, 2) == BERT_ENC_OK, "encode batch");
+	bcore_pool(&m, &st, lens, 2, out);
 	for (int i = 0; i < 384; i++)
 		norm += (double) out[i] * out[i];
 	CHECK(fabs(norm - 1.0) < 1e-5, "norm %f", norm);
 
 	/* the second sequence of the batch equals the sequence run alone */
-	CHECK(bert_encode(&m, &st, ids + 4, lens + 1, 1) == BERT_ENC_OK, "encode single");
-	bert_pool(&m, &st, lens + 1, 1, single);
+	CHECK(bcore_encode(&m, &st, ids + 4, lens + 1, 1) == BERT_ENC_OK, "encode single");
+	bcore_pool(&m, &st, lens + 1, 1, single);
 	for (int i = 0; i < 384; i++)
 		if (fabs(single[i] - out[384 + i]) > maxdiff)
 			maxdiff = fabs(single[i] - out[384 + i]);
 	CHECK(maxdiff < 1e-5, "batch vs single max diff %g", maxdiff);
 
 	ids[1] = 30522;
-	CHECK(bert_encode(&m, &st, ids, lens, 1) == BERT_ENC_BAD_INPUT, "id out of range");
-	bert_run_state_free(&st);
-	bert_model_close(&m);
+	CHECK(bcore_encode(&m, &st, ids, lens, 1) == BERT_ENC_BAD_INPUT, "id out of range");
+	bcore_run_state_free(&st);
+	bcore_model_close(&m);
 }
 
 static int	polls_left;
@@ -253,9 +253,9 @@ test_threads(const char *path)
 	double		maxdiff = 0.0;
 	uint32_t	r = 12345;
 
-	if (bert_model_open(path, &m, err, sizeof(err)) != BERT_MODEL_OK)
+	if (bcore_model_open(path, &m, err, sizeof(err)) != BERT_MODEL_OK)
 		return;
-	bert_blas_init(1);
+	bcore_blas_init(1);
 	for (int s = 0; s < NSEQ; s++)
 		T += (lens[s] = 3 + (s * 37) % 70);
 	ids = malloc(T * sizeof(int32_t));
@@ -269,10 +269,10 @@ test_threads(const char *path)
 		}
 	CHECK(T >= 4 * BERT_MIN_CHUNK_TOKENS, "test batch of %zu tokens makes several chunks", T);
 
-	CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, 1) == BERT_ENC_OK, "encode, 1 thread");
-	bert_pool(&m, &st, lens, NSEQ, one);
-	CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode, 2 threads");
-	bert_pool(&m, &st, lens, NSEQ, many);
+	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 1) == BERT_ENC_OK, "encode, 1 thread");
+	bcore_pool(&m, &st, lens, NSEQ, one);
+	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode, 2 threads");
+	bcore_pool(&m, &st, lens, NSEQ, many);
 	for (int i = 0; i < 384 * NSEQ; i++)
 		if (fabs(one[i] - many[i]) > maxdiff)
 			maxdiff = fabs(one[i] - many[i]);
@@ -285,10 +285,10 @@ test_threads(const char *path)
 					out3[4 * 384];
 
 		CHECK(T >= 1636, "test batch holds %zu tokens", T);
-		CHECK(bert_encode_threads(&m, &st, ids, lens3, 4, 1) == BERT_ENC_OK, "encode 4 long sequences, 1 thread");
-		bert_pool(&m, &st, lens3, 4, out1);
-		CHECK(bert_encode_threads(&m, &st, ids, lens3, 4, 3) == BERT_ENC_OK, "encode 4 long sequences, 3 threads");
-		bert_pool(&m, &st, lens3, 4, out3);
+		CHECK(bcore_encode_threads(&m, &st, ids, lens3, 4, 1) == BERT_ENC_OK, "encode 4 long sequences, 1 thread");
+		bcore_pool(&m, &st, lens3, 4, out1);
+		CHECK(bcore_encode_threads(&m, &st, ids, lens3, 4, 3) == BERT_ENC_OK, "encode 4 long sequences, 3 threads");
+		bcore_pool(&m, &st, lens3, 4, out3);
 		maxdiff = 0.0;
 		for (int i = 0; i < 4 * 384; i++)
 			if (fabs(out1[i] - out3[i]) > maxdiff)
@@ -299,13 +299,13 @@ test_threads(const char *path)
 	for (int threads = 1; threads <= 2; threads++)
 	{
 		polls_left = 3;
-		bert_interrupt_pending = interrupt_after_polls;
-		CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, threads) == BERT_ENC_INTERRUPTED,
+		bcore_interrupt_pending = interrupt_after_polls;
+		CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, threads) == BERT_ENC_INTERRUPTED,
 			  "an interrupt stops the encoder on %d thread(s)", threads);
-		bert_interrupt_pending = NULL;
+		bcore_interrupt_pending = NULL;
 	}
-	CHECK(bert_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode after interrupt");
-	bert_pool(&m, &st, lens, NSEQ, many);
+	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode after interrupt");
+	bcore_pool(&m, &st, lens, NSEQ, many);
 	maxdiff = 0.0;
 	for (int i = 0; i < 384 * NSEQ; i++)
 		if (fabs(one[i] - many[i]) > maxdiff)
@@ -315,8 +315,8 @@ test_threads(const char *path)
 	free(ids);
 	free(one);
 	free(many);
-	bert_run_state_free(&st);
-	bert_model_close(&m);
+	bcore_run_state_free(&st);
+	bcore_model_close(&m);
 }
 
 static void
@@ -324,16 +324,16 @@ embed_text(const BertModel *m, BertRunState *st, BertTokens *tok, const char *te
 {
 	int			n;
 
-	if (bert_tokenize_utf8(&m->vocab, text, strlen(text), 256, tok) != BERT_TOK_OK)
+	if (bcore_tokenize_utf8(&m->vocab, text, strlen(text), 256, tok) != BERT_TOK_OK)
 		return;
 	n = (int) tok->n;
-	if (bert_encode(m, st, tok->ids, &n, 1) == BERT_ENC_OK)
-		bert_pool(m, st, &n, 1, out);
+	if (bcore_encode(m, st, tok->ids, &n, 1) == BERT_ENC_OK)
+		bcore_pool(m, st, &n, 1, out);
 }
 
 /*
  * The default model keeps its F16 linear weights as F16P (bert-convert)
- * and runs them on bert_linear_f16; the same checkpoint converted with
+ * and runs them on bcore_linear_f16; the same checkpoint converted with
  * --f32-weights runs on BLIS.  Same weights, other summation order: the
  * embeddings agree to 1e-5, on every kernel variant, and the F16P model
  * gives the same bits on 1 and 2 threads and alone or in a batch.
@@ -360,8 +360,8 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 	int			all_f16p = 1,
 				none_f16p = 1;
 
-	CHECK(bert_model_open(f16_path, &h, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f16_path, err);
-	CHECK(bert_model_open(f32_path, &f, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f32_path, err);
+	CHECK(bcore_model_open(f16_path, &h, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f16_path, err);
+	CHECK(bcore_model_open(f32_path, &f, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f32_path, err);
 	if (h.base == NULL || f.base == NULL)
 		return;
 	for (int l = 0; l < h.config.n_layers; l++)
@@ -375,14 +375,14 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 	CHECK(none_f16p && f.weights.layers[0].q_w != NULL, "--f32-weights model: fp32 linear weights");
 	CHECK(h.size < f.size - 20 * 1000 * 1000, "F16P model %zu bytes, fp32 %zu", h.size, f.size);
 
-	bert_blas_init(1);
+	bcore_blas_init(1);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 	{
 		embed_text(&h, &sh, &tok, texts[i], eh);
 		embed_text(&f, &sf, &tok, texts[i], ef);
-		bert_kernels_use("scalar");
+		bcore_kernels_use("scalar");
 		embed_text(&h, &sh, &tok, texts[i], es);
-		bert_kernels_use(NULL);
+		bcore_kernels_use(NULL);
 		for (int c = 0; c < 384; c++)
 		{
 			maxdiff = fmax(maxdiff, fabs((double) eh[c] - ef[c]));
@@ -400,21 +400,21 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 		int			lens[] = {4, 3};
 		float		two[2 * 384];
 
-		CHECK(bert_encode(&h, &sh, ids, lens, 1) == BERT_ENC_OK, "encode alone");
-		bert_pool(&h, &sh, lens, 1, eh);
-		bert_blas_init(2);
-		CHECK(bert_encode_threads(&h, &sh, ids, lens, 2, 2) == BERT_ENC_OK, "encode batch, 2 threads");
-		bert_pool(&h, &sh, lens, 2, two);
-		bert_blas_init(1);
+		CHECK(bcore_encode(&h, &sh, ids, lens, 1) == BERT_ENC_OK, "encode alone");
+		bcore_pool(&h, &sh, lens, 1, eh);
+		bcore_blas_init(2);
+		CHECK(bcore_encode_threads(&h, &sh, ids, lens, 2, 2) == BERT_ENC_OK, "encode batch, 2 threads");
+		bcore_pool(&h, &sh, lens, 2, two);
+		bcore_blas_init(1);
 		CHECK(memcmp(eh, two, sizeof(eh)) == 0,
 			  "F16P: a sentence alone and in a batch on 2 threads give the same bits");
 	}
 
-	bert_tokens_free(&tok);
-	bert_run_state_free(&sh);
-	bert_run_state_free(&sf);
-	bert_model_close(&h);
-	bert_model_close(&f);
+	bcore_tokens_free(&tok);
+	bcore_run_state_free(&sh);
+	bcore_run_state_free(&sf);
+	bcore_model_close(&h);
+	bcore_model_close(&f);
 }
 
 /*
@@ -449,12 +449,12 @@ test_quantized(const char *fp32_path, const char *q_path)
 	const BertTensorEntry *t;
 	BertModel	bad;
 
-	if (bert_model_open(fp32_path, &f, err, sizeof(err)) != BERT_MODEL_OK)
+	if (bcore_model_open(fp32_path, &f, err, sizeof(err)) != BERT_MODEL_OK)
 		return;
-	CHECK(bert_model_open(q_path, &q, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", q_path, err);
+	CHECK(bcore_model_open(q_path, &q, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", q_path, err);
 	if (q.base == NULL)
 	{
-		bert_model_close(&f);
+		bcore_model_close(&f);
 		return;
 	}
 	CHECK(q.config.quantized == 1 && f.config.quantized == 0, "quantized flags %d %d",
@@ -467,7 +467,7 @@ test_quantized(const char *fp32_path, const char *q_path)
 		  (q.weights.layers[0].ff2_w != NULL) != (q.weights.layers[0].wh[BERT_LIN_FF2] != NULL),
 		  "every linear weight but the feed-forward output's is Q8");
 
-	bert_blas_init(1);
+	bcore_blas_init(1);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 	{
 		double		dot = 0;
@@ -484,9 +484,9 @@ test_quantized(const char *fp32_path, const char *q_path)
 		 * around them differ in the last bit, which can move an activation
 		 * across a rounding boundary of its quantisation: close, not equal.
 		 */
-		bert_kernels_use("scalar");
+		bcore_kernels_use("scalar");
 		embed_text(&q, &sq, &tok, texts[i], eq2);
-		bert_kernels_use(NULL);
+		bcore_kernels_use(NULL);
 		dot = 0;
 		for (int c = 0; c < 384; c++)
 			dot += (double) eq[c] * eq2[c];
@@ -508,15 +508,15 @@ test_quantized(const char *fp32_path, const char *q_path)
 			((int16_t *) (copy + t[i].offset))[5] = 200;
 			break;
 		}
-	CHECK(bert_model_parse(copy, q.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+	CHECK(bcore_model_parse(copy, q.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
 		  strstr(err, "value 200 at 5, outside +-127") != NULL, "Q8 bound: %s", err);
 	free(copy);
 
-	bert_tokens_free(&tok);
-	bert_run_state_free(&sf);
-	bert_run_state_free(&sq);
-	bert_model_close(&f);
-	bert_model_close(&q);
+	bcore_tokens_free(&tok);
+	bcore_run_state_free(&sf);
+	bcore_run_state_free(&sq);
+	bcore_model_close(&f);
+	bcore_model_close(&q);
 }
 
 int

@@ -63,19 +63,19 @@ test_probs(void)
 	double		s = M_E + 3.0;
 	const float ties[4] = {1, 3, 3, 2};
 
-	bert_head_probs(x, 1, 2, 2, W, b, 3, p);
+	bcore_head_probs(x, 1, 2, 2, W, b, 3, p);
 	CHECK(fabs(p[0] - M_E / s) < 1e-6 && fabs(p[1] - 1 / s) < 1e-6 && fabs(p[2] - 2 / s) < 1e-6,
 		  "softmax %.6f %.6f %.6f, expected 0.475367 0.174878 0.349756", p[0], p[1], p[2]);
 	CHECK(fabsf(p[0] + p[1] + p[2] - 1.0f) < 1e-6f, "sum");
-	CHECK(bert_argmax(p, 3, &v) == 0 && fabs(v - 0.475367) < 1e-6, "argmax %f", v);
-	CHECK(bert_argmax(ties, 4, &v) == 1 && v == 3.0f, "argmax takes the first of ties");
+	CHECK(bcore_argmax(p, 3, &v) == 0 && fabs(v - 0.475367) < 1e-6, "argmax %f", v);
+	CHECK(bcore_argmax(ties, 4, &v) == 1 && v == 3.0f, "argmax takes the first of ties");
 
 	/* two rows with a row stride: the second row [0, 2] gives logits [0, 0, ln 2] */
 	{
 		const float xs[6] = {1, 0, 99, 0, 2, 99};
 		float		q[6];
 
-		bert_head_probs(xs, 2, 2, 3, W, b, 3, q);
+		bcore_head_probs(xs, 2, 2, 3, W, b, 3, q);
 		CHECK(fabsf(q[3] - 0.25f) < 1e-6f && fabsf(q[4] - 0.25f) < 1e-6f &&
 			  fabsf(q[5] - 0.5f) < 1e-6f, "strided row %f %f %f", q[3], q[4], q[5]);
 	}
@@ -108,7 +108,7 @@ check_groups(const char *what, int n, const int *lab, const float *score,
 
 	for (int i = 0; i < NLAB; i++)
 		lens[i] = strlen(labels[i]);
-	ne = bert_group_entities(lab, score, start, end, n, labels, lens, NLAB, e);
+	ne = bcore_group_entities(lab, score, start, end, n, labels, lens, NLAB, e);
 	got[0] = '\0';
 	for (int i = 0; i < ne; i++)
 		len += snprintf(got + len, sizeof(got) - len, "%s%.*s %.4g %d %d", i ? "; " : "",
@@ -199,7 +199,7 @@ test_entities(void)
 		size_t		lens[NLAB] = {1, 5, 5, 5, 5, 4, 5};
 		BertEntity	e[2];
 
-		CHECK(bert_group_entities(lab, sc, st, en, 2, labels, lens, NLAB, e) == -1,
+		CHECK(bcore_group_entities(lab, sc, st, en, 2, labels, lens, NLAB, e) == -1,
 			  "label out of range");
 	}
 	/* the fields a caller needs to find the pieces */
@@ -214,7 +214,7 @@ test_entities(void)
 
 		for (int i = 0; i < NLAB; i++)
 			lens[i] = strlen(labels[i]);
-		ne = bert_group_entities(lab, sc, st, en, 5, labels, lens, NLAB, e);
+		ne = bcore_group_entities(lab, sc, st, en, 5, labels, lens, NLAB, e);
 		CHECK(ne == 1 && e[0].label == BLOC && e[0].first == 2 && e[0].n_pieces == 2 &&
 			  e[0].type == labels[BLOC] + 2, "entity fields");
 	}
@@ -268,9 +268,9 @@ accuracy(const float *X, const int *y, int n, int d, int k, const float *W, cons
 	float	   *p = malloc(sizeof(float) * (size_t) n * k);
 	int			right = 0;
 
-	bert_head_probs(X, n, d, d, W, b, k, p);
+	bcore_head_probs(X, n, d, d, W, b, k, p);
 	for (int i = 0; i < n; i++)
-		right += bert_argmax(p + (size_t) i * k, k, NULL) == y[i];
+		right += bcore_argmax(p + (size_t) i * k, k, NULL) == y[i];
 	free(p);
 	return (double) right / n;
 }
@@ -282,7 +282,7 @@ worst_recall(const float *X, const int *y, int n, int d, int k, const float *W, 
 	float	   *p = malloc(sizeof(float) * (size_t) n * k);
 	double		worst = 1.0;
 
-	bert_head_probs(X, n, d, d, W, b, k, p);
+	bcore_head_probs(X, n, d, d, W, b, k, p);
 	for (int c = 0; c < k; c++)
 	{
 		int			all = 0,
@@ -292,7 +292,7 @@ worst_recall(const float *X, const int *y, int n, int d, int k, const float *W, 
 			if (y[i] == c)
 			{
 				all++;
-				right += bert_argmax(p + (size_t) i * k, k, NULL) == c;
+				right += bcore_argmax(p + (size_t) i * k, k, NULL) == c;
 			}
 		if (all && (double) right / all < worst)
 			worst = (double) right / all;
@@ -319,13 +319,13 @@ test_trainer(void)
 	BertHeadStatus st;
 
 	make_blobs(X, y, N, D, K, NULL, 1.0f, 0.0f);
-	bert_train_params_default(&p);
+	bcore_train_params_default(&p);
 	CHECK(p.epochs == 100 && p.batch_size == 32 && fabsf(p.learning_rate - 0.01f) < 1e-9f &&
 		  fabsf(p.l2 - 1e-4f) < 1e-12f && p.seed == 42 && p.class_weight == BERT_CLASS_WEIGHT_NONE,
 		  "defaults");
 
-	st = bert_train_softmax(X, N, D, y, K, NULL, NULL, W, b, on_epoch, &pr);
-	CHECK(st == BERT_HEAD_OK, "train: %s", bert_head_status_message(st));
+	st = bcore_train_softmax(X, N, D, y, K, NULL, NULL, W, b, on_epoch, &pr);
+	CHECK(st == BERT_HEAD_OK, "train: %s", bcore_head_status_message(st));
 	CHECK(pr.calls == 100, "progress called %d times", pr.calls);
 	CHECK(pr.last_acc == 1.0, "reported accuracy %g", pr.last_acc);
 	CHECK(pr.last_loss < pr.first_loss && pr.last_loss < 0.1, "loss %g -> %g",
@@ -335,25 +335,25 @@ test_trainer(void)
 
 	/* same seed: bit-identical; caller's work area: the same too */
 	{
-		size_t		ws = bert_train_softmax_work_size(N, D, K, NULL);
+		size_t		ws = bcore_train_softmax_work_size(N, D, K, NULL);
 		void	   *work = malloc(ws + 3);
 
-		st = bert_train_softmax(X, N, D, y, K, NULL, (char *) work + 3, W2, b2, NULL, NULL);
+		st = bcore_train_softmax(X, N, D, y, K, NULL, (char *) work + 3, W2, b2, NULL, NULL);
 		CHECK(st == BERT_HEAD_OK && memcmp(W, W2, sizeof(W)) == 0 && memcmp(b, b2, sizeof(b)) == 0,
 			  "same seed, caller's (misaligned) work area: bit-identical W and b");
 		free(work);
 	}
 	p.seed = 7;
-	st = bert_train_softmax(X, N, D, y, K, &p, NULL, W2, b2, NULL, NULL);
+	st = bcore_train_softmax(X, N, D, y, K, &p, NULL, W2, b2, NULL, NULL);
 	CHECK(st == BERT_HEAD_OK && memcmp(W, W2, sizeof(W)) != 0, "another seed, other W");
 	CHECK(accuracy(X, y, N, D, K, W2, b2) == 1.0, "another seed: accuracy");
 
 	/* full batch, and features like raw hidden states (large, off-centre) */
-	bert_train_params_default(&p);
+	bcore_train_params_default(&p);
 	p.batch_size = 0;
 	p.epochs = 200;
 	p.learning_rate = 0.05f;
-	st = bert_train_softmax(X, N, D, y, K, &p, NULL, W2, b2, NULL, NULL);
+	st = bcore_train_softmax(X, N, D, y, K, &p, NULL, W2, b2, NULL, NULL);
 	CHECK(st == BERT_HEAD_OK && accuracy(X, y, N, D, K, W2, b2) == 1.0, "full batch");
 	{
 		/* a batch larger than the trainer's 512-row chunks: the gradient is summed over chunks */
@@ -361,7 +361,7 @@ test_trainer(void)
 		int		   *yl = malloc(sizeof(int) * 1200);
 
 		make_blobs(Xl, yl, 1200, D, K, NULL, 1.0f, 0.0f);
-		st = bert_train_softmax(Xl, 1200, D, yl, K, &p, NULL, W2, b2, NULL, NULL);
+		st = bcore_train_softmax(Xl, 1200, D, yl, K, &p, NULL, W2, b2, NULL, NULL);
 		CHECK(st == BERT_HEAD_OK && accuracy(Xl, yl, 1200, D, K, W2, b2) == 1.0,
 			  "full batch of 1200 rows in chunks");
 		free(Xl);
@@ -371,7 +371,7 @@ test_trainer(void)
 		float	   *Xs = malloc(sizeof(float) * N * D);
 
 		make_blobs(Xs, y, N, D, K, NULL, 40.0f, 7.0f);
-		st = bert_train_softmax(Xs, N, D, y, K, NULL, NULL, W2, b2, NULL, NULL);
+		st = bcore_train_softmax(Xs, N, D, y, K, NULL, NULL, W2, b2, NULL, NULL);
 		CHECK(st == BERT_HEAD_OK && accuracy(Xs, y, N, D, K, W2, b2) == 1.0,
 			  "scaled and shifted features: accuracy %g", accuracy(Xs, y, N, D, K, W2, b2));
 		free(Xs);
@@ -394,12 +394,12 @@ test_trainer(void)
 			for (int j = 0; j < D; j++)
 				X[(size_t) i * D + j] = (j == 0 ? 0.6f * y[i] : 0.0f) + (float) (uniform() - 0.5);
 		}
-		bert_train_params_default(&p);
+		bcore_train_params_default(&p);
 		p.epochs = 30;
-		st = bert_train_softmax(X, N, D, y, 2, &p, NULL, Wn, bn, NULL, NULL);
+		st = bcore_train_softmax(X, N, D, y, 2, &p, NULL, Wn, bn, NULL, NULL);
 		CHECK(st == BERT_HEAD_OK, "imbalanced, unweighted");
 		p.class_weight = BERT_CLASS_WEIGHT_BALANCED;
-		st = bert_train_softmax(X, N, D, y, 2, &p, NULL, Wb, bb, NULL, NULL);
+		st = bcore_train_softmax(X, N, D, y, 2, &p, NULL, Wb, bb, NULL, NULL);
 		CHECK(st == BERT_HEAD_OK, "imbalanced, balanced");
 		rn = worst_recall(X, y, N, D, 2, Wn, bn);
 		rb = worst_recall(X, y, N, D, 2, Wb, bb);
@@ -411,25 +411,25 @@ test_trainer(void)
 	make_blobs(X, y, N, D, K, NULL, 1.0f, 0.0f);
 	memset(&pr, 0, sizeof(pr));
 	pr.stop_at = 3;
-	st = bert_train_softmax(X, N, D, y, K, NULL, NULL, W2, b2, on_epoch, &pr);
+	st = bcore_train_softmax(X, N, D, y, K, NULL, NULL, W2, b2, on_epoch, &pr);
 	CHECK(st == BERT_HEAD_CANCELLED && pr.calls == 3, "cancel: %d, %d calls", st, pr.calls);
 
 	/* bad input never crashes */
-	CHECK(bert_train_softmax(X, 0, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "n = 0");
-	CHECK(bert_train_softmax(X, N, D, y, 1, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "k = 1");
-	CHECK(bert_train_softmax(X, N, 0, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "d = 0");
+	CHECK(bcore_train_softmax(X, 0, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "n = 0");
+	CHECK(bcore_train_softmax(X, N, D, y, 1, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "k = 1");
+	CHECK(bcore_train_softmax(X, N, 0, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "d = 0");
 	y[5] = K;
-	CHECK(bert_train_softmax(X, N, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "y = k");
+	CHECK(bcore_train_softmax(X, N, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "y = k");
 	y[5] = -1;
-	CHECK(bert_train_softmax(X, N, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "y < 0");
+	CHECK(bcore_train_softmax(X, N, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "y < 0");
 	y[5] = 0;
 	X[17] = NAN;
-	CHECK(bert_train_softmax(X, N, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "NaN feature");
+	CHECK(bcore_train_softmax(X, N, D, y, K, NULL, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "NaN feature");
 	X[17] = 0.0f;
-	bert_train_params_default(&p);
+	bcore_train_params_default(&p);
 	p.learning_rate = 0.0f;
-	CHECK(bert_train_softmax(X, N, D, y, K, &p, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "lr = 0");
-	CHECK(bert_train_softmax_work_size(0, D, K, NULL) == 0, "work size of nothing");
+	CHECK(bcore_train_softmax(X, N, D, y, K, &p, NULL, W, b, NULL, NULL) == BERT_HEAD_BAD_INPUT, "lr = 0");
+	CHECK(bcore_train_softmax_work_size(0, D, K, NULL) == 0, "work size of nothing");
 
 	/* one row per class, full batch of 2 */
 	{
@@ -438,7 +438,7 @@ test_trainer(void)
 		float		w2[4],
 					c2[2];
 
-		st = bert_train_softmax(x2, 2, 2, y2, 2, NULL, NULL, w2, c2, NULL, NULL);
+		st = bcore_train_softmax(x2, 2, 2, y2, 2, NULL, NULL, w2, c2, NULL, NULL);
 		CHECK(st == BERT_HEAD_OK && accuracy(x2, y2, 2, 2, 2, w2, c2) == 1.0, "two rows");
 	}
 	free(X);
@@ -458,16 +458,16 @@ test_bio(void)
 	char		got[256];
 	int			len = 0;
 
-	st = bert_bio_scheme_build(types, lens, 4, &s);
+	st = bcore_bio_scheme_build(types, lens, 4, &s);
 	CHECK(st == BERT_HEAD_OK && s.n_types == 3 && s.n_labels == 7, "scheme");
 	if (st != BERT_HEAD_OK)
 		return;
 	for (int i = 0; i < s.n_labels; i++)
 		len += snprintf(got + len, sizeof(got) - len, "%s%s", i ? "," : "", s.labels[i]);
 	CHECK(strcmp(got, "O,B-LOC,I-LOC,B-ORG,I-ORG,B-PER,I-PER") == 0, "labels %s", got);
-	CHECK(bert_bio_type_id(&s, "LOC", 3) == 0 && bert_bio_type_id(&s, "ORG", 3) == 1 &&
-		  bert_bio_type_id(&s, "PER", 3) == 2 && bert_bio_type_id(&s, "PE", 2) == -1 &&
-		  bert_bio_type_id(&s, "PERS", 4) == -1, "type ids");
+	CHECK(bcore_bio_type_id(&s, "LOC", 3) == 0 && bcore_bio_type_id(&s, "ORG", 3) == 1 &&
+		  bcore_bio_type_id(&s, "PER", 3) == 2 && bcore_bio_type_id(&s, "PE", 2) == -1 &&
+		  bcore_bio_type_id(&s, "PERS", 4) == -1, "type ids");
 
 	/* [CLS] john smith ##son lives in new york [SEP] */
 	{
@@ -478,7 +478,7 @@ test_bio(void)
 		int			lab[9],
 					missed = -1;
 
-		st = bert_bio_assign(start, end, 9, ents, 2, s.n_types, lab, &missed);
+		st = bcore_bio_assign(start, end, 9, ents, 2, s.n_types, lab, &missed);
 		CHECK(st == BERT_HEAD_OK && memcmp(lab, want, sizeof(want)) == 0 && missed == 0,
 			  "BIO: %d %d %d %d %d %d %d %d %d", lab[0], lab[1], lab[2], lab[3], lab[4],
 			  lab[5], lab[6], lab[7], lab[8]);
@@ -488,7 +488,7 @@ test_bio(void)
 			BertBioSpan e2[] = {{0, 4, 2}, {5, 13, 2}, {40, 45, 1}};
 			int			want2[] = {0, 5, 5, 6, 0, 0, 0, 0, 0};
 
-			st = bert_bio_assign(start, end, 9, e2, 3, s.n_types, lab, &missed);
+			st = bcore_bio_assign(start, end, 9, e2, 3, s.n_types, lab, &missed);
 			CHECK(st == BERT_HEAD_OK && memcmp(lab, want2, sizeof(want2)) == 0 && missed == 1,
 				  "adjacent: %d %d %d %d, missed %d", lab[1], lab[2], lab[3], lab[4], missed);
 		}
@@ -497,7 +497,7 @@ test_bio(void)
 			BertBioSpan e3[] = {{7, 13, 2}};
 			int			want3[] = {0, 0, 0, 5, 0, 0, 0, 0, 0};
 
-			st = bert_bio_assign(start, end, 9, e3, 1, s.n_types, lab, &missed);
+			st = bcore_bio_assign(start, end, 9, e3, 1, s.n_types, lab, &missed);
 			CHECK(st == BERT_HEAD_OK && memcmp(lab, want3, sizeof(want3)) == 0 && missed == 0,
 				  "inside a piece");
 		}
@@ -506,15 +506,15 @@ test_bio(void)
 			BertBioSpan empty[] = {{5, 5, 2}};
 			BertBioSpan badtype[] = {{0, 4, 3}};
 
-			CHECK(bert_bio_assign(start, end, 9, overlap, 2, s.n_types, lab, NULL) ==
+			CHECK(bcore_bio_assign(start, end, 9, overlap, 2, s.n_types, lab, NULL) ==
 				  BERT_HEAD_BAD_INPUT, "overlap");
-			CHECK(bert_bio_assign(start, end, 9, empty, 1, s.n_types, lab, NULL) ==
+			CHECK(bcore_bio_assign(start, end, 9, empty, 1, s.n_types, lab, NULL) ==
 				  BERT_HEAD_BAD_INPUT, "empty entity");
-			CHECK(bert_bio_assign(start, end, 9, badtype, 1, s.n_types, lab, NULL) ==
+			CHECK(bcore_bio_assign(start, end, 9, badtype, 1, s.n_types, lab, NULL) ==
 				  BERT_HEAD_BAD_INPUT, "type out of range");
 		}
 	}
-	bert_bio_scheme_free(&s);
+	bcore_bio_scheme_free(&s);
 
 	{
 		const char *bad[] = {"B-X", "O", ""};
@@ -522,13 +522,13 @@ test_bio(void)
 
 		for (int i = 0; i < 3; i++)
 		{
-			st = bert_bio_scheme_build(&bad[i], &bl[i], 1, &s);
+			st = bcore_bio_scheme_build(&bad[i], &bl[i], 1, &s);
 			CHECK(st == BERT_HEAD_BAD_INPUT, "bad type '%s'", bad[i]);
-			bert_bio_scheme_free(&s);
+			bcore_bio_scheme_free(&s);
 		}
-		st = bert_bio_scheme_build(NULL, NULL, 0, &s);
+		st = bcore_bio_scheme_build(NULL, NULL, 0, &s);
 		CHECK(st == BERT_HEAD_OK && s.n_labels == 1 && strcmp(s.labels[0], "O") == 0, "no types");
-		bert_bio_scheme_free(&s);
+		bcore_bio_scheme_free(&s);
 	}
 }
 
@@ -575,11 +575,11 @@ encode(const BertModel *m, BertRunState *rs, const char *text, BertTokens *tok)
 {
 	int			len;
 
-	if (bert_tokenize_utf8(&m->vocab, text, strlen(text), (size_t) m->config.max_seq_len,
+	if (bcore_tokenize_utf8(&m->vocab, text, strlen(text), (size_t) m->config.max_seq_len,
 						   tok) != BERT_TOK_OK)
 		return 0;
 	len = (int) tok->n;
-	if (bert_encode(m, rs, tok->ids, &len, 1) != BERT_ENC_OK)
+	if (bcore_encode(m, rs, tok->ids, &len, 1) != BERT_ENC_OK)
 		return 0;
 	return len;
 }
@@ -629,7 +629,7 @@ test_writer(const char *model_path, const char *tmpdir)
 	struct stat sb;
 	int			count;
 
-	ms = bert_model_open(model_path, &base, err, sizeof(err));
+	ms = bcore_model_open(model_path, &base, err, sizeof(err));
 	CHECK(ms == BERT_MODEL_OK, "open %s: %s", model_path, err);
 	if (ms != BERT_MODEL_OK)
 		return;
@@ -641,13 +641,13 @@ test_writer(const char *model_path, const char *tmpdir)
 	memset(&spec, 0, sizeof(spec));
 	spec.kind = BERT_KIND_EMBEDDING;
 	spec.keep_pooler = 1;
-	ws = bert_model_write(path, &base, &spec, err, sizeof(err));
+	ws = bcore_model_write(path, &base, &spec, err, sizeof(err));
 	CHECK(ws == BERT_WRITE_OK, "write embedding copy: %s", err);
-	ms = bert_model_open(path, &m, err, sizeof(err));
+	ms = bcore_model_open(path, &m, err, sizeof(err));
 	CHECK(ms == BERT_MODEL_OK && m.size == base.size && memcmp(m.base, base.base, base.size) == 0,
 		  "embedding copy is byte-identical to the converter's output");
 	if (ms == BERT_MODEL_OK)
-		bert_model_close(&m);
+		bcore_model_close(&m);
 
 	/* a 2-label sequence head on the pooled embedding (no pooler) */
 	W = malloc(sizeof(float) * 2 * H);
@@ -661,22 +661,22 @@ test_writer(const char *model_path, const char *tmpdir)
 	spec.cls_w = W;
 	spec.cls_b = b;
 	spec.source = "test_heads: a trained sentiment head";
-	ws = bert_model_write(path, &base, &spec, err, sizeof(err));
+	ws = bcore_model_write(path, &base, &spec, err, sizeof(err));
 	CHECK(ws == BERT_WRITE_OK, "write: %s", err);
 	CHECK(stat(tmp, &sb) != 0, "no temporary file left");
-	ms = bert_model_open(path, &m, err, sizeof(err));
+	ms = bcore_model_open(path, &m, err, sizeof(err));
 	CHECK(ms == BERT_MODEL_OK, "parse the written file: %s", err);
 	if (ms == BERT_MODEL_OK && (ws != BERT_WRITE_OK || m.weights.cls_w == NULL))
 	{
-		bert_model_close(&m);
+		bcore_model_close(&m);
 		ms = BERT_MODEL_CORRUPT;	/* an older file: skip what follows */
 	}
 	if (ms == BERT_MODEL_OK)
 	{
 		size_t		l0,
 					l1;
-		const char *n0 = bert_model_label(&m, 0, &l0);
-		const char *n1 = bert_model_label(&m, 1, &l1);
+		const char *n0 = bcore_model_label(&m, 0, &l0);
+		const char *n1 = bcore_model_label(&m, 1, &l1);
 		float		probs[2],
 					pooled[384 * 2];
 		double		want[2];
@@ -699,15 +699,15 @@ test_writer(const char *model_path, const char *tmpdir)
 		CHECK(((uintptr_t) m.weights.cls_w - (uintptr_t) m.base) % BERT_TENSOR_ALIGN == 0,
 			  "classifier aligned");
 
-		bert_blas_init(1);
+		bcore_blas_init(1);
 		T = encode(&m, &rs, text, &tok);
 		lens = T;
-		hs = bert_classify_sequence(&m, &rs, &lens, 1, NULL, probs);
-		CHECK(T > 0 && hs == BERT_HEAD_OK, "classify: %s", bert_head_status_message(hs));
+		hs = bcore_classify_sequence(&m, &rs, &lens, 1, NULL, probs);
+		CHECK(T > 0 && hs == BERT_HEAD_OK, "classify: %s", bcore_head_status_message(hs));
 		CHECK(fabsf(probs[0] + probs[1] - 1.0f) < 1e-6f, "probabilities sum to 1: %f", probs[0] + probs[1]);
 		/* direct: the base's sentence embedding, then softmax(W e + b) */
 		T = encode(&base, &rs, text, &tok);
-		bert_pool(&base, &rs, &T, 1, pooled);
+		bcore_pool(&base, &rs, &T, 1, pooled);
 		direct_probs(W, b, pooled, 2, H, want);
 		CHECK(fabs(probs[0] - want[0]) < 1e-5 && fabs(probs[1] - want[1]) < 1e-5,
 			  "probs %.6f %.6f, direct %.6f %.6f", probs[0], probs[1], want[0], want[1]);
@@ -721,27 +721,27 @@ test_writer(const char *model_path, const char *tmpdir)
 
 			T = encode(&m, &rs, text, &tok);
 			lens = T;
-			hs = bert_classify_sequence(&m, &rs, &lens, 1, scratch, p2);
+			hs = bcore_classify_sequence(&m, &rs, &lens, 1, scratch, p2);
 			CHECK(hs == BERT_HEAD_OK && memcmp(p2, probs, sizeof(p2)) == 0, "caller's scratch");
-			CHECK(bert_classify_tokens(&m, &rs, &lens, 1, tp) == BERT_HEAD_WRONG_KIND, "wrong kind");
+			CHECK(bcore_classify_tokens(&m, &rs, &lens, 1, tp) == BERT_HEAD_WRONG_KIND, "wrong kind");
 			lens = rs.cap_tokens + 1;
-			CHECK(bert_classify_sequence(&m, &rs, &lens, 1, scratch, p2) == BERT_HEAD_BAD_INPUT,
+			CHECK(bcore_classify_sequence(&m, &rs, &lens, 1, scratch, p2) == BERT_HEAD_BAD_INPUT,
 				  "more tokens than encoded");
 			free(scratch);
 		}
-		bert_model_close(&m);
+		bcore_model_close(&m);
 	}
 
 	/* with the base's pooler: tanh(W_p h_CLS + b_p), as Hugging Face */
 	spec.keep_pooler = 1;
-	ws = bert_model_write(path, &base, &spec, err, sizeof(err));
+	ws = bcore_model_write(path, &base, &spec, err, sizeof(err));
 	CHECK(ws == BERT_WRITE_OK, "write with pooler: %s", err);
-	ms = bert_model_open(path, &m, err, sizeof(err));
+	ms = bcore_model_open(path, &m, err, sizeof(err));
 	CHECK(ms == BERT_MODEL_OK && m.weights.pooler_w != NULL && m.weights.cls_w != NULL,
 		  "pooler kept: %s", err);
 	if (ms == BERT_MODEL_OK && (m.weights.pooler_w == NULL || m.weights.cls_w == NULL))
 	{
-		bert_model_close(&m);
+		bcore_model_close(&m);
 		ms = BERT_MODEL_CORRUPT;
 	}
 	if (ms == BERT_MODEL_OK)
@@ -752,7 +752,7 @@ test_writer(const char *model_path, const char *tmpdir)
 		int			T = encode(&m, &rs, text, &tok);
 
 		CHECK(same_tensor_bytes(&base, &m, NULL, &count) && count == 103, "all base tensors (%d)", count);
-		CHECK(bert_classify_sequence(&m, &rs, &T, 1, NULL, probs) == BERT_HEAD_OK, "classify");
+		CHECK(bcore_classify_sequence(&m, &rs, &T, 1, NULL, probs) == BERT_HEAD_OK, "classify");
 		for (int i = 0; i < H; i++)
 		{
 			double		z = base.weights.pooler_b[i];
@@ -764,19 +764,19 @@ test_writer(const char *model_path, const char *tmpdir)
 		direct_probs(W, b, x, 2, H, want);
 		CHECK(fabs(probs[0] - want[0]) < 1e-5 && fabs(probs[0] + probs[1] - 1.0) < 1e-6,
 			  "pooler probs %.6f, direct %.6f", probs[0], want[0]);
-		bert_model_close(&m);
+		bcore_model_close(&m);
 	}
 
 	/* a token head: probabilities per piece */
 	spec.kind = BERT_KIND_TOKEN_CLASSIFICATION;
 	spec.keep_pooler = 0;
-	ws = bert_model_write(path, &base, &spec, err, sizeof(err));
+	ws = bcore_model_write(path, &base, &spec, err, sizeof(err));
 	CHECK(ws == BERT_WRITE_OK, "write token head: %s", err);
-	ms = bert_model_open(path, &m, err, sizeof(err));
+	ms = bcore_model_open(path, &m, err, sizeof(err));
 	CHECK(ms == BERT_MODEL_OK && m.config.kind == BERT_KIND_TOKEN_CLASSIFICATION, "token model: %s", err);
 	if (ms == BERT_MODEL_OK && m.config.kind != BERT_KIND_TOKEN_CLASSIFICATION)
 	{
-		bert_model_close(&m);
+		bcore_model_close(&m);
 		ms = BERT_MODEL_CORRUPT;
 	}
 	if (ms == BERT_MODEL_OK)
@@ -787,7 +787,7 @@ test_writer(const char *model_path, const char *tmpdir)
 					want[2];
 		float		p2[2];
 
-		CHECK(bert_classify_tokens(&m, &rs, &T, 1, probs) == BERT_HEAD_OK, "classify tokens");
+		CHECK(bcore_classify_tokens(&m, &rs, &T, 1, probs) == BERT_HEAD_OK, "classify tokens");
 		for (int t = 0; t < T; t++)
 		{
 			direct_probs(W, b, rs.x + (size_t) t * H, 2, H, want);
@@ -795,9 +795,9 @@ test_writer(const char *model_path, const char *tmpdir)
 			worst = fmax(worst, fabs(probs[2 * t] + probs[2 * t + 1] - 1.0));
 		}
 		CHECK(worst < 1e-5, "token probs vs direct: worst %g", worst);
-		CHECK(bert_classify_sequence(&m, &rs, &T, 1, NULL, p2) == BERT_HEAD_WRONG_KIND, "wrong kind");
+		CHECK(bcore_classify_sequence(&m, &rs, &T, 1, NULL, p2) == BERT_HEAD_WRONG_KIND, "wrong kind");
 		free(probs);
-		bert_model_close(&m);
+		bcore_model_close(&m);
 	}
 
 	/* refused heads leave nothing behind */
@@ -808,19 +808,19 @@ test_writer(const char *model_path, const char *tmpdir)
 
 		spec.labels = badnames;
 		spec.label_lens = badlens;
-		CHECK(bert_model_write(path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT &&
+		CHECK(bcore_model_write(path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT &&
 			  strstr(err, "UTF-8") != NULL, "invalid UTF-8 label: %s", err);
 		spec.labels = names;
 		spec.label_lens = nlens;
 		spec.cls_b = nanb;
-		CHECK(bert_model_write(path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT,
+		CHECK(bcore_model_write(path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT,
 			  "NaN bias: %s", err);
 		spec.cls_b = b;
 		spec.num_labels = 0;
-		CHECK(bert_model_write(path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT,
+		CHECK(bcore_model_write(path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT,
 			  "no labels: %s", err);
 		spec.num_labels = 2;
-		CHECK(bert_model_write("/nonexistent-dir/x.bert", &base, &spec, err, sizeof(err)) ==
+		CHECK(bcore_model_write("/nonexistent-dir/x.bert", &base, &spec, err, sizeof(err)) ==
 			  BERT_WRITE_IO, "unwritable directory: %s", err);
 		CHECK(stat(tmp, &sb) != 0, "no temporary file left");
 	}
@@ -834,8 +834,8 @@ test_writer(const char *model_path, const char *tmpdir)
 		char		got[256];
 		int			len = 0;
 
-		bert_tokenize_utf8(&base.vocab, s, strlen(s), 0, &tok);
-		CHECK(tok.n < 32 && bert_bio_assign(tok.start, tok.end, (int) tok.n, ents, 2, 2, lab,
+		bcore_tokenize_utf8(&base.vocab, s, strlen(s), 0, &tok);
+		CHECK(tok.n < 32 && bcore_bio_assign(tok.start, tok.end, (int) tok.n, ents, 2, 2, lab,
 											&missed) == BERT_HEAD_OK && missed == 0, "assign");
 		for (size_t t = 0; t < tok.n && t < 32; t++)
 		{
@@ -850,9 +850,9 @@ test_writer(const char *model_path, const char *tmpdir)
 
 	unlink(path);
 	free(W);
-	bert_tokens_free(&tok);
-	bert_run_state_free(&rs);
-	bert_model_close(&base);
+	bcore_tokens_free(&tok);
+	bcore_run_state_free(&rs);
+	bcore_model_close(&base);
 }
 
 int
@@ -864,7 +864,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);	/* FAIL lines survive a sanitizer abort */
-	bert_blas_init(1);
+	bcore_blas_init(1);
 	test_probs();
 	test_entities();
 	test_trainer();

@@ -1,12 +1,12 @@
 /*
- * test_ops.c — every kernel variant of src/ops.c this CPU runs, against a
+ * test_ops.c — every kernel variant of src/core/ops.c this CPU runs, against a
  * double-precision reference and against the portable variant, on sizes
  * around the vector widths; erf, exp and tanh swept over the float range
  * against glibc.
  *
- *   cc -O1 -g -fsanitize=address,undefined -Wall -Wextra -Werror -Isrc \
+ *   cc -O1 -g -fsanitize=address,undefined -Wall -Wextra -Werror -Isrc/core \
  *      -isystem $(BLIS_INC) -o test/unit/build/test_ops test/unit/test_ops.c \
- *      src/ops.c -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+ *      src/core/ops.c -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
  */
 #include <float.h>
 #include <math.h>
@@ -157,21 +157,21 @@ test_sweeps(const char *isa)
 	char		what[128];
 
 	memset(&s, 0, sizeof(s));
-	sweep(&s, bert_erf, erff, xs, n);
+	sweep(&s, bcore_erf, erff, xs, n);
 	printf("  [%s] erf  vs erff:  %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
 		   isa, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
 	CHECK_LE(isa, "erf max abs error vs erff", s.max_abs, 1.2e-7);
 	CHECK_LE(isa, "erf max ulp vs erff", (double) s.max_ulp, 2.0);
 
 	memset(&s, 0, sizeof(s));
-	sweep(&s, bert_tanh, tanhf, xs, n);
+	sweep(&s, bcore_tanh, tanhf, xs, n);
 	printf("  [%s] tanh vs tanhf: %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
 		   isa, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
 	CHECK_LE(isa, "tanh max abs error vs tanhf", s.max_abs, 1.2e-7);
 	CHECK_LE(isa, "tanh max ulp vs tanhf", (double) s.max_ulp, 3.0);
 
 	memset(&s, 0, sizeof(s));
-	sweep(&s, bert_exp, expf, xs, n);
+	sweep(&s, bcore_exp, expf, xs, n);
 	printf("  [%s] exp  vs expf:  %ld inputs, max %lld ulp\n",
 		   isa, s.count, (long long) s.max_ulp);
 	snprintf(what, sizeof(what), "exp max ulp vs expf");
@@ -219,9 +219,9 @@ test_map(const char *isa, const char *name, MapFn f, double (*ref) (double))
 		memcpy(s, x, n * sizeof(float));
 		f(y, n);
 		f(z, n);
-		bert_kernels_use("scalar");
+		bcore_kernels_use("scalar");
 		f(s, n);
-		bert_kernels_use(isa);
+		bcore_kernels_use(isa);
 		same &= memcmp(y, z, n * sizeof(float)) == 0;
 		for (int i = 0; i < n; i++)
 		{
@@ -264,11 +264,11 @@ test_specials(const char *isa)
 				t[6];
 
 	memcpy(g, v, sizeof(v));
-	bert_gelu(g, 6);
+	bcore_gelu(g, 6);
 	check(isnan(g[0]) && isinf(g[1]) && g[1] > 0 && isnan(g[2]) == isnan(-INFINITY * 0.0f) &&
 		  g[3] == 0 && g[5] == 30.0f, "%g %g", isa, "gelu of NaN, inf, -inf, 0, 30", 0, 0);
 	memcpy(t, v, sizeof(v));
-	bert_tanh(t, 6);
+	bcore_tanh(t, 6);
 	check(isnan(t[0]) && t[1] == 1 && t[2] == -1 && t[3] == 0 && !signbit(t[3]) &&
 		  t[4] == 0 && signbit(t[4]) && t[5] == 1, "%g %g", isa, "tanh of NaN, inf, -inf, 0, -0, 30", 0, 0);
 }
@@ -297,11 +297,11 @@ test_softmax(const char *isa)
 		memcpy(y, x, len * sizeof(float));
 		memcpy(z, x, len * sizeof(float));
 		memcpy(s, x, len * sizeof(float));
-		bert_softmax_rows(y, rows, n, ld);
-		bert_softmax_rows(z, rows, n, ld);
-		bert_kernels_use("scalar");
-		bert_softmax_rows(s, rows, n, ld);
-		bert_kernels_use(isa);
+		bcore_softmax_rows(y, rows, n, ld);
+		bcore_softmax_rows(z, rows, n, ld);
+		bcore_kernels_use("scalar");
+		bcore_softmax_rows(s, rows, n, ld);
+		bcore_kernels_use(isa);
 		same &= memcmp(y, z, len * sizeof(float)) == 0;
 		for (int r = 0; r < rows; r++)
 		{
@@ -373,11 +373,11 @@ test_layernorm(const char *isa)
 		memcpy(y, x, len * sizeof(float));
 		memcpy(z, x, len * sizeof(float));
 		memcpy(s, x, len * sizeof(float));
-		bert_layernorm(y, rows, n, g, b, 1e-12f);
-		bert_layernorm(z, rows, n, g, b, 1e-12f);
-		bert_kernels_use("scalar");
-		bert_layernorm(s, rows, n, g, b, 1e-12f);
-		bert_kernels_use(isa);
+		bcore_layernorm(y, rows, n, g, b, 1e-12f);
+		bcore_layernorm(z, rows, n, g, b, 1e-12f);
+		bcore_kernels_use("scalar");
+		bcore_layernorm(s, rows, n, g, b, 1e-12f);
+		bcore_kernels_use(isa);
 		same &= memcmp(y, z, len * sizeof(float)) == 0;
 		for (int r = 0; r < rows; r++)
 		{
@@ -444,7 +444,7 @@ test_attention(const char *isa)
 					   *o = malloc(len * sizeof(float)),
 					   *o2 = malloc(len * sizeof(float)),
 					   *os = malloc(len * sizeof(float)),
-					   *scratch = malloc(bert_attention_scratch(T, d) * sizeof(float)),
+					   *scratch = malloc(bcore_attention_scratch(T, d) * sizeof(float)),
 					   *sc = malloc((size_t) T * sizeof(double) * 2);
 			double	   *p = (double *) sc;
 			float		scale = 1.0f / sqrtf((float) d);
@@ -455,11 +455,11 @@ test_attention(const char *isa)
 				o[i] = o2[i] = os[i] = -7.0f;
 			}
 			/* q, k, v: columns 0, d and 2d + 5 of each row; output at column 1 */
-			bert_attention(qkv, qkv + d, qkv + 2 * d + 5, ld, T, d, scale, o + 1, ld, scratch);
-			bert_attention(qkv, qkv + d, qkv + 2 * d + 5, ld, T, d, scale, o2 + 1, ld, scratch);
-			bert_kernels_use("scalar");
-			bert_attention(qkv, qkv + d, qkv + 2 * d + 5, ld, T, d, scale, os + 1, ld, scratch);
-			bert_kernels_use(isa);
+			bcore_attention(qkv, qkv + d, qkv + 2 * d + 5, ld, T, d, scale, o + 1, ld, scratch);
+			bcore_attention(qkv, qkv + d, qkv + 2 * d + 5, ld, T, d, scale, o2 + 1, ld, scratch);
+			bcore_kernels_use("scalar");
+			bcore_attention(qkv, qkv + d, qkv + 2 * d + 5, ld, T, d, scale, os + 1, ld, scratch);
+			bcore_kernels_use(isa);
 			same &= memcmp(o, o2, len * sizeof(float)) == 0;
 			for (int i = 0; i < T; i++)
 			{
@@ -551,12 +551,12 @@ test_linear_i16(const char *isa)
 			sw[j] = (float) uniform(0.001, 0.01);
 		for (int i = 0; i < m * ldc; i++)
 			c[i] = c2[i] = (float) uniform(-1, 1);
-		bert_quantize_rows(x, m, k, k, xq, sx);
-		bert_linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
-		bert_kernels_use("scalar");
-		bert_quantize_rows(x, m, k, k, xq2, sx2);
-		bert_linear_i16(m, n, k, xq2, sx2, wq, sw, c2, ldc);
-		bert_kernels_use(isa);
+		bcore_quantize_rows(x, m, k, k, xq, sx);
+		bcore_linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
+		bcore_kernels_use("scalar");
+		bcore_quantize_rows(x, m, k, k, xq2, sx2);
+		bcore_linear_i16(m, n, k, xq2, sx2, wq, sw, c2, ldc);
+		bcore_kernels_use(isa);
 		q_same &= memcmp(xq, xq2, sizeof(int16_t) * m * k) == 0 &&
 			memcmp(sx, sx2, sizeof(float) * m) == 0;
 		same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
@@ -566,7 +566,7 @@ test_linear_i16(const char *isa)
 
 			for (int t = 0; t < k; t++)
 				amax = abs(xq[i * k + t]) > amax ? abs(xq[i * k + t]) : amax;
-			q_same &= amax == bert_qx_max(k);
+			q_same &= amax == bcore_qx_max(k);
 		}
 		free(x);
 		free(sx);
@@ -597,8 +597,8 @@ test_linear_i16(const char *isa)
 		for (int j = 0; j < n; j++)
 			sw[j] = (float) uniform(0.001, 0.01);
 		memset(c, 0, sizeof(c));
-		bert_quantize_rows(x, m, k, k, xq, sx);
-		bert_linear_i16(m, n, k, xq, sx, wq, sw, c, n);
+		bcore_quantize_rows(x, m, k, k, xq, sx);
+		bcore_linear_i16(m, n, k, xq, sx, wq, sw, c, n);
 		for (int i = 0; i < m; i++)
 			for (int j = 0; j < n; j++)
 			{
@@ -612,7 +612,7 @@ test_linear_i16(const char *isa)
 				worst = e > worst ? e : worst;
 			}
 	}
-	check(q_same, "%g %g", isa, "quantize_rows = portable, bit for bit, max |q| = bert_qx_max(k)", 0, 0);
+	check(q_same, "%g %g", isa, "quantize_rows = portable, bit for bit, max |q| = bcore_qx_max(k)", 0, 0);
 	check(same, "%g %g", isa, "linear_i16 = portable, bit for bit", 0, 0);
 	CHECK_LE(isa, "linear_i16 vs double (relative)", worst, 1e-6);
 	printf("  [%s] linear_i16 max relative error vs double %.3g\n", isa, worst);
@@ -657,7 +657,7 @@ test_linear_f16(const char *isa)
 				   *c0 = malloc(sizeof(float) * m * ldc),
 				   *c = malloc(sizeof(float) * m * ldc),
 				   *c2 = malloc(sizeof(float) * m * ldc);
-		uint16_t   *p = calloc(bert_f16p_halves(n, k), sizeof(uint16_t));
+		uint16_t   *p = calloc(bcore_f16p_halves(n, k), sizeof(uint16_t));
 
 		for (int i = 0; i < m * k; i++)
 			x[i] = (float) uniform(-2, 2);
@@ -666,22 +666,22 @@ test_linear_f16(const char *isa)
 			{
 				uint16_t	h = random_half();
 
-				p[bert_f16p_index(j, t, k)] = h;
-				w[j * k + t] = bert_half_to_float(h);
+				p[bcore_f16p_index(j, t, k)] = h;
+				w[j * k + t] = bcore_half_to_float(h);
 			}
 		for (int i = 0; i < m * ldc; i++)
 			c0[i] = c[i] = c2[i] = (float) uniform(-1, 1);
 		{
 			float	   *b = malloc(sizeof(float) * n * k);
 
-			bert_f16p_widen(p, n, k, b);
+			bcore_f16p_widen(p, n, k, b);
 			for (int j = 0; j < n; j++)
 				for (int t = 0; t < k; t++)
 					widened &= memcmp(&b[t * n + j], &w[j * k + t], sizeof(float)) == 0;
 			free(b);
 		}
-		bert_linear_f16(m, n, k, x, k, p, c, ldc, 1);
-		bert_linear_f16(m, n, k, x, k, p, c2, ldc, 2);
+		bcore_linear_f16(m, n, k, x, k, p, c, ldc, 1);
+		bcore_linear_f16(m, n, k, x, k, p, c2, ldc, 2);
 		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
 		for (int i = 0; i < m; i++)
 		{
@@ -736,10 +736,10 @@ test_fill_rows(const char *isa)
 			res[i] = (float) uniform(-5, 5);
 		for (int i = 0; i < n; i++)
 			bias[i] = (float) uniform(-1, 1);
-		bert_fill_rows(y, rows, n, bias, res);
+		bcore_fill_rows(y, rows, n, bias, res);
 		for (size_t i = 0; i < len; i++)
 			ok &= y[i] == bias[i % n] + res[i];
-		bert_fill_rows(y, rows, n, bias, NULL);
+		bcore_fill_rows(y, rows, n, bias, NULL);
 		for (size_t i = 0; i < len; i++)
 			ok &= y[i] == bias[i % n];
 		free(y);
@@ -753,15 +753,15 @@ int
 main(void)
 {
 	const char *isas[] = {"scalar", "avx2", "avx512"};
-	const char *best = bert_kernels_isa();
+	const char *best = bcore_kernels_isa();
 
 	check(strcmp(best, "avx512") == 0 || strcmp(best, "avx2") == 0 || strcmp(best, "scalar") == 0,
-		  "%g %g", best, "bert_kernels_isa() names a variant", 0, 0);
-	printf("test_ops: best variant on this CPU: %s (features: %s)\n", best, bert_cpu_features());
-	check(bert_kernels_use("no-such-isa") == -1 && strcmp(bert_kernels_isa(), best) == 0,
+		  "%g %g", best, "bcore_kernels_isa() names a variant", 0, 0);
+	printf("test_ops: best variant on this CPU: %s (features: %s)\n", best, bcore_cpu_features());
+	check(bcore_kernels_use("no-such-isa") == -1 && strcmp(bcore_kernels_isa(), best) == 0,
 		  "%g %g", best, "an unknown variant is refused", 0, 0);
 
-	/* bert_half_to_float against double arithmetic on all 65 536 halves */
+	/* bcore_half_to_float against double arithmetic on all 65 536 halves */
 	{
 		int			ok = 1;
 
@@ -770,7 +770,7 @@ main(void)
 			int			e = (int) (h >> 10 & 0x1F),
 						mant = (int) (h & 0x3FF);
 			double		v = e == 0 ? ldexp(mant, -24) : ldexp(1024 + mant, e - 25);
-			float		f = bert_half_to_float((uint16_t) h);
+			float		f = bcore_half_to_float((uint16_t) h);
 
 			if (h & 0x8000)
 				v = -v;
@@ -779,23 +779,23 @@ main(void)
 			else
 				ok &= (double) f == v && (signbit(f) != 0) == (h >> 15 != 0);
 		}
-		check(ok, "%g %g", best, "bert_half_to_float is exact on every half", 0, 0);
+		check(ok, "%g %g", best, "bcore_half_to_float is exact on every half", 0, 0);
 	}
 
 	for (int v = 0; v < 3; v++)
 	{
 		const char *isa = isas[v];
 
-		if (bert_kernels_use(isa) != 0)
+		if (bcore_kernels_use(isa) != 0)
 		{
 			printf("  [%s] not supported by this CPU: skipped\n", isa);
 			continue;
 		}
 		if (strcmp(isa, "scalar") != 0)
 			test_sweeps(isa);
-		test_map(isa, "gelu", bert_gelu, gelu_ref);
-		test_map(isa, "gelu_tanh", bert_gelu_tanh, gelu_tanh_ref);
-		test_map(isa, "tanh", bert_tanh, tanh_ref);
+		test_map(isa, "gelu", bcore_gelu, gelu_ref);
+		test_map(isa, "gelu_tanh", bcore_gelu_tanh, gelu_tanh_ref);
+		test_map(isa, "tanh", bcore_tanh, tanh_ref);
 		test_specials(isa);
 		test_softmax(isa);
 		test_layernorm(isa);
@@ -804,8 +804,8 @@ main(void)
 		test_linear_i16(isa);
 		test_linear_f16(isa);
 	}
-	bert_kernels_use(NULL);
-	check(strcmp(bert_kernels_isa(), best) == 0, "%g %g", best, "bert_kernels_use(NULL) restores the best", 0, 0);
+	bcore_kernels_use(NULL);
+	check(strcmp(bcore_kernels_isa(), best) == 0, "%g %g", best, "bcore_kernels_use(NULL) restores the best", 0, 0);
 
 	printf("test_ops: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -135,16 +135,16 @@ load_vocab(const char *path, BertVocab *v)
 		size_t		tlen = offsets[id + 1] - offsets[id];
 		uint32_t	pos;
 
-		if (bert_vocab_lookup(v, tok, tlen) >= 0)
+		if (bcore_vocab_lookup(v, tok, tlen) >= 0)
 			continue;			/* a duplicate: the first id wins */
-		pos = bert_hash(tok, tlen) & (n_slots - 1);
+		pos = bcore_hash(tok, tlen) & (n_slots - 1);
 		while (slots[pos] != 0)
 			pos = (pos + 1) & (n_slots - 1);
 		slots[pos] = id + 1;
 	}
-	v->unk_id = (uint32_t) bert_vocab_lookup(v, "[UNK]", 5);
-	v->cls_id = (uint32_t) bert_vocab_lookup(v, "[CLS]", 5);
-	v->sep_id = (uint32_t) bert_vocab_lookup(v, "[SEP]", 5);
+	v->unk_id = (uint32_t) bcore_vocab_lookup(v, "[UNK]", 5);
+	v->cls_id = (uint32_t) bcore_vocab_lookup(v, "[CLS]", 5);
+	v->sep_id = (uint32_t) bcore_vocab_lookup(v, "[SEP]", 5);
 	v->flags = UNCASED_FLAGS;
 	v->max_chars_per_word = 100;
 	free(text);
@@ -265,7 +265,7 @@ run_cases(BertVocab *v, const char *path)
 		}
 		v->flags = strcmp(f[0], "cased") == 0 ? CASED_FLAGS : UNCASED_FLAGS;
 		in_len = unescape(f[2], input);
-		st = bert_tokenize_utf8(v, input, in_len, 0, &t);
+		st = bcore_tokenize_utf8(v, input, in_len, 0, &t);
 		format_tokens(&t, got_ids, got_spans, cap);
 		check(st == BERT_TOK_OK && strcmp(got_ids, f[3]) == 0,
 			  "%s/%s: ids\n  expected %s\n  got      %s", f[0], f[1], f[3], got_ids);
@@ -278,7 +278,7 @@ run_cases(BertVocab *v, const char *path)
 	check(n_cases > 0, "no cases in %s", path);
 	printf("# %d cases from %s\n", n_cases, path);
 	v->flags = UNCASED_FLAGS;
-	bert_tokens_free(&t);
+	bcore_tokens_free(&t);
 	free(input);
 	free(got_ids);
 	free(got_spans);
@@ -293,7 +293,7 @@ expect(BertVocab *v, const char *name, const char *text, size_t len, size_t max_
 	BertTokens	t = {0};
 	char		got_ids[4096];
 	char		got_spans[4096];
-	BertTokStatus st = bert_tokenize_utf8(v, text, len, max_tokens, &t);
+	BertTokStatus st = bcore_tokenize_utf8(v, text, len, max_tokens, &t);
 
 	format_tokens(&t, got_ids, got_spans, sizeof(got_ids));
 	check(st == BERT_TOK_OK, "%s: status %d", name, (int) st);
@@ -302,7 +302,7 @@ expect(BertVocab *v, const char *name, const char *text, size_t len, size_t max_
 		check(strcmp(got_spans, spans) == 0, "%s: spans\n  expected %s\n  got      %s",
 			  name, spans, got_spans);
 	check(t.total == total, "%s: total %zu, expected %zu", name, t.total, total);
-	bert_tokens_free(&t);
+	bcore_tokens_free(&t);
 }
 
 #define EXPECT(v, name, s, max, ids, spans, total) \
@@ -314,12 +314,12 @@ test_lookup(BertVocab *v)
 	BertVocab	bad = *v;
 	uint32_t	full[8];
 
-	check(bert_vocab_lookup(v, "hello", 5) == 7592, "lookup hello");
-	check(bert_vocab_lookup(v, "[UNK]", 5) == 100, "lookup [UNK]");
-	check(bert_vocab_lookup(v, "##s", 3) >= 0, "lookup ##s");
-	check(bert_vocab_lookup(v, "hellox", 6) == -1, "lookup missing");
-	check(bert_vocab_lookup(v, "hell", 5) == -1, "lookup with a NUL byte");
-	check(bert_vocab_lookup(v, "", 0) == -1, "lookup empty");
+	check(bcore_vocab_lookup(v, "hello", 5) == 7592, "lookup hello");
+	check(bcore_vocab_lookup(v, "[UNK]", 5) == 100, "lookup [UNK]");
+	check(bcore_vocab_lookup(v, "##s", 3) >= 0, "lookup ##s");
+	check(bcore_vocab_lookup(v, "hellox", 6) == -1, "lookup missing");
+	check(bcore_vocab_lookup(v, "hell", 5) == -1, "lookup with a NUL byte");
+	check(bcore_vocab_lookup(v, "", 0) == -1, "lookup empty");
 	check(v->unk_id == 100 && v->cls_id == 101 && v->sep_id == 102, "special ids");
 
 	/* a full index of wrong ids must end after n_slots probes */
@@ -327,9 +327,9 @@ test_lookup(BertVocab *v)
 		full[i] = (uint32_t) (i % 2 ? 1 : 0xFFFFFFFF);
 	bad.slots = full;
 	bad.n_slots = 8;
-	check(bert_vocab_lookup(&bad, "hello", 5) == -1, "lookup in a corrupted index");
+	check(bcore_vocab_lookup(&bad, "hello", 5) == -1, "lookup in a corrupted index");
 	bad.n_slots = 0;
-	check(bert_vocab_lookup(&bad, "hello", 5) == -1, "lookup in an empty index");
+	check(bcore_vocab_lookup(&bad, "hello", 5) == -1, "lookup in an empty index");
 }
 
 static void
@@ -353,8 +353,8 @@ test_truncation(BertVocab *v)
 		memcpy(text + len, "It's so sunny outside! ", 23);
 		len += 23;
 	}
-	check(bert_tokenize_utf8(v, text, len, 0, &full) == BERT_TOK_OK, "long text: status");
-	check(bert_tokenize_utf8(v, text, len, 128, &t) == BERT_TOK_OK, "long text max 128: status");
+	check(bcore_tokenize_utf8(v, text, len, 0, &full) == BERT_TOK_OK, "long text: status");
+	check(bcore_tokenize_utf8(v, text, len, 128, &t) == BERT_TOK_OK, "long text max 128: status");
 	check(t.n == 128, "long text max 128: n %zu", t.n);
 	check(t.total == full.total && full.total == full.n, "long text: total %zu vs %zu (n %zu)",
 		  t.total, full.total, full.n);
@@ -367,10 +367,10 @@ test_truncation(BertVocab *v)
 		  full.total, 2 + (len / 23) * 7);
 
 	/* reuse: a short text after a long one in the same BertTokens */
-	check(bert_tokenize_utf8(v, "hello", 5, 0, &t) == BERT_TOK_OK && t.n == 3 && t.total == 3 &&
+	check(bcore_tokenize_utf8(v, "hello", 5, 0, &t) == BERT_TOK_OK && t.n == 3 && t.total == 3 &&
 		  t.ids[1] == 7592, "reused BertTokens");
-	bert_tokens_free(&t);
-	bert_tokens_free(&full);
+	bcore_tokens_free(&t);
+	bcore_tokens_free(&full);
 	free(text);
 }
 
@@ -380,7 +380,7 @@ test_edges(BertVocab *v)
 	BertTokens	t = {0};
 
 	EXPECT(v, "empty", "", 0, "101 102", "0-0 0-0", 2);
-	check(bert_tokenize_utf8(v, NULL, 0, 0, &t) == BERT_TOK_OK && t.n == 2 && t.total == 2, "NULL text");
+	check(bcore_tokenize_utf8(v, NULL, 0, 0, &t) == BERT_TOK_OK && t.n == 2 && t.total == 2, "NULL text");
 	EXPECT(v, "blank", "   ", 0, "101 102", NULL, 2);
 	EXPECT(v, "whitespace only", " \t\r\n\xc2\xa0\xe3\x80\x80\xe2\x80\xa8 ", 0, "101 102", NULL, 2);
 	EXPECT(v, "controls only", "\x01\x02\x7f\xc2\x85\xe2\x80\x8b", 0, "101 102", NULL, 2);
@@ -400,7 +400,7 @@ test_edges(BertVocab *v)
 	EXPECT(v, "cjk spans", "a\xe4\xbd\xa0\xe5\xa5\xbd" "b", 0, "101 1037 100 100 1038 102",
 		   "0-0 0-1 1-2 2-3 3-4 0-0", 6);
 
-	bert_tokens_free(&t);
+	bcore_tokens_free(&t);
 }
 
 static void
@@ -444,7 +444,7 @@ test_large(BertVocab *v)
 	for (size_t i = 0; i < reps; i++)
 		memcpy(text + i * sentence, "The weather is lovely today. ", sentence);
 	t0 = seconds();
-	check(bert_tokenize_utf8(v, text, reps * sentence, 0, &t) == BERT_TOK_OK, "1 MB: status");
+	check(bcore_tokenize_utf8(v, text, reps * sentence, 0, &t) == BERT_TOK_OK, "1 MB: status");
 	printf("# 1 MB of English: %zu pieces in %.3f s\n", t.total, seconds() - t0);
 	check(t.total == 2 + reps * 6 && t.n == t.total, "1 MB: total %zu, expected %zu",
 		  t.total, 2 + reps * 6);
@@ -455,20 +455,20 @@ test_large(BertVocab *v)
 
 	/* 1 MB in one word: one [UNK] spanning it all */
 	memset(text, 'a', len);
-	check(bert_tokenize_utf8(v, text, len, 0, &t) == BERT_TOK_OK && t.n == 3 && t.ids[1] == 100 &&
+	check(bcore_tokenize_utf8(v, text, len, 0, &t) == BERT_TOK_OK && t.n == 3 && t.ids[1] == 100 &&
 		  t.start[1] == 0 && t.end[1] == (int32_t) len, "1 MB word: one [UNK]");
 
 	/* 1 MB of CJK: one piece per character */
 	for (size_t i = 0; i + 3 <= len; i += 3)
 		memcpy(text + i, "\xe4\xb8\xad", 3);
-	check(bert_tokenize_utf8(v, text, len / 3 * 3, 0, &t) == BERT_TOK_OK &&
+	check(bcore_tokenize_utf8(v, text, len / 3 * 3, 0, &t) == BERT_TOK_OK &&
 		  t.total == 2 + len / 3, "1 MB CJK: total %zu", t.total);
 
 	/* 1 MB of 100-letter words: WordPiece's worst case stays fast */
 	for (size_t i = 0; i < len; i++)
 		text[i] = i % 101 == 100 ? ' ' : 'a';
 	t0 = seconds();
-	check(bert_tokenize_utf8(v, text, len, 0, &t) == BERT_TOK_OK, "1 MB of 100-letter words");
+	check(bcore_tokenize_utf8(v, text, len, 0, &t) == BERT_TOK_OK, "1 MB of 100-letter words");
 	printf("# 1 MB of 100-letter words: %zu pieces in %.3f s\n", t.total, seconds() - t0);
 
 	/* 1 MB of random bytes, several configurations and limits */
@@ -481,7 +481,7 @@ test_large(BertVocab *v)
 	{
 		v->flags = round % 2 ? CASED_FLAGS : UNCASED_FLAGS;
 		t0 = seconds();
-		check(bert_tokenize_utf8(v, text, len, round < 2 ? 0 : 512, &t) == BERT_TOK_OK,
+		check(bcore_tokenize_utf8(v, text, len, round < 2 ? 0 : 512, &t) == BERT_TOK_OK,
 			  "1 MB random bytes: status");
 		check(t.total >= 2 && t.n <= t.total && (round < 2 ? t.n == t.total : t.n <= 512),
 			  "1 MB random bytes: n %zu total %zu", t.n, t.total);
@@ -495,7 +495,7 @@ test_large(BertVocab *v)
 	}
 	v->flags = UNCASED_FLAGS;
 
-	bert_tokens_free(&t);
+	bcore_tokens_free(&t);
 	free(text);
 }
 
@@ -509,7 +509,7 @@ test_long_words(BertVocab *v)
 
 	v->max_chars_per_word = 1000;
 	memset(text, 'b', 300);
-	check(bert_tokenize_utf8(v, text, 300, 0, &t) == BERT_TOK_OK && t.n == 152 &&
+	check(bcore_tokenize_utf8(v, text, 300, 0, &t) == BERT_TOK_OK && t.n == 152 &&
 		  t.ids[1] == 22861 && t.ids[150] == 10322 && t.start[150] == 298 && t.end[150] == 300,
 		  "300-letter word with max_chars_per_word 1000");
 
@@ -519,7 +519,7 @@ test_long_words(BertVocab *v)
 	 */
 	for (int i = 0; i < 1000; i++)
 		memcpy(text + 4 * i, i % 2 ? "\xf0\x9d\x85\xa5" : "\xf0\x9d\x85\xad", 4);
-	check(bert_tokenize_utf8(v, text, 4000, 0, &t) == BERT_TOK_OK && t.n == 3 && t.ids[1] == 100 &&
+	check(bcore_tokenize_utf8(v, text, 4000, 0, &t) == BERT_TOK_OK && t.n == 3 && t.ids[1] == 100 &&
 		  t.start[1] == 0 && t.end[1] == 1000, "1000 reordered marks: one [UNK] over all");
 	for (size_t i = 1; i + 1 < t.n; i++)
 		ok &= t.start[i] < t.end[i];
@@ -528,7 +528,7 @@ test_long_words(BertVocab *v)
 	v->max_chars_per_word = 0;
 	EXPECT(v, "max_chars_per_word 0", "hi there", 0, "101 100 100 102", "0-0 0-2 3-8 0-0", 4);
 	v->max_chars_per_word = 100;
-	bert_tokens_free(&t);
+	bcore_tokens_free(&t);
 }
 
 int

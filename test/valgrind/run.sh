@@ -91,7 +91,7 @@ trap - EXIT
 
 # Memcheck error blocks are separated by "==PID== " lines; an error is ours if
 # any frame of its stack is in bert.so or in one of our sources.
-ours_re='bert\.so|/src/(bert|model|tokenizer|encoder|ops|unicode_tables)\.c'
+ours_re='bert\.so|/src/(core|pg)/[a-z_0-9]+\.c'
 awk -v re="$ours_re" -v out="$tmp/bert-errors.txt" '
 	FNR == 1 { flush() }
 	/^==[0-9]+== *$/ { flush(); next }

@@ -61,7 +61,7 @@ typedef struct StatsFile
 	StatsSlot	slots[STATS_SLOTS];
 } StatsFile;
 
-char	   *bert_model_dir = NULL;
+char	   *pgb_model_dir = NULL;
 
 static StatsFile *stats = NULL;
 static uint64 seen_generation = 0;
@@ -231,7 +231,7 @@ bump_generation(void)
 }
 
 void
-bert_check_model_name(const char *name)
+pgb_check_model_name(const char *name)
 {
 	size_t		len = strlen(name);
 
@@ -245,10 +245,10 @@ bert_check_model_name(const char *name)
 }
 
 void
-bert_writable_models_dir(char *buf, size_t len)
+pgb_writable_models_dir(char *buf, size_t len)
 {
-	if (bert_model_dir != NULL && bert_model_dir[0] != '\0')
-		strlcpy(buf, bert_model_dir, len);
+	if (pgb_model_dir != NULL && pgb_model_dir[0] != '\0')
+		strlcpy(buf, pgb_model_dir, len);
 	else
 		base_dir(buf, len, "models");
 }
@@ -259,13 +259,13 @@ bert_writable_models_dir(char *buf, size_t len)
  * system directory SHAREDIR/bert/models (models installed with the package).
  */
 int
-bert_models_dirs(char dirs[][MAXPGPATH])
+pgb_models_dirs(char dirs[][MAXPGPATH])
 {
 	char		share[MAXPGPATH];
 
-	if (bert_model_dir != NULL && bert_model_dir[0] != '\0')
+	if (pgb_model_dir != NULL && pgb_model_dir[0] != '\0')
 	{
-		strlcpy(dirs[0], bert_model_dir, MAXPGPATH);
+		strlcpy(dirs[0], pgb_model_dir, MAXPGPATH);
 		return 1;
 	}
 	base_dir(dirs[0], MAXPGPATH, "models");
@@ -279,7 +279,7 @@ static bool
 find_model_file(const char *name, char *path, struct stat *st)
 {
 	char		dirs[2][MAXPGPATH];
-	int			n = bert_models_dirs(dirs);
+	int			n = pgb_models_dirs(dirs);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -391,11 +391,11 @@ validate_file(const char *name, const char *path)
 {
 	BertModel	m;
 	char		err[512];
-	BertModelStatus status = bert_model_open(path, &m, err, sizeof(err));
+	BertModelStatus status = bcore_model_open(path, &m, err, sizeof(err));
 
 	if (status != BERT_MODEL_OK)
 		model_error(name, status, err);
-	bert_model_close(&m);
+	bcore_model_close(&m);
 }
 
 /*
@@ -499,20 +499,20 @@ forget_models(void)
 		LoadedModel *lm = loaded_models;
 
 		loaded_models = lm->next;
-		bert_run_state_free(&lm->state);
-		bert_model_close(&lm->model);
+		bcore_run_state_free(&lm->state);
+		bcore_model_close(&lm->model);
 		pfree(lm);
 	}
 }
 
 void
-bert_cache_init(void)
+pgb_cache_init(void)
 {
 	stats_attach();
 }
 
 LoadedModel *
-bert_get_model(const char *name)
+pgb_get_model(const char *name)
 {
 	LoadedModel *lm;
 	char		src[MAXPGPATH],
@@ -534,7 +534,7 @@ bert_get_model(const char *name)
 		if (strcmp(lm->name, name) == 0)
 			return lm;
 
-	bert_check_model_name(name);
+	pgb_check_model_name(name);
 	if (!find_model_file(name, src, &st))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -548,7 +548,7 @@ bert_get_model(const char *name)
 	key = file_key(&st);
 	ensure_snapshot(name, src, key, snap);
 
-	status = bert_model_open(snap, &model, err, sizeof(err));
+	status = bcore_model_open(snap, &model, err, sizeof(err));
 	if (status != BERT_MODEL_OK)
 		model_error(name, status, err);
 
@@ -562,7 +562,7 @@ bert_get_model(const char *name)
 }
 
 void
-bert_count_use(LoadedModel *lm, int64 tokens)
+pgb_count_use(LoadedModel *lm, int64 tokens)
 {
 	if (stats == NULL || lm->slot < 0)
 		return;
@@ -592,7 +592,7 @@ resident_bytes(const void *base, size_t size)
 }
 
 void
-bert_model_usage(const char *name, const char *path, BertModelInfo *info)
+pgb_model_usage(const char *name, const char *path, BertModelInfo *info)
 {
 	struct stat st;
 	char		snap[MAXPGPATH],
@@ -693,20 +693,20 @@ convert_directory(const char *name, const char *dir, const char *out)
 }
 
 void
-bert_install_model_file(const char *name, const char *path, bool replace)
+pgb_install_model_file(const char *name, const char *path, bool replace)
 {
 	char		dir[MAXPGPATH],
 				dst[MAXPGPATH],
 				tmp[MAXPGPATH];
 	struct stat st;
 
-	bert_check_model_name(name);
+	pgb_check_model_name(name);
 	if (stat(path, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not stat \"%s\": %m", path)));
-	bert_writable_models_dir(dir, sizeof(dir));
-	if (bert_model_dir == NULL || bert_model_dir[0] == '\0')
+	pgb_writable_models_dir(dir, sizeof(dir));
+	if (pgb_model_dir == NULL || pgb_model_dir[0] == '\0')
 	{
 		char		base[MAXPGPATH];
 
@@ -734,7 +734,7 @@ bert_install_model_file(const char *name, const char *path, bool replace)
 }
 
 void
-bert_drop_model_file(const char *name)
+pgb_drop_model_file(const char *name)
 {
 	char		dir[MAXPGPATH],
 				path[MAXPGPATH],
@@ -742,8 +742,8 @@ bert_drop_model_file(const char *name)
 				keep[MAXPGPATH];
 	struct stat st;
 
-	bert_check_model_name(name);
-	bert_writable_models_dir(dir, sizeof(dir));
+	pgb_check_model_name(name);
+	pgb_writable_models_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s.bert", dir, name);
 	if (stat(path, &st) != 0)
 	{
@@ -775,7 +775,7 @@ bert_drop_model_file(const char *name)
  * skipped; the server still starts.
  */
 void
-bert_preload(const char *list)
+pgb_preload(const char *list)
 {
 	char	   *copy = pstrdup(list);
 	List	   *names;
@@ -795,7 +795,7 @@ bert_preload(const char *list)
 
 		PG_TRY();
 		{
-			LoadedModel *lm = bert_get_model(name);
+			LoadedModel *lm = pgb_get_model(name);
 
 			ereport(LOG,
 					(errmsg("bert: preloaded model \"%s\" (%zu bytes)", name, lm->model.size)));

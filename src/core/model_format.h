@@ -13,7 +13,7 @@
  *              tokens back to back; token i is bytes [offsets[i], offsets[i+1])
  *              of the blob that starts right after the offsets array
  *   [hash]     uint32 slots[hash_slots]; 0 = empty, else token id + 1;
- *              open addressing with linear probing on bert_hash()
+ *              open addressing with linear probing on bcore_hash()
  *   [labels]   same layout as vocab, num_labels entries (may be 0)
  *   [tensor data]  each tensor fp32 (or Q8 or F16P, below), row-major, at a
  *              BERT_TENSOR_ALIGN offset
@@ -81,9 +81,9 @@ typedef enum BertPooling
 
 /*
  * BERT_DTYPE_F16P: a linear layer's weight [out, in] in IEEE half precision,
- * packed for the encoder's matrix product (ops.c bert_linear_f16): panels
+ * packed for the encoder's matrix product (ops.c bcore_linear_f16): panels
  * of BERT_F16P_PANEL output channels, each panel in input-major order, so
- * element [o][i] is half number bert_f16p_index(o, i, in) and the last panel
+ * element [o][i] is half number bcore_f16p_index(o, i, in) and the last panel
  * is padded with zeros.  The converter writes it, byte for byte, for a
  * checkpoint whose linear weights are F16 (lossless: fp16 -> fp32 is exact);
  * half the bytes of F32 lets a small model's weights stay in the L3 cache.
@@ -99,7 +99,7 @@ typedef enum BertDType
 } BertDType;
 
 static inline uint64_t
-bert_f16p_index(uint32_t o, uint32_t i, uint32_t in)
+bcore_f16p_index(uint32_t o, uint32_t i, uint32_t in)
 {
 	return ((uint64_t) (o / BERT_F16P_PANEL) * in + i) * BERT_F16P_PANEL + o % BERT_F16P_PANEL;
 }
@@ -109,7 +109,7 @@ bert_f16p_index(uint32_t o, uint32_t i, uint32_t in)
  * quiet, as the CPU's vcvtph2ps makes it.
  */
 static inline float
-bert_half_to_float(uint16_t h)
+bcore_half_to_float(uint16_t h)
 {
 	uint32_t	sign = (uint32_t) (h & 0x8000u) << 16;
 	uint32_t	exp = (h >> 10) & 0x1Fu;
@@ -133,7 +133,7 @@ bert_half_to_float(uint16_t h)
 
 /* halves an F16P weight [out, in] takes: out rounded up to whole panels */
 static inline uint64_t
-bert_f16p_halves(uint32_t out, uint32_t in)
+bcore_f16p_halves(uint32_t out, uint32_t in)
 {
 	return ((uint64_t) out + BERT_F16P_PANEL - 1) / BERT_F16P_PANEL * BERT_F16P_PANEL * in;
 }
@@ -181,7 +181,7 @@ typedef struct BertFileHeader
 
 	char		source[128];	/* free text: where the model came from */
 	uint8_t		reserved[BERT_HEADER_SIZE - 8 - 4 - 4 - 8 - 22 * 4 - 8 * 8 - 128 - 4];
-	uint32_t	header_crc;		/* bert_header_crc() of everything above */
+	uint32_t	header_crc;		/* bcore_header_crc() of everything above */
 } BertFileHeader;
 
 typedef struct BertTensorEntry
@@ -192,7 +192,7 @@ typedef struct BertTensorEntry
 	uint32_t	shape[BERT_MAX_DIMS];	/* unused dims are 0 */
 	uint64_t	offset;			/* from the start of the file, BERT_TENSOR_ALIGN-aligned */
 	uint64_t	nbytes;			/* product(shape) * 4 (F32), * 2 (Q8), or
-								 * bert_f16p_halves() * 2 (F16P) */
+								 * bcore_f16p_halves() * 2 (F16P) */
 } BertTensorEntry;
 
 _Static_assert(sizeof(BertFileHeader) == BERT_HEADER_SIZE, "header size");
@@ -200,7 +200,7 @@ _Static_assert(sizeof(BertTensorEntry) == 136, "tensor entry size");
 
 /* FNV-1a, 32 bit: the hash of the vocabulary index. */
 static inline uint32_t
-bert_hash(const char *s, size_t len)
+bcore_hash(const char *s, size_t len)
 {
 	uint32_t	h = 2166136261u;
 
@@ -214,7 +214,7 @@ bert_hash(const char *s, size_t len)
 
 /* CRC-32 (IEEE) of the header up to header_crc: catches any flipped byte. */
 static inline uint32_t
-bert_header_crc(const BertFileHeader *h)
+bcore_header_crc(const BertFileHeader *h)
 {
 	const uint8_t *p = (const uint8_t *) h;
 	uint32_t	crc = 0xFFFFFFFFu;

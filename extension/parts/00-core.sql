@@ -1,4 +1,4 @@
--- bert 0.1.0
+-- bert: the install script, made by the Makefile from extension/parts/*.sql
 \echo Use "CREATE EXTENSION bert" to load this file. \quit
 
 -- Like to_tsvector(), each model-dependent function comes in two forms:

@@ -342,7 +342,7 @@ utf8_encode(uint32_t cp, char *out)
 
 /*
  * Find the token whose bytes are ("##" if cont) + s[0..len), given its
- * bert_hash h.  Probes at most n_slots times and checks every id and
+ * bcore_hash h.  Probes at most n_slots times and checks every id and
  * offset it reads, so a corrupted index cannot loop or read out of bounds.
  */
 static int32_t
@@ -383,11 +383,11 @@ vocab_find(const BertVocab *vocab, uint32_t h, const char *s, size_t len, bool c
 }
 
 int32_t
-bert_vocab_lookup(const BertVocab *vocab, const char *s, size_t len)
+bcore_vocab_lookup(const BertVocab *vocab, const char *s, size_t len)
 {
 	if (vocab == NULL || (s == NULL && len > 0))
 		return -1;
-	return vocab_find(vocab, bert_hash(s, len), s, len, false);
+	return vocab_find(vocab, bcore_hash(s, len), s, len, false);
 }
 
 
@@ -592,7 +592,7 @@ end_word(TokState *st)
 	const BertVocab *vocab = st->vocab;
 	size_t		n_pieces = 0;
 	size_t		start = 0;
-	uint32_t	cont_basis = bert_hash("##", 2);
+	uint32_t	cont_basis = bcore_hash("##", 2);
 
 	if (w->total == 0)
 		return;
@@ -611,7 +611,7 @@ end_word(TokState *st)
 
 	while (start < w->len)
 	{
-		uint32_t	h = start > 0 ? cont_basis : bert_hash("", 0);
+		uint32_t	h = start > 0 ? cont_basis : bcore_hash("", 0);
 		const char *s = w->bytes + w->aux1[start];
 		size_t		end;
 		int32_t		id = -1;
@@ -777,7 +777,7 @@ normalize(TokState *st, uint32_t cp, int32_t orig)
 }
 
 BertTokStatus
-bert_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
+bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
 			  size_t max_tokens, BertTokens *out)
 {
 	const unsigned char *s = (const unsigned char *) text;
@@ -869,7 +869,7 @@ bert_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
 }
 
 void
-bert_tokens_free(BertTokens *tokens)
+bcore_tokens_free(BertTokens *tokens)
 {
 	if (tokens == NULL)
 		return;

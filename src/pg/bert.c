@@ -37,7 +37,7 @@
 
 PG_MODULE_MAGIC;
 
-/* GUCs (bert_model_dir lives in cache.c) */
+/* GUCs (pgb_model_dir lives in cache.c) */
 static char *bert_default_model = NULL;
 static char *bert_preload_models = NULL;
 static int	bert_max_tokens = 0;
@@ -56,7 +56,7 @@ void		_PG_init(void);
 
 /*
  * Polled by the encoder between steps (possibly from its worker threads, so
- * it only reads flags): cancel and timeouts stop it promptly, and bert_run()
+ * it only reads flags): cancel and timeouts stop it promptly, and pgb_run()
  * then services the interrupt on the backend's own thread.  Interrupts held
  * off do not stop it, or it would stop again at once after every rerun.
  */
@@ -104,7 +104,7 @@ _PG_init(void)
 	DefineCustomStringVariable("bert.model_dir",
 							   "Directory that holds the models (NAME.bert).",
 							   "Empty means $PGDATA/pg_bert/models, then SHAREDIR/bert/models.",
-							   &bert_model_dir,
+							   &pgb_model_dir,
 							   "",
 							   PGC_SUSET,
 							   0,
@@ -121,27 +121,27 @@ _PG_init(void)
 								   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bert");
 
-	bert_interrupt_pending = interrupt_pending;
+	bcore_interrupt_pending = interrupt_pending;
 
 	/* in the postmaster: map the weights, touch nothing else (no BLIS, no threads) */
 	if (process_shared_preload_libraries_in_progress &&
 		bert_preload_models != NULL && bert_preload_models[0] != '\0')
-		bert_preload(bert_preload_models);
+		pgb_preload(bert_preload_models);
 }
 
 /* The model argument at position argno, or bert.default_model if absent. */
 LoadedModel *
-bert_model_arg(FunctionCallInfo fcinfo, int argno)
+pgb_model_arg(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_NARGS() > argno)
 	{
 		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-		LoadedModel *lm = bert_get_model(name);
+		LoadedModel *lm = pgb_get_model(name);
 
 		pfree(name);
 		return lm;
 	}
-	return bert_get_model(bert_default_model);
+	return pgb_get_model(bert_default_model);
 }
 
 static int
@@ -152,7 +152,7 @@ compare_names(const ListCell *a, const ListCell *b)
 
 /* The text as UTF-8 (the tokenizer's input encoding), and its length. */
 char *
-bert_text_to_utf8(text *t, int *len)
+pgb_text_to_utf8(text *t, int *len)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			n = VARSIZE_ANY_EXHDR(t);
@@ -169,9 +169,9 @@ static BertTokens *
 tokenize(LoadedModel *lm, text *input, size_t max_tokens)
 {
 	int			len;
-	char	   *utf8 = bert_text_to_utf8(input, &len);
+	char	   *utf8 = pgb_text_to_utf8(input, &len);
 
-	if (bert_tokenize_utf8(&lm->model.vocab, utf8, (size_t) len, max_tokens,
+	if (bcore_tokenize_utf8(&lm->model.vocab, utf8, (size_t) len, max_tokens,
 					  &scratch_tokens) != BERT_TOK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -186,7 +186,7 @@ tokenize(LoadedModel *lm, text *input, size_t max_tokens)
  * else bert.max_tokens if set, else the model's maximum sequence length.
  */
 int
-bert_token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
+pgb_token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
 {
 	const BertConfig *c = &lm->model.config;
 	int			limit = c->max_seq_len;
@@ -206,7 +206,7 @@ bert_token_limit(FunctionCallInfo fcinfo, int argno, LoadedModel *lm)
 
 /* The tokens the model sees: cut to limit, or an error if bert.truncate is off. */
 BertTokens *
-bert_model_tokens(LoadedModel *lm, text *input, int limit)
+pgb_model_tokens(LoadedModel *lm, text *input, int limit)
 {
 	BertTokens *tok = tokenize(lm, input, bert_truncate ? (size_t) limit : 0);
 
@@ -224,7 +224,7 @@ bert_model_tokens(LoadedModel *lm, text *input, int limit)
  * lm; the last hidden state is then in lm->state.
  */
 void
-bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
+pgb_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 {
 	BertEncStatus status;
 	int64		tokens = 0;
@@ -241,14 +241,14 @@ bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 	 */
 	threads = IsInParallelMode() ? 1 : bert_threads;
 	if (n_seq > 1 && tokens >= 2 * BERT_MIN_CHUNK_TOKENS)
-		bert_blas_init(1);
+		bcore_blas_init(1);
 	else
 	{
-		bert_blas_init(tokens < 128 ? 1 : threads);
+		bcore_blas_init(tokens < 128 ? 1 : threads);
 		threads = 1;
 	}
 	/* stopped by an interrupt: service it (an ERROR leaves here), else rerun */
-	while ((status = bert_encode_threads(&lm->model, &lm->state, ids, seq_len, n_seq,
+	while ((status = bcore_encode_threads(&lm->model, &lm->state, ids, seq_len, n_seq,
 										 threads)) == BERT_ENC_INTERRUPTED)
 		CHECK_FOR_INTERRUPTS();
 	if (status == BERT_ENC_NOMEM)
@@ -257,13 +257,13 @@ bert_run(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq)
 				 errmsg("out of memory running model \"%s\"", lm->name)));
 	if (status != BERT_ENC_OK)
 		elog(ERROR, "bert: encoder rejected its input");
-	bert_count_use(lm, tokens);
+	pgb_count_use(lm, tokens);
 }
 
 /* UTF-8 bytes from the model as text in the database encoding (a piece or
  * label may not exist there: then the conversion raises the usual error). */
 text *
-bert_utf8_text(const char *s, int len)
+pgb_utf8_text(const char *s, int len)
 {
 	char	   *c = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
 													   PG_UTF8, GetDatabaseEncoding());
@@ -273,9 +273,9 @@ bert_utf8_text(const char *s, int len)
 
 /* Word piece id of the vocabulary, as text. */
 text *
-bert_piece_text(const BertVocab *v, int32 id)
+pgb_piece_text(const BertVocab *v, int32 id)
 {
-	return bert_utf8_text(v->blob + v->offsets[id], (int) (v->offsets[id + 1] - v->offsets[id]));
+	return pgb_utf8_text(v->blob + v->offsets[id], (int) (v->offsets[id + 1] - v->offsets[id]));
 }
 
 /* Sentence embedding of input into scratch_embedding (hidden floats). */
@@ -283,7 +283,7 @@ static float *
 embed(LoadedModel *lm, text *input, int limit)
 {
 	const BertConfig *c = &lm->model.config;
-	BertTokens *tok = bert_model_tokens(lm, input, limit);
+	BertTokens *tok = pgb_model_tokens(lm, input, limit);
 	int			n = (int) tok->n;
 
 	if (scratch_embedding_len < c->hidden)
@@ -293,13 +293,13 @@ embed(LoadedModel *lm, text *input, int limit)
 		scratch_embedding = MemoryContextAlloc(TopMemoryContext, sizeof(float) * c->hidden);
 		scratch_embedding_len = c->hidden;
 	}
-	bert_run(lm, tok->ids, &n, 1);
-	bert_pool(&lm->model, &lm->state, &n, 1, scratch_embedding);
+	pgb_run(lm, tok->ids, &n, 1);
+	bcore_pool(&lm->model, &lm->state, &n, 1, scratch_embedding);
 	return scratch_embedding;
 }
 
 ArrayType *
-bert_float_array(const float *v, int n)
+pgb_float_array(const float *v, int n)
 {
 	/* built in one piece: no Datum array per call on the hot path */
 	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * n;
@@ -374,10 +374,10 @@ PG_FUNCTION_INFO_V1(bert_embed);
 Datum
 bert_embed(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
-	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
+	float	   *e = embed(lm, PG_GETARG_TEXT_PP(0), pgb_token_limit(fcinfo, 2, lm));
 
-	PG_RETURN_ARRAYTYPE_P(bert_float_array(e, lm->model.config.hidden));
+	PG_RETURN_ARRAYTYPE_P(pgb_float_array(e, lm->model.config.hidden));
 }
 
 /*
@@ -390,8 +390,8 @@ Datum
 bert_embed_many(PG_FUNCTION_ARGS)
 {
 	ArrayType  *inputs = PG_GETARG_ARRAYTYPE_P(0);
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
-	int			limit = bert_token_limit(fcinfo, 2, lm);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
+	int			limit = pgb_token_limit(fcinfo, 2, lm);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			hidden = lm->model.config.hidden;
 	Datum	   *texts;
@@ -419,20 +419,20 @@ bert_embed_many(PG_FUNCTION_ARGS)
 		BertTokens *tok = NULL;
 
 		if (i < n && !isnull[i])
-			tok = bert_model_tokens(lm, DatumGetTextPP(texts[i]), limit);
+			tok = pgb_model_tokens(lm, DatumGetTextPP(texts[i]), limit);
 		/* run the batch when the next text would not fit, before a NULL (to
 		 * keep rows in input order), and at the end */
 		if (n_seq > 0 && (i == n || isnull[i] || n_tok + (int) tok->n > BATCH_TOKENS))
 		{
-			bert_run(lm, ids, lens, n_seq);
-			bert_pool(&lm->model, &lm->state, lens, n_seq, out);
+			pgb_run(lm, ids, lens, n_seq);
+			bcore_pool(&lm->model, &lm->state, lens, n_seq, out);
 			for (int s = 0; s < n_seq; s++)
 			{
 				Datum		values[2];
 				bool		nulls[2] = {false, false};
 
 				values[0] = Int32GetDatum(ords[s]);
-				values[1] = PointerGetDatum(bert_float_array(out + (size_t) s * hidden, hidden));
+				values[1] = PointerGetDatum(pgb_float_array(out + (size_t) s * hidden, hidden));
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
 			n_seq = n_tok = 0;
@@ -460,8 +460,8 @@ PG_FUNCTION_INFO_V1(bert_similarity);
 Datum
 bert_similarity(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = bert_model_arg(fcinfo, 2);
-	int			limit = bert_token_limit(fcinfo, 3, lm);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 2);
+	int			limit = pgb_token_limit(fcinfo, 3, lm);
 	int			h = lm->model.config.hidden;
 	float	   *a = palloc(sizeof(float) * h);
 	double		sim;
@@ -476,8 +476,8 @@ PG_FUNCTION_INFO_V1(bert_token_ids);
 Datum
 bert_token_ids(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
-	BertTokens *tok = bert_model_tokens(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
+	BertTokens *tok = pgb_model_tokens(lm, PG_GETARG_TEXT_PP(0), pgb_token_limit(fcinfo, 2, lm));
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 
 	for (size_t i = 0; i < tok->n; i++)
@@ -489,12 +489,12 @@ PG_FUNCTION_INFO_V1(bert_tokenize);
 Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
-	BertTokens *tok = bert_model_tokens(lm, PG_GETARG_TEXT_PP(0), bert_token_limit(fcinfo, 2, lm));
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
+	BertTokens *tok = pgb_model_tokens(lm, PG_GETARG_TEXT_PP(0), pgb_token_limit(fcinfo, 2, lm));
 	Datum	   *d = palloc(sizeof(Datum) * tok->n);
 
 	for (size_t i = 0; i < tok->n; i++)
-		d[i] = PointerGetDatum(bert_piece_text(&lm->model.vocab, tok->ids[i]));
+		d[i] = PointerGetDatum(pgb_piece_text(&lm->model.vocab, tok->ids[i]));
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, (int) tok->n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -502,7 +502,7 @@ PG_FUNCTION_INFO_V1(bert_token_count);
 Datum
 bert_token_count(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	BertTokens *tok = tokenize(lm, PG_GETARG_TEXT_PP(0), 0);
 
 	if (tok->total > PG_INT32_MAX)
@@ -534,19 +534,19 @@ bert_info(PG_FUNCTION_ARGS)
 	Datum		values[8];
 	bool		nulls[8] = {0};
 	char		dirs[2][MAXPGPATH];
-	int			ndirs = bert_models_dirs(dirs);
+	int			ndirs = pgb_models_dirs(dirs);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bert_info: return type must be a row type");
-	bert_blas_init(1);
-	values[0] = CStringGetTextDatum(bert_blas_version());
-	values[1] = CStringGetTextDatum(bert_blas_arch());
-	values[2] = CStringGetTextDatum(bert_blas_arch_reason());
-	values[3] = Int32GetDatum(bert_blas_threads());
+	bcore_blas_init(1);
+	values[0] = CStringGetTextDatum(bcore_blas_version());
+	values[1] = CStringGetTextDatum(bcore_blas_arch());
+	values[2] = CStringGetTextDatum(bcore_blas_arch_reason());
+	values[3] = Int32GetDatum(bcore_blas_threads());
 	values[4] = Int32GetDatum(BERT_FORMAT_VERSION);
 	values[5] = CStringGetTextDatum(ndirs == 1 ? dirs[0] : psprintf("%s:%s", dirs[0], dirs[1]));
-	values[6] = CStringGetTextDatum(bert_cpu_features());
-	values[7] = CStringGetTextDatum(bert_kernels_isa());
+	values[6] = CStringGetTextDatum(bcore_cpu_features());
+	values[7] = CStringGetTextDatum(bcore_kernels_isa());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
@@ -558,12 +558,12 @@ bert_install_model(PG_FUNCTION_ARGS)
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	bool		replace = PG_GETARG_BOOL(2);
 
-	bert_check_file_privilege("install a model");
+	pgb_check_file_privilege("install a model");
 	if (!is_absolute_path(path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model path must be absolute")));
-	bert_install_model_file(name, path, replace);
+	pgb_install_model_file(name, path, replace);
 	PG_RETURN_VOID();
 }
 
@@ -573,13 +573,13 @@ bert_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	bert_check_file_privilege("drop a model");
-	bert_drop_model_file(name);
+	pgb_check_file_privilege("drop a model");
+	pgb_drop_model_file(name);
 	PG_RETURN_VOID();
 }
 
 const char *
-bert_kind_name(BertModelKind kind)
+pgb_kind_name(BertModelKind kind)
 {
 	switch (kind)
 	{
@@ -606,8 +606,8 @@ model_row(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 	BertModelStatus status;
 
 	snprintf(path, sizeof(path), "%s/%s.bert", dir, name);
-	status = bert_model_open(path, &m, err, sizeof(err));
-	bert_model_usage(name, path, &info);
+	status = bcore_model_open(path, &m, err, sizeof(err));
+	pgb_model_usage(name, path, &info);
 	values[0] = CStringGetTextDatum(name);
 	if (status == BERT_MODEL_OK)
 	{
@@ -617,11 +617,11 @@ model_row(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 		for (uint32 i = 0; i < m.n_labels; i++)
 		{
 			size_t		len;
-			const char *l = bert_model_label(&m, i, &len);
+			const char *l = bcore_model_label(&m, i, &len);
 
 			labels[i] = PointerGetDatum(cstring_to_text_with_len(l, (int) len));
 		}
-		values[1] = CStringGetTextDatum(bert_kind_name(c->kind));
+		values[1] = CStringGetTextDatum(pgb_kind_name(c->kind));
 		values[2] = Int32GetDatum(c->n_layers);
 		values[3] = Int32GetDatum(c->hidden);
 		values[4] = Int32GetDatum(c->n_heads);
@@ -631,7 +631,7 @@ model_row(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 		values[8] = PointerGetDatum(construct_array(labels, (int) m.n_labels, TEXTOID, -1, false, TYPALIGN_INT));
 		values[9] = CStringGetTextDatum(c->pooling == BERT_POOL_CLS ? "cls" : "mean");
 		values[10] = BoolGetDatum((c->flags & BERT_FLAG_NORMALIZE) != 0);
-		bert_model_close(&m);
+		bcore_model_close(&m);
 	}
 	else
 	{
@@ -657,7 +657,7 @@ bert_models(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char		dirs[2][MAXPGPATH];
-	int			ndirs = bert_models_dirs(dirs);
+	int			ndirs = pgb_models_dirs(dirs);
 	List	   *seen = NIL;
 
 	InitMaterializedSRF(fcinfo, 0);

@@ -91,7 +91,7 @@ typedef struct BertModel
 	const char *label_blob;
 	const uint8_t *base;		/* the mapping */
 	size_t		size;			/* bytes mapped */
-	int			mapped;		/* base came from bert_model_open() */
+	int			mapped;		/* base came from bcore_model_open() */
 	char		source[129];
 } BertModel;
 
@@ -108,19 +108,19 @@ typedef enum BertModelStatus
  * Check a model image of size bytes at base and fill *model with pointers
  * into it.  On failure, errbuf (errlen bytes) says what is wrong.
  * The caller keeps base alive for as long as the model is used, and releases
- * model->weights.layers with bert_model_close().
+ * model->weights.layers with bcore_model_close().
  */
-BertModelStatus bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
+BertModelStatus bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 								 char *errbuf, size_t errlen);
 
 /* Map path read-only and parse it. */
-BertModelStatus bert_model_open(const char *path, BertModel *model,
+BertModelStatus bcore_model_open(const char *path, BertModel *model,
 								char *errbuf, size_t errlen);
 
-/* Unmap (if opened with bert_model_open) and free. */
-void		bert_model_close(BertModel *model);
+/* Unmap (if opened with bcore_model_open) and free. */
+void		bcore_model_close(BertModel *model);
 
 /* Name of label i, and its length; NULL if out of range. */
-const char *bert_model_label(const BertModel *model, uint32_t i, size_t *len);
+const char *bcore_model_label(const BertModel *model, uint32_t i, size_t *len);
 
 #endif							/* BERT_MODEL_H */

@@ -24,16 +24,16 @@ typedef struct LoadedModel
 } LoadedModel;
 
 /* GUCs */
-extern char *bert_model_dir;
+extern char *pgb_model_dir;
 
-void		bert_cache_init(void);
-LoadedModel *bert_get_model(const char *name);
-void		bert_count_use(LoadedModel *lm, int64 tokens);
-void		bert_check_model_name(const char *name);
+void		pgb_cache_init(void);
+LoadedModel *pgb_get_model(const char *name);
+void		pgb_count_use(LoadedModel *lm, int64 tokens);
+void		pgb_check_model_name(const char *name);
 
 /* The directory installs and drops write to; the directories searched. */
-void		bert_writable_models_dir(char *buf, size_t len);
-int			bert_models_dirs(char dirs[][MAXPGPATH]);
+void		pgb_writable_models_dir(char *buf, size_t len);
+int			pgb_models_dirs(char dirs[][MAXPGPATH]);
 
 /* Catalogue row for one model; *found false if not installed. */
 typedef struct BertModelInfo
@@ -47,10 +47,10 @@ typedef struct BertModelInfo
 	int64		tokens;
 } BertModelInfo;
 
-void		bert_model_usage(const char *name, const char *path, BertModelInfo *info);
+void		pgb_model_usage(const char *name, const char *path, BertModelInfo *info);
 
-void		bert_install_model_file(const char *name, const char *path, bool replace);
-void		bert_drop_model_file(const char *name);
-void		bert_preload(const char *list);
+void		pgb_install_model_file(const char *name, const char *path, bool replace);
+void		pgb_drop_model_file(const char *name);
+void		pgb_preload(const char *list);
 
 #endif							/* BERT_CACHE_H */

@@ -26,37 +26,37 @@ typedef enum BertHeadStatus
 } BertHeadStatus;
 
 /* A short English description of a status, e.g. for errdetail. */
-const char *bert_head_status_message(BertHeadStatus status);
+const char *bcore_head_status_message(BertHeadStatus status);
 
 /*
  * probs (rows x k) = softmax(x W^T + b) row by row: x is rows x d with row
  * stride ldx, W is k x d ([out, in], Hugging Face's classifier.weight).
  */
-void		bert_head_probs(const float *x, int rows, int d, int ldx,
+void		bcore_head_probs(const float *x, int rows, int d, int ldx,
 							const float *W, const float *b, int k, float *probs);
 
 /* Index of the largest of x[0 .. n-1] (the first one on ties), and its value. */
-int			bert_argmax(const float *x, int n, float *value);
+int			bcore_argmax(const float *x, int n, float *value);
 
 /*
- * Sequence classification, after bert_encode() on n_seq sequences:
+ * Sequence classification, after bcore_encode() on n_seq sequences:
  * probs (n_seq x num_labels).  As Hugging Face's BertForSequenceClassification
  * when the model has a pooler:  x = tanh(W_p h_[CLS] + b_p);  without one (a
  * head trained on the model's own sentence embedding) x is the embedding
- * exactly as bert_pool() makes it (mean or [CLS], L2-normalised if the model
+ * exactly as bcore_pool() makes it (mean or [CLS], L2-normalised if the model
  * says so).  Then probs = softmax(W_c x + b_c).
  * scratch: 2 * n_seq * hidden floats, or NULL to have them malloc'd here.
  */
-BertHeadStatus bert_classify_sequence(const BertModel *model, const BertRunState *state,
+BertHeadStatus bcore_classify_sequence(const BertModel *model, const BertRunState *state,
 									  const int *seq_len, int n_seq,
 									  float *scratch, float *probs);
 
 /*
- * Token classification, after bert_encode(): probs (tokens x num_labels),
+ * Token classification, after bcore_encode(): probs (tokens x num_labels),
  * tokens = sum(seq_len), one row per word piece including [CLS] and [SEP]:
  * softmax(W_c h_t + b_c).
  */
-BertHeadStatus bert_classify_tokens(const BertModel *model, const BertRunState *state,
+BertHeadStatus bcore_classify_tokens(const BertModel *model, const BertRunState *state,
 									const int *seq_len, int n_seq, float *probs);
 
 /*
@@ -65,7 +65,7 @@ BertHeadStatus bert_classify_tokens(const BertModel *model, const BertRunState *
  *
  *  - pieces with an empty span (start == end: [CLS], [SEP]) are skipped;
  *  - each piece's label is its argmax label and its score that probability
- *    (label[t], score[t]; see bert_argmax);
+ *    (label[t], score[t]; see bcore_argmax);
  *  - get_tag: "B-X" is (B, X), "I-X" is (I, X), anything else, "O"
  *    included, is (I, itself);
  *  - a piece joins the group of the previous one when its tag equals the
@@ -97,7 +97,7 @@ typedef struct BertEntity
  * (label_lens[i] bytes) is the name of label i.  Returns the number of
  * entities, or -1 if a label id is out of range.
  */
-int			bert_group_entities(const int *label, const float *score,
+int			bcore_group_entities(const int *label, const float *score,
 								const int32_t *start, const int32_t *end, int n,
 								const char *const *label_names, const size_t *label_lens,
 								int n_labels, BertEntity *out);
@@ -134,7 +134,7 @@ typedef struct BertTrainParams
 	BertClassWeight class_weight;	/* default NONE */
 } BertTrainParams;
 
-void		bert_train_params_default(BertTrainParams *params);
+void		bcore_train_params_default(BertTrainParams *params);
 
 /*
  * Called after every epoch (1-based) with the (weighted) mean cross-entropy
@@ -146,18 +146,18 @@ void		bert_train_params_default(BertTrainParams *params);
  */
 typedef int (*BertTrainProgress) (int epoch, double loss, double accuracy, void *arg);
 
-/* Bytes of work area bert_train_softmax() needs for these sizes. */
-size_t		bert_train_softmax_work_size(int n, int d, int k, const BertTrainParams *params);
+/* Bytes of work area bcore_train_softmax() needs for these sizes. */
+size_t		bcore_train_softmax_work_size(int n, int d, int k, const BertTrainParams *params);
 
 /*
  * Train.  params NULL means the defaults; work is
- * bert_train_softmax_work_size() bytes (any alignment of malloc/palloc), or
+ * bcore_train_softmax_work_size() bytes (any alignment of malloc/palloc), or
  * NULL to have it malloc'd here; progress may be NULL.  W and b are written
  * on every return except BERT_HEAD_BAD_INPUT and BERT_HEAD_NOMEM.
  * BAD_INPUT: n < 1, d < 1, k < 2, a label outside 0 .. k-1, a non-finite
  * feature, or a bad parameter.
  */
-BertHeadStatus bert_train_softmax(const float *X, int n, int d, const int *y, int k,
+BertHeadStatus bcore_train_softmax(const float *X, int n, int d, const int *y, int k,
 								  const BertTrainParams *params, void *work,
 								  float *W, float *b,
 								  BertTrainProgress progress, void *arg);
@@ -177,12 +177,12 @@ typedef struct BertBioScheme
 	char	  **labels;			/* "O", "B-T0", "I-T0", "B-T1", ... */
 } BertBioScheme;
 
-BertHeadStatus bert_bio_scheme_build(const char *const *types, const size_t *type_lens,
+BertHeadStatus bcore_bio_scheme_build(const char *const *types, const size_t *type_lens,
 									 int n, BertBioScheme *scheme);
-void		bert_bio_scheme_free(BertBioScheme *scheme);
+void		bcore_bio_scheme_free(BertBioScheme *scheme);
 
 /* Index of a type in the scheme, or -1. */
-int			bert_bio_type_id(const BertBioScheme *scheme, const char *type, size_t len);
+int			bcore_bio_type_id(const BertBioScheme *scheme, const char *type, size_t len);
 
 /* An annotated entity: code points [start, end) of the text, and its type id. */
 typedef struct BertBioSpan
@@ -193,7 +193,7 @@ typedef struct BertBioSpan
 } BertBioSpan;
 
 /*
- * Label the n pieces of one text (spans from bert_tokenize_utf8) from its
+ * Label the n pieces of one text (spans from bcore_tokenize_utf8) from its
  * entities: a piece is inside an entity when its span is not empty and its
  * start lies in [entity start, entity end); the first piece inside gets
  * B-T, the following ones I-T, every other piece (also [CLS], [SEP]) O.
@@ -202,7 +202,7 @@ typedef struct BertBioSpan
  * entities no piece starts in (cut off by truncation, or starting inside a
  * piece).
  */
-BertHeadStatus bert_bio_assign(const int32_t *start, const int32_t *end, int n,
+BertHeadStatus bcore_bio_assign(const int32_t *start, const int32_t *end, int n,
 							   const BertBioSpan *entities, int n_entities, int n_types,
 							   int *label, int *n_missed);
 

@@ -69,7 +69,7 @@ choose_arch(void)
 }
 
 void
-bert_blas_init(int threads)
+bcore_blas_init(int threads)
 {
 	if (!blas_ready)
 	{
@@ -83,31 +83,31 @@ bert_blas_init(int threads)
 }
 
 const char *
-bert_blas_arch(void)
+bcore_blas_arch(void)
 {
 	return bli_arch_string(bli_arch_query_id());
 }
 
 const char *
-bert_blas_arch_reason(void)
+bcore_blas_arch_reason(void)
 {
 	return blas_reason;
 }
 
 const char *
-bert_blas_version(void)
+bcore_blas_version(void)
 {
 	return bli_info_get_version_str();
 }
 
 int
-bert_blas_threads(void)
+bcore_blas_threads(void)
 {
 	return (int) bli_thread_get_num_threads();
 }
 
 void
-bert_gemm(int m, int n, int k, float alpha,
+bcore_gemm(int m, int n, int k, float alpha,
 		  const float *a, long rsa, long csa,
 		  const float *b, long rsb, long csb,
 		  float beta, float *c, long rsc, long csc)
@@ -117,11 +117,11 @@ bert_gemm(int m, int n, int k, float alpha,
 }
 
 void
-bert_linear(int m, int n, int k, const float *a, int lda,
+bcore_linear(int m, int n, int k, const float *a, int lda,
 			const float *w, float beta, float *c, int ldc)
 {
 	/* op(B)[i][j] = w[j][i]: row stride 1, column stride k */
-	bert_gemm(m, n, k, 1.0f, a, lda, 1, w, 1, k, beta, c, ldc, 1);
+	bcore_gemm(m, n, k, 1.0f, a, lda, 1, w, 1, k, beta, c, ldc, 1);
 }
 
 /*
@@ -275,7 +275,7 @@ exp_scalar(float *x, size_t n)
  * One head of attention for one sequence, a query row at a time:
  * s = softmax(scale q_i K^T), o_i = s V.  q, k and v are T x d views with
  * row stride ld (one head's columns of the projections); o has stride ldo.
- * scratch holds bert_attention_scratch(T, d) floats.
+ * scratch holds bcore_attention_scratch(T, d) floats.
  */
 static void
 attention_scalar(const float *q, const float *k, const float *v, int ld,
@@ -312,7 +312,7 @@ attention_scalar(const float *q, const float *k, const float *v, int ld,
 
 /*
  * Integer products for quantised models.  Activations are quantised per row
- * (token) to bert_qx_max(k), weights per row (output channel) to
+ * (token) to bcore_qx_max(k), weights per row (output channel) to
  * BERT_QW_MAX, both stored as int16 so that pairs of products are summed
  * exactly in 32-bit lanes (pmaddwd); the bounds keep any sum of k products
  * inside int32.  Integer sums are exact in any order, and both
@@ -322,7 +322,7 @@ attention_scalar(const float *q, const float *k, const float *v, int ld,
 static void
 quantize_rows_scalar(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
 {
-	float		qmax = (float) bert_qx_max(k);
+	float		qmax = (float) bcore_qx_max(k);
 
 	for (int r = 0; r < rows; r++)
 	{
@@ -375,7 +375,7 @@ f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 			float		acc = c[(size_t) r * ldc + j];
 
 			for (int t = 0; t < k; t++)
-				acc = fmaf(xr[t], bert_half_to_float(panel[(size_t) t * BERT_F16P_PANEL + j]), acc);
+				acc = fmaf(xr[t], bcore_half_to_float(panel[(size_t) t * BERT_F16P_PANEL + j]), acc);
 			c[(size_t) r * ldc + j] = acc;
 		}
 }
@@ -384,7 +384,7 @@ static void
 f16_widen16_scalar(const uint16_t *h, float *f)
 {
 	for (int c = 0; c < BERT_F16P_PANEL; c++)
-		f[c] = bert_half_to_float(h[c]);
+		f[c] = bcore_half_to_float(h[c]);
 }
 
 static const BertKernels kernels_scalar = {
@@ -872,7 +872,7 @@ attention_avx2(const float *q, const float *k, const float *v, int ld,
 static AVX2 void
 quantize_rows_avx2(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
 {
-	float		qmax = (float) bert_qx_max(k);
+	float		qmax = (float) bcore_qx_max(k);
 	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 
 	for (int r = 0; r < rows; r++)
@@ -1448,13 +1448,13 @@ active(void)
 }
 
 const char *
-bert_kernels_isa(void)
+bcore_kernels_isa(void)
 {
 	return active()->isa;
 }
 
 int
-bert_kernels_use(const char *isa)
+bcore_kernels_use(const char *isa)
 {
 	const BertKernels *k = NULL;
 
@@ -1475,56 +1475,56 @@ bert_kernels_use(const char *isa)
 }
 
 void
-bert_fill_rows(float *x, int rows, int n, const float *bias, const float *residual)
+bcore_fill_rows(float *x, int rows, int n, const float *bias, const float *residual)
 {
 	active()->fill_rows(x, rows, n, bias, residual);
 }
 
 void
-bert_layernorm(float *x, int rows, int n, const float *g, const float *b, float eps)
+bcore_layernorm(float *x, int rows, int n, const float *g, const float *b, float eps)
 {
 	active()->layernorm(x, rows, n, g, b, eps);
 }
 
 void
-bert_gelu(float *x, size_t n)
+bcore_gelu(float *x, size_t n)
 {
 	active()->gelu(x, n);
 }
 
 void
-bert_gelu_tanh(float *x, size_t n)
+bcore_gelu_tanh(float *x, size_t n)
 {
 	active()->gelu_tanh(x, n);
 }
 
 void
-bert_relu(float *x, size_t n)
+bcore_relu(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void
-bert_tanh(float *x, size_t n)
+bcore_tanh(float *x, size_t n)
 {
 	active()->tanh(x, n);
 }
 
 void
-bert_softmax_rows(float *x, int rows, int n, int ld)
+bcore_softmax_rows(float *x, int rows, int n, int ld)
 {
 	active()->softmax_rows(x, rows, n, ld);
 }
 
 void
-bert_quantize_rows(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+bcore_quantize_rows(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
 {
 	active()->quantize_rows(x, rows, k, ldx, xq, scale);
 }
 
 void
-bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
+bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 				const int16_t *wq, const float *sw, float *c, int ldc)
 {
 	active()->linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
@@ -1539,7 +1539,7 @@ bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * the result does not depend on m, the blocking or the threads.
  */
 void
-bert_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
+bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 				float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
@@ -1580,7 +1580,7 @@ bert_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 }
 
 void
-bert_f16p_widen(const uint16_t *w, int n, int k, float *b)
+bcore_f16p_widen(const uint16_t *w, int n, int k, float *b)
 {
 	const BertKernels *kern = active();
 
@@ -1606,7 +1606,7 @@ bert_f16p_widen(const uint16_t *w, int n, int k, float *b)
 }
 
 size_t
-bert_attention_scratch(int T, int d)
+bcore_attention_scratch(int T, int d)
 {
 	size_t		Tp = ((size_t) T + 7) & ~(size_t) 7;
 
@@ -1614,26 +1614,26 @@ bert_attention_scratch(int T, int d)
 }
 
 void
-bert_attention(const float *q, const float *k, const float *v, int ld, int T, int d,
+bcore_attention(const float *q, const float *k, const float *v, int ld, int T, int d,
 			   float scale, float *o, int ldo, float *scratch)
 {
 	active()->attention(q, k, v, ld, T, d, scale, o, ldo, scratch);
 }
 
 void
-bert_erf(float *x, size_t n)
+bcore_erf(float *x, size_t n)
 {
 	active()->erf(x, n);
 }
 
 void
-bert_exp(float *x, size_t n)
+bcore_exp(float *x, size_t n)
 {
 	active()->exp(x, n);
 }
 
 void
-bert_l2_normalize(float *x, int n)
+bcore_l2_normalize(float *x, int n)
 {
 	double		sq = 0.0;
 
@@ -1650,7 +1650,7 @@ bert_l2_normalize(float *x, int n)
 
 /* The SIMD features that matter here, as a space-separated list. */
 const char *
-bert_cpu_features(void)
+bcore_cpu_features(void)
 {
 	static char buf[128];
 	size_t		len = 0;

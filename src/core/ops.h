@@ -11,65 +11,65 @@
 
 /* Pick the BLIS kernel set from the CPU, then set BLIS threads.  Call in the
  * process that computes (a backend), never before fork().  Idempotent. */
-void		bert_blas_init(int threads);
+void		bcore_blas_init(int threads);
 
-/* After bert_blas_init(): the kernel set BLIS uses ("zen3", "skx", ...), how
+/* After bcore_blas_init(): the kernel set BLIS uses ("zen3", "skx", ...), how
  * it was chosen, and the BLIS version. */
-const char *bert_blas_arch(void);
-const char *bert_blas_arch_reason(void);
-const char *bert_blas_version(void);
-int			bert_blas_threads(void);
+const char *bcore_blas_arch(void);
+const char *bcore_blas_arch_reason(void);
+const char *bcore_blas_version(void);
+int			bcore_blas_threads(void);
 
 /* SIMD features of this CPU that bert and BLIS use, e.g. "avx2 fma". */
-const char *bert_cpu_features(void);
+const char *bcore_cpu_features(void);
 
 /* C (m x n) = A (m x k) * op(B) + beta C, all row-major; B is a weight
  * stored [n][k] (Hugging Face [out, in]) and used transposed through its
  * strides, no copy. */
-void		bert_linear(int m, int n, int k, const float *a, int lda,
+void		bcore_linear(int m, int n, int k, const float *a, int lda,
 						const float *w, float beta, float *c, int ldc);
 
 /* General strided sgemm: C = alpha A B + beta C. */
-void		bert_gemm(int m, int n, int k, float alpha,
+void		bcore_gemm(int m, int n, int k, float alpha,
 					  const float *a, long rsa, long csa,
 					  const float *b, long rsb, long csb,
 					  float beta, float *c, long rsc, long csc);
 
 /* Each of the rows of x (n floats each) := bias (+ residual row, if given). */
-void		bert_fill_rows(float *x, int rows, int n, const float *bias,
+void		bcore_fill_rows(float *x, int rows, int n, const float *bias,
 						   const float *residual);
 
 /* y = (x - mean) / sqrt(var + eps) * g + b over each row of n, in place. */
-void		bert_layernorm(float *x, int rows, int n, const float *g,
+void		bcore_layernorm(float *x, int rows, int n, const float *g,
 						   const float *b, float eps);
 
-void		bert_gelu(float *x, size_t n);	/* exact, erf-based */
-void		bert_gelu_tanh(float *x, size_t n);
-void		bert_relu(float *x, size_t n);
-void		bert_tanh(float *x, size_t n);
+void		bcore_gelu(float *x, size_t n);	/* exact, erf-based */
+void		bcore_gelu_tanh(float *x, size_t n);
+void		bcore_relu(float *x, size_t n);
+void		bcore_tanh(float *x, size_t n);
 
 /* Softmax over each row of n (stride ld), in place. */
-void		bert_softmax_rows(float *x, int rows, int n, int ld);
+void		bcore_softmax_rows(float *x, int rows, int n, int ld);
 
 /*
- * Quantised linear layers.  bert_quantize_rows: each row r of x (rows x k,
- * stride ldx) to xq (rows x k int16, |q| <= bert_qx_max(k)) with
- * scale[r] = max|x_r| / bert_qx_max(k).  bert_linear_i16: c[i][j] +=
+ * Quantised linear layers.  bcore_quantize_rows: each row r of x (rows x k,
+ * stride ldx) to xq (rows x k int16, |q| <= bcore_qx_max(k)) with
+ * scale[r] = max|x_r| / bcore_qx_max(k).  bcore_linear_i16: c[i][j] +=
  * sx[i] sw[j] sum_t xq[i][t] wq[j][t], wq being n x k quantised weights
  * ([out, in], |w| <= BERT_QW_MAX), k <= BERT_QK_MAX (model_format.h).  The
  * sums are exact integers, so every variant computes the same products.
  */
 static inline int
-bert_qx_max(int k)
+bcore_qx_max(int k)
 {
 	/* the most a row of k products q * w can sum to stays inside int32 */
 	long		m = 2147483647L / ((long) BERT_QW_MAX * (k > 0 ? k : 1));
 
 	return m > 32767 ? 32767 : (int) m;
 }
-void		bert_quantize_rows(const float *x, int rows, int k, int ldx,
+void		bcore_quantize_rows(const float *x, int rows, int k, int ldx,
 							   int16_t *xq, float *scale);
-void		bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
+void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 
 /*
@@ -79,25 +79,25 @@ void		bert_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * of k starting from c, so every variant, blocking and thread count gives
  * the same bits.  threads > 1 shares the panels out on OpenMP threads.
  */
-void		bert_linear_f16(int m, int n, int k, const float *x, int ldx,
+void		bcore_linear_f16(int m, int n, int k, const float *x, int ldx,
 							const uint16_t *w, float *c, int ldc, int threads);
 
 /* W^T of an F16P weight W [n, k] as fp32: b[t * n + j] = W[j][t]. */
-void		bert_f16p_widen(const uint16_t *w, int n, int k, float *b);
+void		bcore_f16p_widen(const uint16_t *w, int n, int k, float *b);
 
 /*
  * One attention head of one sequence: o = softmax(scale q k^T) v, where q,
  * k, v are T x d with row stride ld and o has row stride ldo.  scratch
- * holds bert_attention_scratch(T, d) floats.
+ * holds bcore_attention_scratch(T, d) floats.
  */
-size_t		bert_attention_scratch(int T, int d);
-void		bert_attention(const float *q, const float *k, const float *v, int ld,
+size_t		bcore_attention_scratch(int T, int d);
+void		bcore_attention(const float *q, const float *k, const float *v, int ld,
 						   int T, int d, float scale, float *o, int ldo, float *scratch);
 
-/* Elementwise erf and exp, as bert_gelu and bert_softmax_rows compute them
+/* Elementwise erf and exp, as bcore_gelu and bcore_softmax_rows compute them
  * (for tests and benchmarks). */
-void		bert_erf(float *x, size_t n);
-void		bert_exp(float *x, size_t n);
+void		bcore_erf(float *x, size_t n);
+void		bcore_exp(float *x, size_t n);
 
 /*
  * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, attention, erf,
@@ -105,14 +105,14 @@ void		bert_exp(float *x, size_t n);
  * "avx2" or "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
  * same bits from run to run.
  */
-const char *bert_kernels_isa(void);
+const char *bcore_kernels_isa(void);
 
 /* Switch variant: "avx512", "avx2", "scalar", or NULL for the CPU's best.
  * Returns 0, or -1 (and changes nothing) if this CPU cannot run it.  For
  * tests and benchmarks; not thread-safe. */
-int			bert_kernels_use(const char *isa);
+int			bcore_kernels_use(const char *isa);
 
 /* x := x / ||x||_2 (left alone if the norm is 0). */
-void		bert_l2_normalize(float *x, int n);
+void		bcore_l2_normalize(float *x, int n);
 
 #endif							/* BERT_OPS_H */

@@ -35,7 +35,7 @@ typedef struct BertHeadSpec
 
 /*
  * Write the model to path atomically: path.tmp.PID is written, parsed back
- * with bert_model_parse, fsync'd, closed and renamed over path, and the
+ * with bcore_model_parse, fsync'd, closed and renamed over path, and the
  * directory is fsync'd.  The base's configuration (pooling, normalisation,
  * tokenizer flags, max_seq_len ...) is kept; a base classifier is dropped.
  * On failure errbuf says why and no file is left behind.
@@ -46,10 +46,10 @@ typedef struct BertHeadSpec
  * scale = max |w| / BERT_QW_MAX and q = round(w / scale).
  *
  * Without the pooler, a sequence classifier reads the pooled sentence
- * embedding as the base model makes it (bert_classify_sequence); with it,
+ * embedding as the base model makes it (bcore_classify_sequence); with it,
  * tanh(W_p h_[CLS] + b_p) as Hugging Face.
  */
-BertWriteStatus bert_model_write(const char *path, const BertModel *base,
+BertWriteStatus bcore_model_write(const char *path, const BertModel *base,
 								 const BertHeadSpec *head, char *errbuf, size_t errlen);
 
 #endif							/* BERT_MODEL_WRITE_H */

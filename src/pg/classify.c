@@ -43,7 +43,7 @@
 #include "model_write.h"
 #include "tokenizer.h"
 
-/* Most word pieces and sequences the trainers give one bert_run() call. */
+/* Most word pieces and sequences the trainers give one pgb_run() call. */
 #define TRAIN_BATCH_TOKENS 2048
 #define TRAIN_BATCH_SEQS 64
 /* Rows fetched from the training query at a time. */
@@ -54,7 +54,7 @@
  * ------------------------------------------------------------------------ */
 
 void
-bert_check_file_privilege(const char *what)
+pgb_check_file_privilege(const char *what)
 {
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -72,8 +72,8 @@ check_kind(LoadedModel *lm, BertModelKind want)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("model \"%s\" is not a %s model", lm->name, bert_kind_name(want)),
-			 errdetail("Its kind is %s.", bert_kind_name(kind)),
+			 errmsg("model \"%s\" is not a %s model", lm->name, pgb_kind_name(want)),
+			 errdetail("Its kind is %s.", pgb_kind_name(kind)),
 			 want == BERT_KIND_SEQUENCE_CLASSIFICATION ?
 			 errhint("Install a BertForSequenceClassification checkpoint, or train one with bert_train_classifier().") :
 			 errhint("Install a BertForTokenClassification checkpoint, or train one with bert_train_token_classifier().")));
@@ -83,22 +83,22 @@ static text *
 label_text(const BertModel *m, int label)
 {
 	size_t		len;
-	const char *l = bert_model_label(m, (uint32) label, &len);
+	const char *l = bcore_model_label(m, (uint32) label, &len);
 
 	if (l == NULL)
 		elog(ERROR, "bert: label %d out of range", label);
-	return bert_utf8_text(l, (int) len);
+	return pgb_utf8_text(l, (int) len);
 }
 
 /* The input's tokens and last hidden state (in lm->state.x). */
 static BertTokens *
 encode_input(FunctionCallInfo fcinfo, LoadedModel *lm, int *n)
 {
-	BertTokens *tok = bert_model_tokens(lm, PG_GETARG_TEXT_PP(0),
-										bert_token_limit(fcinfo, PG_NARGS(), lm));
+	BertTokens *tok = pgb_model_tokens(lm, PG_GETARG_TEXT_PP(0),
+										pgb_token_limit(fcinfo, PG_NARGS(), lm));
 
 	*n = (int) tok->n;
-	bert_run(lm, tok->ids, n, 1);
+	pgb_run(lm, tok->ids, n, 1);
 	return tok;
 }
 
@@ -111,7 +111,7 @@ token_probs(FunctionCallInfo fcinfo, LoadedModel *lm, BertTokens **tok, int *n)
 	check_kind(lm, BERT_KIND_TOKEN_CLASSIFICATION);
 	*tok = encode_input(fcinfo, lm, n);
 	probs = palloc(sizeof(float) * (size_t) *n * lm->model.config.num_labels);
-	if (bert_classify_tokens(&lm->model, &lm->state, n, 1, probs) != BERT_HEAD_OK)
+	if (bcore_classify_tokens(&lm->model, &lm->state, n, 1, probs) != BERT_HEAD_OK)
 		elog(ERROR, "bert: token head rejected its input");
 	return probs;
 }
@@ -144,7 +144,7 @@ Datum
 bert_token_embeddings(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	int			h = lm->model.config.hidden;
 	BertTokens *tok;
 	int			n;
@@ -157,8 +157,8 @@ bert_token_embeddings(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {0};
 
 		values[0] = Int32GetDatum(i);
-		values[1] = PointerGetDatum(bert_piece_text(&lm->model.vocab, tok->ids[i]));
-		values[2] = PointerGetDatum(bert_float_array(lm->state.x + (size_t) i * h, h));
+		values[1] = PointerGetDatum(pgb_piece_text(&lm->model.vocab, tok->ids[i]));
+		values[2] = PointerGetDatum(pgb_float_array(lm->state.x + (size_t) i * h, h));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -169,7 +169,7 @@ Datum
 bert_token_labels(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	int			k = lm->model.config.num_labels;
 	BertTokens *tok;
 	float	   *probs;
@@ -186,9 +186,9 @@ bert_token_labels(PG_FUNCTION_ARGS)
 
 		if (tok->start[i] == tok->end[i])
 			continue;			/* [CLS], [SEP]: no characters, as the pipeline */
-		label = bert_argmax(probs + (size_t) i * k, k, &score);
+		label = bcore_argmax(probs + (size_t) i * k, k, &score);
 		values[0] = Int32GetDatum(i);
-		values[1] = PointerGetDatum(bert_piece_text(&lm->model.vocab, tok->ids[i]));
+		values[1] = PointerGetDatum(pgb_piece_text(&lm->model.vocab, tok->ids[i]));
 		values[2] = PointerGetDatum(label_text(&lm->model, label));
 		values[3] = Float4GetDatum(score);
 		values[4] = Int32GetDatum(tok->start[i]);
@@ -203,7 +203,7 @@ Datum
 bert_entities(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	const BertModel *m = &lm->model;
 	int			k = m->config.num_labels;
 	text	   *input = PG_GETARG_TEXT_PP(0);
@@ -224,13 +224,13 @@ bert_entities(PG_FUNCTION_ARGS)
 	label = palloc(sizeof(int) * n);
 	score = palloc(sizeof(float) * n);
 	for (int i = 0; i < n; i++)
-		label[i] = bert_argmax(probs + (size_t) i * k, k, &score[i]);
+		label[i] = bcore_argmax(probs + (size_t) i * k, k, &score[i]);
 	names = palloc(sizeof(char *) * k);
 	lens = palloc(sizeof(size_t) * k);
 	for (int i = 0; i < k; i++)
-		names[i] = bert_model_label(m, (uint32) i, &lens[i]);
+		names[i] = bcore_model_label(m, (uint32) i, &lens[i]);
 	ents = palloc(sizeof(BertEntity) * n);
-	n_ent = bert_group_entities(label, score, tok->start, tok->end, n,
+	n_ent = bcore_group_entities(label, score, tok->start, tok->end, n,
 								names, lens, k, ents);
 	if (n_ent < 0)
 		elog(ERROR, "bert: entity grouping rejected its input");
@@ -244,7 +244,7 @@ bert_entities(PG_FUNCTION_ARGS)
 		int			t = Min(ents[e].end, nchars);
 
 		values[0] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(input) + at[s], at[t] - at[s]));
-		values[1] = PointerGetDatum(bert_utf8_text(ents[e].type, (int) ents[e].type_len));
+		values[1] = PointerGetDatum(pgb_utf8_text(ents[e].type, (int) ents[e].type_len));
 		values[2] = Float4GetDatum(ents[e].score);
 		values[3] = Int32GetDatum(ents[e].start);
 		values[4] = Int32GetDatum(ents[e].end);
@@ -264,7 +264,7 @@ sequence_probs(FunctionCallInfo fcinfo, LoadedModel *lm)
 
 	check_kind(lm, BERT_KIND_SEQUENCE_CLASSIFICATION);
 	encode_input(fcinfo, lm, &n);
-	if (bert_classify_sequence(&lm->model, &lm->state, &n, 1, scratch, probs) != BERT_HEAD_OK)
+	if (bcore_classify_sequence(&lm->model, &lm->state, &n, 1, scratch, probs) != BERT_HEAD_OK)
 		elog(ERROR, "bert: sequence head rejected its input");
 	pfree(scratch);
 	return probs;
@@ -274,11 +274,11 @@ PG_FUNCTION_INFO_V1(bert_classify);
 Datum
 bert_classify(PG_FUNCTION_ARGS)
 {
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	float	   *probs = sequence_probs(fcinfo, lm);
 	float		best;
 
-	PG_RETURN_TEXT_P(label_text(&lm->model, bert_argmax(probs, lm->model.config.num_labels, &best)));
+	PG_RETURN_TEXT_P(label_text(&lm->model, bcore_argmax(probs, lm->model.config.num_labels, &best)));
 }
 
 PG_FUNCTION_INFO_V1(bert_classify_scores);
@@ -286,7 +286,7 @@ Datum
 bert_classify_scores(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	LoadedModel *lm = bert_model_arg(fcinfo, 1);
+	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	float	   *probs;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -349,7 +349,7 @@ typedef struct TrainSet
 	int64		cap_entities;
 	int64		skipped;		/* rows with a NULL */
 
-	/* the batch being gathered for one bert_run() */
+	/* the batch being gathered for one pgb_run() */
 	int32		ids[TRAIN_BATCH_TOKENS];
 	int			seq_len[TRAIN_BATCH_SEQS];
 	int			n_ids;
@@ -401,10 +401,10 @@ flush_batch(TrainSet *ts)
 
 	if (ts->n_seq == 0)
 		return;
-	bert_run(lm, ts->ids, ts->seq_len, ts->n_seq);
+	pgb_run(lm, ts->ids, ts->seq_len, ts->n_seq);
 	if (!ts->tokens)
 	{
-		bert_pool(&lm->model, &lm->state, ts->seq_len, ts->n_seq,
+		bcore_pool(&lm->model, &lm->state, ts->seq_len, ts->n_seq,
 				  ts->X + ts->n_rows * ts->d);
 		ts->n_rows += ts->n_seq;
 	}
@@ -427,7 +427,7 @@ flush_batch(TrainSet *ts)
 static TrainExample *
 add_text(TrainSet *ts, text *t)
 {
-	BertTokens *tok = bert_model_tokens(ts->lm, t, ts->limit);
+	BertTokens *tok = pgb_model_tokens(ts->lm, t, ts->limit);
 	int			n = (int) tok->n;
 	TrainExample *ex;
 	int			rows = ts->tokens ? n - 2 : 1;
@@ -747,8 +747,8 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 	a->base = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	a->query = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	a->replace = PG_GETARG_BOOL(8);
-	bert_check_file_privilege(tokens ? "train a token classifier" : "train a classifier");
-	bert_check_model_name(a->name);
+	pgb_check_file_privilege(tokens ? "train a token classifier" : "train a classifier");
+	pgb_check_model_name(a->name);
 	if (epochs < 1 || epochs > 100000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -761,7 +761,7 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("l2 must be between 0 and 1000, not %g", l2)));
-	bert_train_params_default(&a->params);
+	bcore_train_params_default(&a->params);
 	a->params.epochs = epochs;
 	a->params.learning_rate = (float) lr;
 	a->params.l2 = (float) l2;
@@ -770,7 +770,7 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 	a->params.class_weight = PG_GETARG_BOOL(7) ? BERT_CLASS_WEIGHT_BALANCED : BERT_CLASS_WEIGHT_NONE;
 
 	/* fail before the work, not after it */
-	bert_writable_models_dir(path, sizeof(path));
+	pgb_writable_models_dir(path, sizeof(path));
 	strlcat(path, "/", sizeof(path));
 	strlcat(path, a->name, sizeof(path));
 	strlcat(path, ".bert", sizeof(path));
@@ -784,14 +784,14 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 static LoadedModel *
 base_model(const char *base)
 {
-	LoadedModel *lm = bert_get_model(base);
+	LoadedModel *lm = pgb_get_model(base);
 
 	if (lm->model.config.kind != BERT_KIND_EMBEDDING)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("base model \"%s\" is not an embedding model", base),
 				 errdetail("Its kind is %s; a new head is trained on a model without one.",
-						   bert_kind_name(lm->model.config.kind))));
+						   pgb_kind_name(lm->model.config.kind))));
 	return lm;
 }
 
@@ -800,7 +800,7 @@ static void
 train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
 		   float *W, float *b, TrainProgress *progress)
 {
-	size_t		ws = bert_train_softmax_work_size((int) ts->n_rows, ts->d, k, params);
+	size_t		ws = bcore_train_softmax_work_size((int) ts->n_rows, ts->d, k, params);
 	void	   *work = MemoryContextAllocHuge(ts->cxt, ws);
 	BertHeadStatus st;
 
@@ -809,7 +809,7 @@ train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many training rows: %lld", (long long) ts->n_rows)));
 	progress->epochs = params->epochs;
-	st = bert_train_softmax(ts->X, (int) ts->n_rows, ts->d, y, k, params, work, W, b,
+	st = bcore_train_softmax(ts->X, (int) ts->n_rows, ts->d, y, k, params, work, W, b,
 							train_progress, progress);
 	if (st == BERT_HEAD_DIVERGED)
 		ereport(ERROR,
@@ -822,7 +822,7 @@ train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory training a classifier")));
 	if (st != BERT_HEAD_OK)
-		elog(ERROR, "bert: trainer rejected its input: %s", bert_head_status_message(st));
+		elog(ERROR, "bert: trainer rejected its input: %s", bcore_head_status_message(st));
 }
 
 /* Write the trained model and install it under a->name, like bert_install_model. */
@@ -856,17 +856,17 @@ write_and_install(TrainSet *ts, TrainArgs *a, BertModelKind kind, char **labels,
 				(errcode_for_file_access(),
 				 errmsg("could not create directory \"%s\": %m", dir)));
 	snprintf(tmp, sizeof(tmp), "%s/%s%d.bert-train", dir, PG_TEMP_FILE_PREFIX, MyProcPid);
-	st = bert_model_write(tmp, &ts->lm->model, &spec, err, sizeof(err));
+	st = bcore_model_write(tmp, &ts->lm->model, &spec, err, sizeof(err));
 	if (st != BERT_WRITE_OK)
 		ereport(ERROR,
 				(st == BERT_WRITE_NOMEM ? errcode(ERRCODE_OUT_OF_MEMORY) : errcode(ERRCODE_IO_ERROR),
 				 errmsg("could not write model \"%s\"", a->name),
 				 errdetail("%s", err)));
 	/* the activation buffers grew for the batches: give them back */
-	bert_run_state_free(&ts->lm->state);
+	bcore_run_state_free(&ts->lm->state);
 	PG_TRY();
 	{
-		bert_install_model_file(a->name, tmp, a->replace);
+		pgb_install_model_file(a->name, tmp, a->replace);
 	}
 	PG_FINALLY();
 	{
@@ -887,7 +887,7 @@ train_result(FunctionCallInfo fcinfo, const char *name, char **labels, int k,
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bert: return type must be a row type");
 	for (int i = 0; i < k; i++)
-		l[i] = PointerGetDatum(bert_utf8_text(labels[i], (int) strlen(labels[i])));
+		l[i] = PointerGetDatum(pgb_utf8_text(labels[i], (int) strlen(labels[i])));
 	values[0] = CStringGetTextDatum(name);
 	values[1] = PointerGetDatum(construct_array(l, k, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = Int64GetDatum(examples);
@@ -907,7 +907,7 @@ train_set(FunctionCallInfo fcinfo, LoadedModel *lm, bool tokens)
 	ts->lm = lm;
 	ts->tokens = tokens;
 	ts->d = lm->model.config.hidden;
-	ts->limit = Min(bert_token_limit(fcinfo, PG_NARGS(), lm), TRAIN_BATCH_TOKENS);
+	ts->limit = Min(pgb_token_limit(fcinfo, PG_NARGS(), lm), TRAIN_BATCH_TOKENS);
 	return ts;
 }
 
@@ -995,15 +995,15 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < n_types; i++)
 			lens[i] = strlen(types[i]);
-		st = bert_bio_scheme_build((const char *const *) types, lens, n_types, &scheme);
+		st = bcore_bio_scheme_build((const char *const *) types, lens, n_types, &scheme);
 		if (st != BERT_HEAD_OK)
-			elog(ERROR, "bert: BIO scheme: %s", bert_head_status_message(st));
+			elog(ERROR, "bert: BIO scheme: %s", bcore_head_status_message(st));
 		/* copy out of malloc'd memory before anything can ERROR */
 		k = scheme.n_labels;
 		labels = MemoryContextAlloc(ts->cxt, sizeof(char *) * k);
 		for (int i = 0; i < k; i++)
 			labels[i] = MemoryContextStrdup(ts->cxt, scheme.labels[i]);
-		bert_bio_scheme_free(&scheme);
+		bcore_bio_scheme_free(&scheme);
 	}
 
 	y = MemoryContextAllocHuge(ts->cxt, sizeof(int) * ts->n_rows);
@@ -1031,10 +1031,10 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 		{
 			int			miss = 0;
 
-			st = bert_bio_assign(ts->piece_start + ex->first_row, ts->piece_end + ex->first_row,
+			st = bcore_bio_assign(ts->piece_start + ex->first_row, ts->piece_end + ex->first_row,
 								 ex->n_rows, spans, m, n_types, y + ex->first_row, &miss);
 			if (st != BERT_HEAD_OK)
-				elog(ERROR, "bert: BIO labelling: %s", bert_head_status_message(st));
+				elog(ERROR, "bert: BIO labelling: %s", bcore_head_status_message(st));
 			missed += miss;
 		}
 	}

@@ -16,7 +16,7 @@
  */
 #define BERT_F16_BLIS_TOKENS 512
 
-/* Most threads one bert_encode_threads() call uses. */
+/* Most threads one bcore_encode_threads() call uses. */
 #define BERT_MAX_THREADS 64
 
 /* Chunks smaller than this many tokens are not worth a thread of their own:
@@ -47,7 +47,7 @@ typedef enum BertEncStatus
 	BERT_ENC_OK = 0,
 	BERT_ENC_NOMEM = 1,
 	BERT_ENC_BAD_INPUT = 2,		/* an id out of range or a sequence too long */
-	BERT_ENC_INTERRUPTED = 3	/* bert_interrupt_pending said stop */
+	BERT_ENC_INTERRUPTED = 3	/* bcore_interrupt_pending said stop */
 } BertEncStatus;
 
 /*
@@ -56,7 +56,7 @@ typedef enum BertEncStatus
  * within each sequence, so no padding is needed.  On success the last hidden
  * state is in state->x, one row of hidden floats per token.
  */
-BertEncStatus bert_encode(const BertModel *model, BertRunState *state,
+BertEncStatus bcore_encode(const BertModel *model, BertRunState *state,
 						  const int32_t *ids, const int *seq_len, int n_seq);
 
 /*
@@ -67,19 +67,19 @@ BertEncStatus bert_encode(const BertModel *model, BertRunState *state,
  * result does not depend on the chunk it lands in beyond BLAS rounding
  * (about 1e-7).  The caller keeps BLAS itself at one thread meanwhile.
  */
-BertEncStatus bert_encode_threads(const BertModel *model, BertRunState *state,
+BertEncStatus bcore_encode_threads(const BertModel *model, BertRunState *state,
 								  const int32_t *ids, const int *seq_len, int n_seq,
 								  int threads);
 
 /*
  * Pool the last hidden state of each sequence into out (n_seq rows of
  * hidden floats) as the model says: mean over its tokens or [CLS], then L2
- * normalisation if the model asks for it.  Call after bert_encode().
+ * normalisation if the model asks for it.  Call after bcore_encode().
  */
-void		bert_pool(const BertModel *model, const BertRunState *state,
+void		bcore_pool(const BertModel *model, const BertRunState *state,
 					  const int *seq_len, int n_seq, float *out);
 
-void		bert_run_state_free(BertRunState *state);
+void		bcore_run_state_free(BertRunState *state);
 
 /*
  * If set, polled between the steps of the encoder (from any of its threads;
@@ -87,6 +87,6 @@ void		bert_run_state_free(BertRunState *state);
  * nonzero, the encoder stops and returns BERT_ENC_INTERRUPTED; the run state
  * stays valid for the next call.
  */
-extern int	(*bert_interrupt_pending) (void);
+extern int	(*bcore_interrupt_pending) (void);
 
 #endif							/* BERT_ENCODER_H */

@@ -166,7 +166,7 @@ get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
 }
 
 BertModelStatus
-bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
+bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 				 char *errbuf, size_t errlen)
 {
 	BertFileHeader h;
@@ -189,7 +189,7 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 		return fail(errbuf, errlen, BERT_MODEL_VERSION,
 					"model file format version %u is not supported (this build reads version %d)",
 					h.version, BERT_FORMAT_VERSION);
-	if (h.header_crc != bert_header_crc(&h))
+	if (h.header_crc != bcore_header_crc(&h))
 		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"header checksum mismatch (the first %d bytes are damaged)", BERT_HEADER_SIZE);
 	if (h.header_size != BERT_HEADER_SIZE)
@@ -284,7 +284,7 @@ bert_model_parse(const uint8_t *base, size_t size, BertModel *model,
 						t->name, t->dtype, t->ndim);
 		if (t->nbytes != (t->dtype == BERT_DTYPE_F32 ? elems * 4 :
 						  t->dtype == BERT_DTYPE_Q8 ? elems * 2 :
-						  bert_f16p_halves(t->shape[0], t->shape[1]) * 2) ||
+						  bcore_f16p_halves(t->shape[0], t->shape[1]) * 2) ||
 			t->offset % BERT_TENSOR_ALIGN != 0 ||
 			!in_bounds(t->offset, t->nbytes, size))
 			return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
@@ -437,7 +437,7 @@ corrupt:
 }
 
 BertModelStatus
-bert_model_open(const char *path, BertModel *model, char *errbuf, size_t errlen)
+bcore_model_open(const char *path, BertModel *model, char *errbuf, size_t errlen)
 {
 	int			fd;
 	struct stat st;
@@ -472,7 +472,7 @@ bert_model_open(const char *path, BertModel *model, char *errbuf, size_t errlen)
 	if (map == MAP_FAILED)
 		return fail(errbuf, errlen, BERT_MODEL_IO, "could not map \"%s\": %s", path, strerror(errno));
 
-	status = bert_model_parse(map, (size_t) st.st_size, model, errbuf, errlen);
+	status = bcore_model_parse(map, (size_t) st.st_size, model, errbuf, errlen);
 	if (status != BERT_MODEL_OK)
 	{
 		munmap(map, (size_t) st.st_size);
@@ -483,7 +483,7 @@ bert_model_open(const char *path, BertModel *model, char *errbuf, size_t errlen)
 }
 
 void
-bert_model_close(BertModel *model)
+bcore_model_close(BertModel *model)
 {
 	free(model->weights.layers);
 	if (model->mapped)
@@ -492,7 +492,7 @@ bert_model_close(BertModel *model)
 }
 
 const char *
-bert_model_label(const BertModel *model, uint32_t i, size_t *len)
+bcore_model_label(const BertModel *model, uint32_t i, size_t *len)
 {
 	if (i >= model->n_labels)
 		return NULL;

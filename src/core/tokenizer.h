@@ -2,7 +2,7 @@
  * tokenizer.h — BERT basic tokenizer + WordPiece, as Hugging Face's BertTokenizer.
  *
  * Plain C: no PostgreSQL headers, no global state, no allocation that outlives
- * a call except the BertTokens arrays (freed with bert_tokens_free).
+ * a call except the BertTokens arrays (freed with bcore_tokens_free).
  */
 #ifndef BERT_TOKENIZER_H
 #define BERT_TOKENIZER_H
@@ -44,7 +44,7 @@ typedef enum BertTokStatus
 } BertTokStatus;
 
 /* Id of an exact token string, or -1. */
-int32_t		bert_vocab_lookup(const BertVocab *vocab, const char *s, size_t len);
+int32_t		bcore_vocab_lookup(const BertVocab *vocab, const char *s, size_t len);
 
 /*
  * Tokenize UTF-8 text (len bytes, need not be NUL-terminated; invalid UTF-8
@@ -55,9 +55,9 @@ int32_t		bert_vocab_lookup(const BertVocab *vocab, const char *s, size_t len);
  * grow as needed.  [CLS] and [SEP] get the span [0, 0), as in Hugging Face's
  * offsets.  Spans count code points (not bytes) of the original input.
  */
-BertTokStatus bert_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
+BertTokStatus bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
 							size_t max_tokens, BertTokens *out);
 
-void		bert_tokens_free(BertTokens *tokens);
+void		bcore_tokens_free(BertTokens *tokens);
 
 #endif							/* BERT_TOKENIZER_H */

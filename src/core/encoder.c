@@ -26,7 +26,7 @@
 #include <omp.h>
 #endif
 
-int			(*bert_interrupt_pending) (void) = NULL;
+int			(*bcore_interrupt_pending) (void) = NULL;
 
 /* A run over chunks of the batch; stop is set once any thread sees an interrupt. */
 typedef struct Run
@@ -44,7 +44,7 @@ stopped(Run *r)
 {
 	if (__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
 		return 1;
-	if (bert_interrupt_pending && bert_interrupt_pending())
+	if (bcore_interrupt_pending && bcore_interrupt_pending())
 	{
 		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
 		return 1;
@@ -66,7 +66,7 @@ grow(float **buf, size_t n)
 static BertEncStatus
 reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threads)
 {
-	size_t		need = bert_attention_scratch(longest, c->head_dim);
+	size_t		need = bcore_attention_scratch(longest, c->head_dim);
 	size_t		widest = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
 
 	/* a chunk big enough for BLIS widens half-precision weights here: see linear() */
@@ -129,7 +129,7 @@ embed(const BertModel *m, float *x, const int32_t *ids, const int *seq_len, int 
 			for (int i = 0; i < H; i++)
 				y[i] = we[i] + pe[i] + w->type_emb[i];
 		}
-	bert_layernorm(x, t, H, w->emb_ln_g, w->emb_ln_b, c->layer_norm_eps);
+	bcore_layernorm(x, t, H, w->emb_ln_g, w->emb_ln_b, c->layer_norm_eps);
 }
 
 static void
@@ -138,13 +138,13 @@ activate(BertActivation act, float *x, size_t n)
 	switch (act)
 	{
 		case BERT_ACT_GELU:
-			bert_gelu(x, n);
+			bcore_gelu(x, n);
 			break;
 		case BERT_ACT_GELU_TANH:
-			bert_gelu_tanh(x, n);
+			bcore_gelu_tanh(x, n);
 			break;
 		case BERT_ACT_RELU:
-			bert_relu(x, n);
+			bcore_relu(x, n);
 			break;
 	}
 }
@@ -164,23 +164,23 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 {
 	if (L->wh[id] != NULL && T >= BERT_F16_BLIS_TOKENS)
 	{
-		bert_f16p_widen(L->wh[id], n, k, wide);
-		bert_gemm(T, n, k, 1.0f, x, k, 1, wide, n, 1, 1.0f, y, n, 1);
+		bcore_f16p_widen(L->wh[id], n, k, wide);
+		bcore_gemm(T, n, k, 1.0f, x, k, 1, wide, n, 1, 1.0f, y, n, 1);
 		return;
 	}
 	if (L->wh[id] != NULL)
 	{
-		bert_linear_f16(T, n, k, x, k, L->wh[id], y, n, r->lin_threads);
+		bcore_linear_f16(T, n, k, x, k, L->wh[id], y, n, r->lin_threads);
 		return;
 	}
 	if (L->wq[id] == NULL)
 	{
-		bert_linear(T, n, k, x, k, w, 1.0f, y, n);
+		bcore_linear(T, n, k, x, k, w, 1.0f, y, n);
 		return;
 	}
 	if (!quantized_x)
-		bert_quantize_rows(x, T, k, k, xq, xs);
-	bert_linear_i16(T, n, k, xq, xs, L->wq[id], L->ws[id], y, n);
+		bcore_quantize_rows(x, T, k, k, xq, xs);
+	bcore_linear_i16(T, n, k, xq, xs, L->wq[id], L->ws[id], y, n);
 }
 
 /*
@@ -215,11 +215,11 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 
 		if (stopped(r))
 			return;
-		bert_fill_rows(q, T, H, L->q_b, NULL);
+		bcore_fill_rows(q, T, H, L->q_b, NULL);
 		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q, scratch);
-		bert_fill_rows(k, T, H, L->k_b, NULL);
+		bcore_fill_rows(k, T, H, L->k_b, NULL);
 		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k, scratch);
-		bert_fill_rows(v, T, H, L->v_b, NULL);
+		bcore_fill_rows(v, T, H, L->v_b, NULL);
 		linear(r, L, BERT_LIN_V, L->v_w, T, H, H, x, xq, xs,
 			   L->wq[BERT_LIN_Q] != NULL || L->wq[BERT_LIN_K] != NULL, v, scratch);
 
@@ -232,33 +232,33 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 			{
 				size_t		off = row0 * H + (size_t) h * d;
 
-				bert_attention(q + off, k + off, v + off, H, seq_len[s], d, scale,
+				bcore_attention(q + off, k + off, v + off, H, seq_len[s], d, scale,
 							   ctx + off, H, scratch);
 			}
 			row0 += seq_len[s];
 		}
 
 		/* x = LayerNorm(x + ctx Wo^T + bo) */
-		bert_fill_rows(tmp, T, H, L->o_b, x);
+		bcore_fill_rows(tmp, T, H, L->o_b, x);
 		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp, scratch);
-		bert_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
+		bcore_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
 
 		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
-		bert_fill_rows(ffn, T, F, L->ff1_b, NULL);
+		bcore_fill_rows(ffn, T, F, L->ff1_b, NULL);
 		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn, scratch);
 		activate(c->activation, ffn, (size_t) T * F);
-		bert_fill_rows(x, T, H, L->ff2_b, tmp);
+		bcore_fill_rows(x, T, H, L->ff2_b, tmp);
 		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x, scratch);
-		bert_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
+		bcore_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
 	}
 }
 
-/* one chunk per thread: see bert_encode_threads() */
+/* one chunk per thread: see bcore_encode_threads() */
 #define CHUNKS_PER_THREAD 1
 #define MAX_CHUNKS (CHUNKS_PER_THREAD * BERT_MAX_THREADS)
 
 BertEncStatus
-bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
+bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 					const int *seq_len, int n_seq, int threads)
 {
 	const BertConfig *c = &m->config;
@@ -344,14 +344,14 @@ bert_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 }
 
 BertEncStatus
-bert_encode(const BertModel *m, BertRunState *st, const int32_t *ids,
+bcore_encode(const BertModel *m, BertRunState *st, const int32_t *ids,
 			const int *seq_len, int n_seq)
 {
-	return bert_encode_threads(m, st, ids, seq_len, n_seq, 1);
+	return bcore_encode_threads(m, st, ids, seq_len, n_seq, 1);
 }
 
 void
-bert_pool(const BertModel *m, const BertRunState *st, const int *seq_len,
+bcore_pool(const BertModel *m, const BertRunState *st, const int *seq_len,
 		  int n_seq, float *out)
 {
 	const BertConfig *c = &m->config;
@@ -375,13 +375,13 @@ bert_pool(const BertModel *m, const BertRunState *st, const int *seq_len,
 				y[i] /= (float) seq_len[s];
 		}
 		if (c->flags & BERT_FLAG_NORMALIZE)
-			bert_l2_normalize(y, H);
+			bcore_l2_normalize(y, H);
 		row0 += seq_len[s];
 	}
 }
 
 void
-bert_run_state_free(BertRunState *st)
+bcore_run_state_free(BertRunState *st)
 {
 	free(st->x);
 	free(st->q);

@@ -17,7 +17,7 @@
 #include "ops.h"
 
 const char *
-bert_head_status_message(BertHeadStatus status)
+bcore_head_status_message(BertHeadStatus status)
 {
 	switch (status)
 	{
@@ -41,18 +41,18 @@ bert_head_status_message(BertHeadStatus status)
  * Inference.
  */
 void
-bert_head_probs(const float *x, int rows, int d, int ldx, const float *W,
+bcore_head_probs(const float *x, int rows, int d, int ldx, const float *W,
 				const float *b, int k, float *probs)
 {
 	if (rows <= 0)
 		return;
-	bert_fill_rows(probs, rows, k, b, NULL);
-	bert_linear(rows, k, d, x, ldx, W, 1.0f, probs, k);
-	bert_softmax_rows(probs, rows, k, k);
+	bcore_fill_rows(probs, rows, k, b, NULL);
+	bcore_linear(rows, k, d, x, ldx, W, 1.0f, probs, k);
+	bcore_softmax_rows(probs, rows, k, k);
 }
 
 int
-bert_argmax(const float *x, int n, float *value)
+bcore_argmax(const float *x, int n, float *value)
 {
 	int			best = 0;
 
@@ -82,7 +82,7 @@ batch_tokens(const BertRunState *st, const int *seq_len, int n_seq)
 }
 
 BertHeadStatus
-bert_classify_sequence(const BertModel *m, const BertRunState *st,
+bcore_classify_sequence(const BertModel *m, const BertRunState *st,
 					   const int *seq_len, int n_seq, float *scratch, float *probs)
 {
 	const BertWeights *w = &m->weights;
@@ -110,21 +110,21 @@ bert_classify_sequence(const BertModel *m, const BertRunState *st,
 			memcpy(buf + (size_t) s * H, st->x + row0 * H, sizeof(float) * H);
 			row0 += seq_len[s];
 		}
-		bert_fill_rows(x, n_seq, H, w->pooler_b, NULL);
-		bert_linear(n_seq, H, H, buf, H, w->pooler_w, 1.0f, x, H);
-		bert_tanh(x, (size_t) n_seq * H);
+		bcore_fill_rows(x, n_seq, H, w->pooler_b, NULL);
+		bcore_linear(n_seq, H, H, buf, H, w->pooler_w, 1.0f, x, H);
+		bcore_tanh(x, (size_t) n_seq * H);
 	}
 	else
-		bert_pool(m, st, seq_len, n_seq, x);
+		bcore_pool(m, st, seq_len, n_seq, x);
 
-	bert_head_probs(x, n_seq, H, H, w->cls_w, w->cls_b, m->config.num_labels, probs);
+	bcore_head_probs(x, n_seq, H, H, w->cls_w, w->cls_b, m->config.num_labels, probs);
 	if (scratch == NULL)
 		free(buf);
 	return BERT_HEAD_OK;
 }
 
 BertHeadStatus
-bert_classify_tokens(const BertModel *m, const BertRunState *st,
+bcore_classify_tokens(const BertModel *m, const BertRunState *st,
 					 const int *seq_len, int n_seq, float *probs)
 {
 	const BertWeights *w = &m->weights;
@@ -134,7 +134,7 @@ bert_classify_tokens(const BertModel *m, const BertRunState *st,
 		return BERT_HEAD_WRONG_KIND;
 	if (n_seq < 0 || (T = batch_tokens(st, seq_len, n_seq)) < 0)
 		return BERT_HEAD_BAD_INPUT;
-	bert_head_probs(st->x, (int) T, m->config.hidden, m->config.hidden,
+	bcore_head_probs(st->x, (int) T, m->config.hidden, m->config.hidden,
 					w->cls_w, w->cls_b, m->config.num_labels, probs);
 	return BERT_HEAD_OK;
 }
@@ -192,7 +192,7 @@ close_group(const Group *g, const int *label, const int32_t *start, const int32_
 }
 
 int
-bert_group_entities(const int *label, const float *score, const int32_t *start,
+bcore_group_entities(const int *label, const float *score, const int32_t *start,
 					const int32_t *end, int n, const char *const *names,
 					const size_t *lens, int n_labels, BertEntity *out)
 {
@@ -251,7 +251,7 @@ bert_group_entities(const int *label, const float *score, const int32_t *start,
 #define CHUNK_ROWS 512			/* bounds the work area for large batches */
 
 void
-bert_train_params_default(BertTrainParams *p)
+bcore_train_params_default(BertTrainParams *p)
 {
 	p->epochs = 100;
 	p->batch_size = 32;
@@ -362,7 +362,7 @@ layout(TrainWork *tw, char *base, int n, int d, int k, int rows)
 }
 
 size_t
-bert_train_softmax_work_size(int n, int d, int k, const BertTrainParams *params)
+bcore_train_softmax_work_size(int n, int d, int k, const BertTrainParams *params)
 {
 	BertTrainParams def;
 
@@ -370,7 +370,7 @@ bert_train_softmax_work_size(int n, int d, int k, const BertTrainParams *params)
 		return 0;
 	if (params == NULL)
 	{
-		bert_train_params_default(&def);
+		bcore_train_params_default(&def);
 		params = &def;
 	}
 	return layout(NULL, NULL, n, d, k, chunk_rows(n, batch_rows(n, params)));
@@ -438,8 +438,8 @@ evaluate(const float *X, int n, int d, const int *y, int k, const TrainWork *tw,
 		int			m = n - r0 < rows ? n - r0 : rows;
 
 		gather(X, d, order + r0, m, tw->mu, scale, tw->xb);
-		bert_fill_rows(tw->g, m, k, tw->bs, NULL);
-		bert_linear(m, k, d, tw->xb, d, tw->ws, 1.0f, tw->g, k);
+		bcore_fill_rows(tw->g, m, k, tw->bs, NULL);
+		bcore_linear(m, k, d, tw->xb, d, tw->ws, 1.0f, tw->g, k);
 		for (int r = 0; r < m; r++)
 		{
 			int			i = order[r0 + r];
@@ -487,7 +487,7 @@ adam(float *x, const float *g, float *m, float *v, size_t n, float lr_t)
 }
 
 BertHeadStatus
-bert_train_softmax(const float *X, int n, int d, const int *y, int k,
+bcore_train_softmax(const float *X, int n, int d, const int *y, int k,
 				   const BertTrainParams *params, void *work, float *W, float *b,
 				   BertTrainProgress progress, void *arg)
 {
@@ -505,7 +505,7 @@ bert_train_softmax(const float *X, int n, int d, const int *y, int k,
 	if (params)
 		p = *params;
 	else
-		bert_train_params_default(&p);
+		bcore_train_params_default(&p);
 	if (X == NULL || y == NULL || W == NULL || b == NULL ||
 		n < 1 || d < 1 || k < 2 || p.epochs < 0 ||
 		!(p.learning_rate > 0.0f) || !isfinite(p.learning_rate) ||
@@ -601,9 +601,9 @@ bert_train_softmax(const float *X, int n, int d, const int *y, int k,
 
 				/* G = diag(w) (softmax(Xb Ws^T + bs) - onehot(y)) / m */
 				gather(X, d, idx, mc, tw.mu, (float) scale, tw.xb);
-				bert_fill_rows(tw.g, mc, k, tw.bs, NULL);
-				bert_linear(mc, k, d, tw.xb, d, tw.ws, 1.0f, tw.g, k);
-				bert_softmax_rows(tw.g, mc, k, k);
+				bcore_fill_rows(tw.g, mc, k, tw.bs, NULL);
+				bcore_linear(mc, k, d, tw.xb, d, tw.ws, 1.0f, tw.g, k);
+				bcore_softmax_rows(tw.g, mc, k, k);
 				for (int r = 0; r < mc; r++)
 				{
 					int			yi = y[idx[r]];
@@ -618,7 +618,7 @@ bert_train_softmax(const float *X, int n, int d, const int *y, int k,
 					}
 				}
 				/* gW (k x d) += G^T (k x mc) Xb (mc x d) */
-				bert_gemm(k, d, mc, 1.0f, tw.g, 1, k, tw.xb, d, 1, 1.0f, tw.gw, d, 1);
+				bcore_gemm(k, d, mc, 1.0f, tw.g, 1, k, tw.xb, d, 1, 1.0f, tw.gw, d, 1);
 			}
 
 			step++;
@@ -687,7 +687,7 @@ concat(const char *prefix, const char *s)
 }
 
 void
-bert_bio_scheme_free(BertBioScheme *s)
+bcore_bio_scheme_free(BertBioScheme *s)
 {
 	if (s->types)
 		for (int i = 0; i < s->n_types; i++)
@@ -701,7 +701,7 @@ bert_bio_scheme_free(BertBioScheme *s)
 }
 
 BertHeadStatus
-bert_bio_scheme_build(const char *const *types, const size_t *lens, int n,
+bcore_bio_scheme_build(const char *const *types, const size_t *lens, int n,
 					  BertBioScheme *s)
 {
 	int			u = 0;
@@ -723,7 +723,7 @@ bert_bio_scheme_build(const char *const *types, const size_t *lens, int n,
 		if ((s->types[i] = malloc(lens[i] + 1)) == NULL)
 		{
 			s->n_types = i;
-			bert_bio_scheme_free(s);
+			bcore_bio_scheme_free(s);
 			return BERT_HEAD_NOMEM;
 		}
 		memcpy(s->types[i], types[i], lens[i]);
@@ -743,7 +743,7 @@ bert_bio_scheme_build(const char *const *types, const size_t *lens, int n,
 	s->labels = calloc(1 + 2 * (size_t) u, sizeof(char *));
 	if (s->labels == NULL)
 	{
-		bert_bio_scheme_free(s);
+		bcore_bio_scheme_free(s);
 		return BERT_HEAD_NOMEM;
 	}
 	s->n_labels = 1 + 2 * u;
@@ -756,14 +756,14 @@ bert_bio_scheme_build(const char *const *types, const size_t *lens, int n,
 	for (int i = 0; i < s->n_labels; i++)
 		if (s->labels[i] == NULL)
 		{
-			bert_bio_scheme_free(s);
+			bcore_bio_scheme_free(s);
 			return BERT_HEAD_NOMEM;
 		}
 	return BERT_HEAD_OK;
 }
 
 int
-bert_bio_type_id(const BertBioScheme *s, const char *type, size_t len)
+bcore_bio_type_id(const BertBioScheme *s, const char *type, size_t len)
 {
 	int			lo = 0,
 				hi = s->n_types - 1;
@@ -784,7 +784,7 @@ bert_bio_type_id(const BertBioScheme *s, const char *type, size_t len)
 }
 
 BertHeadStatus
-bert_bio_assign(const int32_t *start, const int32_t *end, int n,
+bcore_bio_assign(const int32_t *start, const int32_t *end, int n,
 				const BertBioSpan *ents, int n_ents, int n_types,
 				int *label, int *n_missed)
 {

@@ -295,9 +295,9 @@ verify(int fd, uint64_t size, const char *tmp, char *errbuf, size_t errlen)
 
 	if (map == MAP_FAILED)
 		return fail(errbuf, errlen, BERT_WRITE_IO, "could not map \"%s\": %s", tmp, strerror(errno));
-	st = bert_model_parse(map, (size_t) size, &m, err, sizeof(err));
+	st = bcore_model_parse(map, (size_t) size, &m, err, sizeof(err));
 	if (st == BERT_MODEL_OK)
-		bert_model_close(&m);	/* not mapped by the model: frees the layers only */
+		bcore_model_close(&m);	/* not mapped by the model: frees the layers only */
 	munmap(map, (size_t) size);
 	if (st != BERT_MODEL_OK)
 		return fail(errbuf, errlen, BERT_WRITE_VERIFY, "the file written does not load: %s", err);
@@ -359,7 +359,7 @@ quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
 
 		for (uint32_t o = 0; o < out; o++)
 			for (uint32_t i = 0; i < in; i++)
-				unpacked[(size_t) o * in + i] = bert_half_to_float(p[bert_f16p_index(o, i, in)]);
+				unpacked[(size_t) o * in + i] = bcore_half_to_float(p[bcore_f16p_index(o, i, in)]);
 	}
 	for (uint32_t o = 0; o < out; o++)
 	{
@@ -382,7 +382,7 @@ quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
 }
 
 BertWriteStatus
-bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *head,
+bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *head,
 				 char *errbuf, size_t errlen)
 {
 	BertFileHeader bh,
@@ -404,7 +404,7 @@ bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *he
 	if ((status = check_head(base, head, &blob_len, errbuf, errlen)) != BERT_WRITE_OK)
 		return status;
 
-	/* the base was validated by bert_model_parse: its offsets are sound */
+	/* the base was validated by bcore_model_parse: its offsets are sound */
 	memcpy(&bh, base->base, sizeof(bh));
 	bt = (const BertTensorEntry *) (base->base + bh.tensors_offset);
 	t = calloc((size_t) bh.n_tensors * 2 + 2, sizeof(OutTensor));
@@ -494,7 +494,7 @@ bert_model_write(const char *path, const BertModel *base, const BertHeadSpec *he
 		pos = t[i].entry.offset + t[i].entry.nbytes;
 	}
 	h.file_size = pos;
-	h.header_crc = bert_header_crc(&h);
+	h.header_crc = bcore_header_crc(&h);
 
 	/* write PATH.tmp.PID, check it, then rename it over PATH */
 	snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long) getpid());
