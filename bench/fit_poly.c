@@ -1,5 +1,6 @@
 /*
- * fit_poly.c — where the polynomial coefficients in src/core/ops.c come from.
+ * fit_poly.c — where the polynomial coefficients in src/core/ops_impl.h come
+ * from.
  *
  * Near-minimax fits by Lawson's algorithm (iteratively reweighted least
  * squares, solved by Householder QR in long double) on a dense grid, against

@@ -1,5 +1,6 @@
 /*
- * ops.h — the kernels around the matrix products, and the BLIS wrapper.
+ * ops.h — the kernels around the matrix products (ops.c, which dispatches
+ * to ops_avx2.c and ops_avx512.c), and the BLIS wrapper (blas.c).
  */
 #ifndef BERT_OPS_H
 #define BERT_OPS_H

@@ -1,12 +1,13 @@
 /*
- * test_ops.c — every kernel variant of src/core/ops.c this CPU runs, against a
+ * test_ops.c — every kernel variant this CPU runs (src/core/ops.c and
+ * its instruction-set files ops_avx2.c, ops_avx512.c), against a
  * double-precision reference and against the portable variant, on sizes
  * around the vector widths; erf, exp and tanh swept over the float range
  * against glibc.
  *
  *   cc -O1 -g -fsanitize=address,undefined -Wall -Wextra -Werror -Isrc/core \
  *      -isystem $(BLIS_INC) -o test/unit/build/test_ops test/unit/test_ops.c \
- *      src/core/ops.c -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
+ *      src/core/ops*.c src/core/blas.c -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis -lm
  */
 #include <float.h>
 #include <math.h>

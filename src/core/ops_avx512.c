@@ -1,0 +1,323 @@
+/*
+ * ops_avx512.c — the kernels' AVX-512 variants (F, DQ, BW, VL), 16 floats a
+ * vector: ops_avx2.c line for line, 16 wide, with mask registers for the
+ * tails, so that a diff of the two shows exactly where they differ.  The
+ * kernels that have no 16-wide form here (attention, the int8 and
+ * half-precision products) are the AVX2 ones: ops.c's AVX-512 table says
+ * which.
+ *
+ * Built for baseline x86-64 like the rest of the core: each function
+ * carries its target, and ops.c calls them only on a CPU that has it.
+ */
+#include "ops_impl.h"
+
+#ifdef BERT_SIMD
+
+#include <math.h>
+#include <string.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c")))
+/* c in every lane */
+#define SPLAT(c) _mm512_set1_ps(c)
+/* a b + c for a constant c: a step of a polynomial in Horner form */
+#define HORNER(a, b, c) _mm512_fmadd_ps((a), (b), SPLAT(c))
+
+/* 2^k for integer k in [-126, 127] */
+static inline AVX512 __m512
+pow2_avx512(__m512i k)
+{
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
+}
+
+static inline AVX512 __m512
+exp_avx512(__m512 x)
+{
+	__m512		n,
+				r,
+				p;
+	__m512i		ni,
+				n1;
+
+	/* x goes second: MINPS and MAXPS return their second operand on NaN */
+	x = _mm512_min_ps(SPLAT(EXP_HI), _mm512_max_ps(SPLAT(EXP_LO), x));
+	n = _mm512_roundscale_ps(_mm512_mul_ps(x, SPLAT(EXP_LOG2E)),
+							 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm512_fnmadd_ps(n, SPLAT(EXP_LN2_HI), x);
+	r = _mm512_fnmadd_ps(n, SPLAT(EXP_LN2_LO), r);
+	p = HORNER(SPLAT(EXP_P5), r, EXP_P4);
+	p = HORNER(p, r, EXP_P3);
+	p = HORNER(p, r, EXP_P2);
+	p = HORNER(p, r, EXP_P1);
+	p = HORNER(p, r, EXP_P0);
+	p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+	p = _mm512_add_ps(p, SPLAT(1.0f));
+	ni = _mm512_cvtps_epi32(n);
+	n1 = _mm512_srai_epi32(ni, 1);
+	p = _mm512_mul_ps(p, pow2_avx512(n1));
+	return _mm512_mul_ps(p, pow2_avx512(_mm512_sub_epi32(ni, n1)));
+}
+
+static inline AVX512 __m512
+erf_avx512(__m512 x)
+{
+	__m512		sign = SPLAT(-0.0f);
+	__m512		a = _mm512_andnot_ps(sign, x);
+	__m512		t = _mm512_mul_ps(a, a);
+	__m512		s,
+				u,
+				q;
+	__mmask16	small;
+
+	s = HORNER(SPLAT(ERF_S6), t, ERF_S5);
+	s = HORNER(s, t, ERF_S4);
+	s = HORNER(s, t, ERF_S3);
+	s = HORNER(s, t, ERF_S2);
+	s = HORNER(s, t, ERF_S1);
+	s = HORNER(s, t, ERF_S0);
+	s = _mm512_fmadd_ps(a, s, a);
+
+	u = _mm512_sub_ps(_mm512_min_ps(SPLAT(ERF_ONE), a), SPLAT(ERF_SPLIT));
+	q = HORNER(SPLAT(ERF_L7), u, ERF_L6);
+	q = HORNER(q, u, ERF_L5);
+	q = HORNER(q, u, ERF_L4);
+	q = HORNER(q, u, ERF_L3);
+	q = HORNER(q, u, ERF_L2);
+	q = HORNER(q, u, ERF_L1);
+	q = HORNER(q, u, ERF_L0);
+	q = _mm512_sub_ps(SPLAT(1.0f), exp_avx512(q));
+
+	small = _mm512_cmp_ps_mask(a, SPLAT(ERF_SPLIT), _CMP_LT_OQ);
+	return _mm512_or_ps(_mm512_mask_blend_ps(small, q, s), _mm512_and_ps(sign, x));
+}
+
+static inline AVX512 __m512
+tanh_avx512(__m512 x)
+{
+	__m512		sign = SPLAT(-0.0f);
+	__m512		a = _mm512_andnot_ps(sign, x);
+	__m512		t = _mm512_mul_ps(a, a);
+	__m512		s,
+				e;
+	__mmask16	small;
+
+	s = HORNER(SPLAT(TANH_P6), t, TANH_P5);
+	s = HORNER(s, t, TANH_P4);
+	s = HORNER(s, t, TANH_P3);
+	s = HORNER(s, t, TANH_P2);
+	s = HORNER(s, t, TANH_P1);
+	s = HORNER(s, t, TANH_P0);
+	s = _mm512_fmadd_ps(_mm512_mul_ps(a, t), s, a);
+
+	e = exp_avx512(_mm512_add_ps(a, a));
+	e = _mm512_sub_ps(SPLAT(1.0f), _mm512_div_ps(SPLAT(2.0f), _mm512_add_ps(e, SPLAT(1.0f))));
+
+	small = _mm512_cmp_ps_mask(a, SPLAT(TANH_SPLIT), _CMP_LT_OQ);
+	return _mm512_or_ps(_mm512_mask_blend_ps(small, e, s), _mm512_and_ps(sign, x));
+}
+
+/* 0.5 x (1 + erf(x / sqrt 2)), in the portable code's order */
+static inline AVX512 __m512
+gelu_avx512(__m512 x)
+{
+	__m512		e = erf_avx512(_mm512_mul_ps(x, SPLAT((float) M_SQRT1_2)));
+
+	return _mm512_mul_ps(_mm512_mul_ps(SPLAT(0.5f), x), _mm512_add_ps(SPLAT(1.0f), e));
+}
+
+static inline AVX512 __m512
+gelu_tanh_avx512(__m512 x)
+{
+	__m512		c = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(SPLAT(GELU_TANH_A), x), x), x);
+
+	c = _mm512_mul_ps(SPLAT(GELU_TANH_C), _mm512_add_ps(x, c));
+	return _mm512_mul_ps(_mm512_mul_ps(SPLAT(0.5f), x), _mm512_add_ps(SPLAT(1.0f), tanh_avx512(c)));
+}
+
+/* lanes below rem set */
+static inline AVX512 __mmask16
+tail_avx512(size_t rem)
+{
+	return (__mmask16) ((1u << rem) - 1);
+}
+
+/* a fixed order of additions, so that sums are reproducible */
+static inline AVX512 float
+hsum_avx512(__m512 v)
+{
+	return hsum256_ps(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+static inline AVX512 float
+hmax_avx512(__m512 v)
+{
+	return hmax256_ps(_mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+/* x[i] = op(x[i]) for i < n */
+#define MAP_AVX512(name, op) \
+AVX512 void \
+name(float *x, size_t n) \
+{ \
+	size_t		i; \
+	for (i = 0; i + 16 <= n; i += 16) \
+		_mm512_storeu_ps(x + i, op(_mm512_loadu_ps(x + i))); \
+	if (i < n) \
+	{ \
+		__mmask16	m = tail_avx512(n - i); \
+		_mm512_mask_storeu_ps(x + i, m, op(_mm512_maskz_loadu_ps(m, x + i))); \
+	} \
+}
+
+MAP_AVX512(gelu_map_avx512, gelu_avx512)
+MAP_AVX512(gelu_tanh_map_avx512, gelu_tanh_avx512)
+MAP_AVX512(tanh_map_avx512, tanh_avx512)
+MAP_AVX512(erf_map_avx512, erf_avx512)
+MAP_AVX512(exp_map_avx512, exp_avx512)
+
+AVX512 void
+fill_rows_avx512(float *x, int rows, int n, const float *bias, const float *residual)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * n;
+		const float *s;
+		int			i;
+
+		if (residual == NULL)
+		{
+			memcpy(y, bias, sizeof(float) * n);
+			continue;
+		}
+		s = residual + (size_t) r * n;
+		for (i = 0; i + 16 <= n; i += 16)
+			_mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(bias + i),
+												  _mm512_loadu_ps(s + i)));
+		if (i < n)
+		{
+			__mmask16	m = tail_avx512(n - i);
+
+			_mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, bias + i),
+														   _mm512_maskz_loadu_ps(m, s + i)));
+		}
+	}
+}
+
+/* acc += the 16 floats of v, in double */
+static inline AVX512 void
+add_pd_avx512(__m512d acc[2], __m512 v)
+{
+	acc[0] = _mm512_add_pd(acc[0], _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+	acc[1] = _mm512_add_pd(acc[1], _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+}
+
+/* acc += the squares of the 16 floats of v, in double */
+static inline AVX512 void
+add_sq_pd_avx512(__m512d acc[2], __m512 v)
+{
+	__m512d		lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+				hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+
+	acc[0] = _mm512_fmadd_pd(lo, lo, acc[0]);
+	acc[1] = _mm512_fmadd_pd(hi, hi, acc[1]);
+}
+
+static inline AVX512 double
+hsum_pd_avx512(__m512d v)
+{
+	return hsum256_pd(_mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1)));
+}
+
+/* the portable code's arithmetic: sums in double, the rest in float */
+AVX512 void
+layernorm_avx512(float *x, int rows, int n, const float *g, const float *b, float eps)
+{
+	int			body = n & ~15;
+	__mmask16	m = tail_avx512(n - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * n;
+		__m512d		acc[2];
+		__m512		vmean,
+					vinv,
+					d;
+		float		mean,
+					inv;
+		int			i;
+
+		acc[0] = acc[1] = _mm512_setzero_pd();
+		for (i = 0; i < body; i += 16)
+			add_pd_avx512(acc, _mm512_loadu_ps(y + i));
+		if (i < n)
+			add_pd_avx512(acc, _mm512_maskz_loadu_ps(m, y + i));
+		mean = (float) (hsum_pd_avx512(_mm512_add_pd(acc[0], acc[1])) / n);
+		vmean = SPLAT(mean);
+
+		acc[0] = acc[1] = _mm512_setzero_pd();
+		for (i = 0; i < body; i += 16)
+			add_sq_pd_avx512(acc, _mm512_sub_ps(_mm512_loadu_ps(y + i), vmean));
+		if (i < n)
+			add_sq_pd_avx512(acc, _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, y + i), vmean));
+		inv = (float) (1.0 / sqrt(hsum_pd_avx512(_mm512_add_pd(acc[0], acc[1])) / n + eps));
+		vinv = SPLAT(inv);
+
+		/* (y - mean) * inv * g + b, without fusing, like the portable code */
+		for (i = 0; i < body; i += 16)
+		{
+			d = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(y + i), vmean), vinv),
+							  _mm512_loadu_ps(g + i));
+			_mm512_storeu_ps(y + i, _mm512_add_ps(d, _mm512_loadu_ps(b + i)));
+		}
+		if (i < n)
+		{
+			d = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, y + i), vmean), vinv),
+							  _mm512_maskz_loadu_ps(m, g + i));
+			_mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, b + i)));
+		}
+	}
+}
+
+AVX512 void
+softmax_rows_avx512(float *x, int rows, int n, int ld)
+{
+	int			body = n & ~15;
+	__mmask16	m = tail_avx512(n - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * ld;
+		__m512		acc = SPLAT(-INFINITY),
+					vmax,
+					e;
+		int			i;
+
+		for (i = 0; i < body; i += 16)
+			acc = _mm512_max_ps(acc, _mm512_loadu_ps(y + i));
+		if (i < n)
+			acc = _mm512_max_ps(acc, _mm512_mask_loadu_ps(SPLAT(-INFINITY), m, y + i));
+		vmax = SPLAT(hmax_avx512(acc));
+
+		acc = _mm512_setzero_ps();
+		for (i = 0; i < body; i += 16)
+		{
+			e = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(y + i), vmax));
+			_mm512_storeu_ps(y + i, e);
+			acc = _mm512_add_ps(acc, e);
+		}
+		if (i < n)
+		{
+			e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, y + i), vmax));
+			e = _mm512_maskz_mov_ps(m, e);
+			_mm512_mask_storeu_ps(y + i, m, e);
+			acc = _mm512_add_ps(acc, e);
+		}
+		e = SPLAT(1.0f / hsum_avx512(acc));
+
+		for (i = 0; i < body; i += 16)
+			_mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), e));
+		if (i < n)
+			_mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), e));
+	}
+}
+
+#endif							/* BERT_SIMD */

@@ -1,0 +1,198 @@
+/*
+ * ops_impl.h — inside the kernels, not part of the core's API (that is
+ * ops.h): the table of variants ops.c dispatches to, the variants each
+ * instruction-set file defines for it, and what those files share.
+ *
+ *   ops.c         portable variants, the tables, dispatch, bcore_* entry points
+ *   ops_avx2.c    AVX2 + FMA + F16C variants
+ *   ops_avx512.c  AVX-512 variants, the AVX2 code 16 wide
+ *   blas.c        BLIS set-up and the CPU's features
+ */
+#ifndef BERT_OPS_IMPL_H
+#define BERT_OPS_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops.h"
+
+/* One set of kernels; ops.c holds one table per instruction set. */
+typedef struct BertKernels
+{
+	const char *isa;
+	void		(*fill_rows) (float *x, int rows, int n, const float *bias,
+							  const float *residual);
+	void		(*layernorm) (float *x, int rows, int n, const float *g,
+							  const float *b, float eps);
+	void		(*gelu) (float *x, size_t n);
+	void		(*gelu_tanh) (float *x, size_t n);
+	void		(*tanh) (float *x, size_t n);
+	void		(*softmax_rows) (float *x, int rows, int n, int ld);
+	void		(*erf) (float *x, size_t n);
+	void		(*exp) (float *x, size_t n);
+	void		(*attention) (const float *q, const float *k, const float *v, int ld,
+							  int T, int d, float scale, float *o, int ldo, float *scratch);
+	void		(*quantize_rows) (const float *x, int rows, int k, int ldx,
+								  int16_t *xq, float *scale);
+	void		(*linear_i16) (int m, int n, int k, const int16_t *xq, const float *sx,
+							   const int16_t *wq, const float *sw, float *c, int ldc);
+	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
+							 const uint16_t *panel, float *c, int ldc);
+	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
+} BertKernels;
+
+/*
+ * The variants are linked across files but hidden: not exported from the
+ * extension's shared library, and (with -fPIC) not interposable, so the
+ * compiler treats calls among them as it treats calls to static functions.
+ */
+#pragma GCC visibility push(hidden)
+
+/* portable variants the SIMD ones fall back on (ops.c) */
+void		attention_scalar(const float *q, const float *k, const float *v, int ld,
+							 int T, int d, float scale, float *o, int ldo, float *scratch);
+void		linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
+							  const int16_t *wq, const float *sw, float *c, int ldc);
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define BERT_SIMD 1
+
+/* ops_avx2.c */
+void		gelu_map_avx2(float *x, size_t n);
+void		gelu_tanh_map_avx2(float *x, size_t n);
+void		tanh_map_avx2(float *x, size_t n);
+void		erf_map_avx2(float *x, size_t n);
+void		exp_map_avx2(float *x, size_t n);
+void		fill_rows_avx2(float *x, int rows, int n, const float *bias,
+						   const float *residual);
+void		layernorm_avx2(float *x, int rows, int n, const float *g,
+						   const float *b, float eps);
+void		softmax_rows_avx2(float *x, int rows, int n, int ld);
+void		attention_avx2(const float *q, const float *k, const float *v, int ld,
+						   int T, int d, float scale, float *o, int ldo, float *scratch);
+void		quantize_rows_avx2(const float *x, int rows, int k, int ldx,
+							   int16_t *xq, float *scale);
+void		linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
+							const int16_t *wq, const float *sw, float *c, int ldc);
+void		f16_tile_avx2(int rows, int k, const float *x, int ldx,
+						  const uint16_t *panel, float *c, int ldc);
+void		f16_widen16_avx2(const uint16_t *h, float *f);
+
+/* ops_avx512.c: the same kernels where a 16-wide form exists; the table in
+ * ops.c takes the AVX2 form for the others */
+void		gelu_map_avx512(float *x, size_t n);
+void		gelu_tanh_map_avx512(float *x, size_t n);
+void		tanh_map_avx512(float *x, size_t n);
+void		erf_map_avx512(float *x, size_t n);
+void		exp_map_avx512(float *x, size_t n);
+void		fill_rows_avx512(float *x, int rows, int n, const float *bias,
+							 const float *residual);
+void		layernorm_avx512(float *x, int rows, int n, const float *g,
+							 const float *b, float eps);
+void		softmax_rows_avx512(float *x, int rows, int n, int ld);
+#endif							/* x86-64 */
+
+#pragma GCC visibility pop
+
+/*
+ * The F16P tile: rows x 16 outputs in registers, at most F16_TILE_ROWS rows
+ * at a time; bcore_linear_f16 blocks rows in multiples of it.
+ */
+#define F16_TILE_ROWS 6
+
+#define GELU_TANH_C 0.7978845608028654f	/* sqrt(2 / pi) */
+#define GELU_TANH_A 0.044715f
+
+/*
+ * The approximations, shared by the SIMD variants.  Errors against glibc
+ * over all floats: test/unit/test_ops.c and bench/erf_sweep.c.
+ *
+ * erf(x) = x + x P(x^2)                  for |x| < 0.921875
+ *        = 1 - exp(Q(|x| - 0.921875))    up to 3.92, where erff reaches 1
+ * with the sign of x.  Written as x + x P, the small-x result is rounded
+ * once, not twice; Q, a fit of log(erfc), keeps erf close to 1 exact.
+ */
+#define ERF_SPLIT 0.921875f
+#define ERF_ONE 3.92f
+#define ERF_S0 1.283791661e-01f
+#define ERF_S1 -3.761262596e-01f
+#define ERF_S2 1.128362119e-01f
+#define ERF_S3 -2.685644291e-02f
+#define ERF_S4 5.195308477e-03f
+#define ERF_S5 -8.089357871e-04f
+#define ERF_S6 8.178549615e-05f
+#define ERF_L0 -1.648561835e+00f
+#define ERF_L1 -2.508012533e+00f
+#define ERF_L2 -8.329886198e-01f
+#define ERF_L3 -4.482602328e-02f
+#define ERF_L4 1.085414365e-02f
+#define ERF_L5 -2.145237755e-03f
+#define ERF_L6 2.987729968e-04f
+#define ERF_L7 -2.118418161e-05f
+
+/*
+ * exp(x) = 2^n exp(r), n = round(x / ln 2), r = x - n ln 2 (two-part ln 2),
+ * exp(r) = 1 + r + r^2 P(r) on |r| <= ln(2)/2.  2^n is applied in two
+ * halves so that results down to the smallest subnormal come out right.
+ */
+#define EXP_LO -104.0f			/* exp below rounds to 0 */
+#define EXP_HI 88.8f			/* exp above overflows to inf */
+#define EXP_LOG2E 1.44269504089f
+#define EXP_LN2_HI 0.693147182f
+#define EXP_LN2_LO -1.904654299e-09f	/* ln 2 - EXP_LN2_HI */
+#define EXP_P0 5.000000000e-01f
+#define EXP_P1 1.666666567e-01f
+#define EXP_P2 4.166629538e-02f
+#define EXP_P3 8.333496749e-03f
+#define EXP_P4 1.394465100e-03f
+#define EXP_P5 1.979035005e-04f
+
+/* tanh(x) = x + x^3 P(x^2) for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1),
+ * with the sign of x. */
+#define TANH_SPLIT 0.625f
+#define TANH_P0 -3.333333433e-01f
+#define TANH_P1 1.333332509e-01f
+#define TANH_P2 -5.396648124e-02f
+#define TANH_P3 2.185050584e-02f
+#define TANH_P4 -8.753071539e-03f
+#define TANH_P5 3.231608542e-03f
+#define TANH_P6 -8.051985642e-04f
+
+#ifdef BERT_SIMD
+#include <immintrin.h>
+
+/*
+ * The last steps of the horizontal sums and maxima of both SIMD variants
+ * (AVX-512 first adds its two 256-bit halves): a fixed order of
+ * operations, so that sums are reproducible.
+ */
+static inline __attribute__((target("avx"))) float
+hsum256_ps(__m256 v)
+{
+	__m128		s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+static inline __attribute__((target("avx"))) float
+hmax256_ps(__m256 v)
+{
+	__m128		s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_max_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+static inline __attribute__((target("avx"))) double
+hsum256_pd(__m256d v)
+{
+	__m128d		s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+
+	return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#endif							/* BERT_SIMD */
+
+#endif							/* BERT_OPS_IMPL_H */
