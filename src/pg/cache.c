@@ -63,7 +63,6 @@ typedef struct StatsFile
 	StatsSlot	slots[STATS_SLOTS];
 } StatsFile;
 
-
 static char *bert_preload_models = NULL;
 
 static StatsFile *stats = NULL;
@@ -441,6 +440,7 @@ pgb_model_usage(const char *name, const char *path, BertModelInfo *info)
 		}
 }
 
+/* A dropped model: its snapshots go (mappings of them stay valid), its slot frees. */
 void
 pgb_cache_forget_model(const char *name)
 {
@@ -456,6 +456,7 @@ pgb_cache_forget_model(const char *name)
 	stats_release(name);
 }
 
+/* Bump the generation: every backend forgets its models at its next lookup. */
 void
 pgb_cache_invalidate(void)
 {

@@ -21,6 +21,7 @@
 #include "tokenizer.h"
 #include "util.h"
 
+/* ERROR unless lm is a model of kind want, with a hint where to get one. */
 static void
 check_kind(LoadedModel *lm, BertModelKind want)
 {
@@ -37,6 +38,7 @@ check_kind(LoadedModel *lm, BertModelKind want)
 			 errhint("Install a BertForTokenClassification checkpoint, or train one with bert_train_token_classifier().")));
 }
 
+/* Label number label of m, as text. */
 static text *
 label_text(const BertModel *m, int label)
 {

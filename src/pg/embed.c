@@ -2,6 +2,10 @@
  * embed.c — embeddings, similarity and tokens: bert_embed, bert_embed_many,
  * bert_similarity, the cosine of two real[] and the <=> distance,
  * bert_tokenize, bert_token_ids, bert_token_count.
+ *
+ * A model name always denotes the same file, so the forms with a model
+ * argument are IMMUTABLE; the model is loaded on first use in a backend
+ * and kept (cache.c).
  */
 #include "postgres.h"
 
