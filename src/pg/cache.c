@@ -27,16 +27,18 @@
 #include <unistd.h>
 
 #include "common/hashfn.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "port/atomics.h"
 #include "storage/fd.h"
-#include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
 #include "cache.h"
+#include "encoder.h"
+#include "model.h"
+#include "store.h"
+#include "util.h"
 
 #define STATS_MAGIC 0x42455254	/* "BERT" */
 #define STATS_VERSION 1
@@ -44,7 +46,7 @@
 
 typedef struct StatsSlot
 {
-	char		name[MODEL_NAME_MAX + 8];	/* "" = free */
+	char		name[BERT_MODEL_NAME_MAX + 8];	/* "" = free */
 	uint64		key;			/* snapshot in use */
 	TimestampTz loaded_at;
 	uint64		calls;
@@ -61,25 +63,25 @@ typedef struct StatsFile
 	StatsSlot	slots[STATS_SLOTS];
 } StatsFile;
 
-char	   *pgb_model_dir = NULL;
+static char *bert_preload_models = NULL;
 
 static StatsFile *stats = NULL;
 static uint64 seen_generation = 0;
 static LoadedModel *loaded_models = NULL;
 
-static void
-base_dir(char *buf, size_t len, const char *sub)
+void
+pgb_cache_init(void)
 {
-	snprintf(buf, len, "%s/pg_bert%s%s", DataDir, sub ? "/" : "", sub ? sub : "");
-}
-
-static void
-make_dir(const char *path)
-{
-	if (mkdir(path, S_IRWXU) != 0 && errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", path)));
+	/* PGC_POSTMASTER settings can only exist when loaded at server start */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("bert.preload_models",
+								   "Comma-separated models to load at server start.",
+								   "Needs bert in shared_preload_libraries.",
+								   &bert_preload_models,
+								   "",
+								   PGC_POSTMASTER,
+								   GUC_LIST_INPUT,
+								   NULL, NULL, NULL);
 }
 
 /* An exclusive lock on path (created if needed); returns the fd to close. */
@@ -126,9 +128,9 @@ stats_attach(void)
 
 	if (stats != NULL)
 		return;
-	base_dir(dir, sizeof(dir), NULL);
-	make_dir(dir);
-	base_dir(path, sizeof(path), "stats");
+	pgb_data_path(dir, sizeof(dir), NULL);
+	pgb_make_dir(dir);
+	pgb_data_path(path, sizeof(path), "stats");
 	fd = lock_file(path);
 	if (fstat(fd, &st) != 0 ||
 		(st.st_size != sizeof(StatsFile) && ftruncate(fd, sizeof(StatsFile)) != 0))
@@ -177,7 +179,7 @@ stats_slot(const char *name, uint64 key)
 	int			fd;
 	int			slot = -1;
 
-	base_dir(path, sizeof(path), "stats");
+	pgb_data_path(path, sizeof(path), "stats");
 	fd = lock_file(path);
 	for (int i = 0; i < STATS_SLOTS; i++)
 		if (strcmp(stats->slots[i].name, name) == 0)
@@ -215,83 +217,12 @@ stats_release(const char *name)
 	int			fd;
 
 	stats_attach();
-	base_dir(path, sizeof(path), "stats");
+	pgb_data_path(path, sizeof(path), "stats");
 	fd = lock_file(path);
 	for (int i = 0; i < STATS_SLOTS; i++)
 		if (strcmp(stats->slots[i].name, name) == 0)
 			memset(&stats->slots[i], 0, sizeof(StatsSlot));
 	unlock_file(fd);
-}
-
-static void
-bump_generation(void)
-{
-	stats_attach();
-	__atomic_add_fetch(&stats->generation, 1, __ATOMIC_ACQ_REL);
-}
-
-void
-pgb_check_model_name(const char *name)
-{
-	size_t		len = strlen(name);
-
-	if (len == 0 || len > MODEL_NAME_MAX || name[0] == '.' ||
-		strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid model name \"%s\"", name),
-				 errdetail("A model name is 1 to %d letters, digits, \".\", \"_\" or \"-\", and does not start with \".\".",
-						   MODEL_NAME_MAX)));
-}
-
-void
-pgb_writable_models_dir(char *buf, size_t len)
-{
-	if (pgb_model_dir != NULL && pgb_model_dir[0] != '\0')
-		strlcpy(buf, pgb_model_dir, len);
-	else
-		base_dir(buf, len, "models");
-}
-
-/*
- * Where models are looked up, in order: bert.model_dir if set; else the
- * server's own directory (models installed with bert_install_model) and the
- * system directory SHAREDIR/bert/models (models installed with the package).
- */
-int
-pgb_models_dirs(char dirs[][MAXPGPATH])
-{
-	char		share[MAXPGPATH];
-
-	if (pgb_model_dir != NULL && pgb_model_dir[0] != '\0')
-	{
-		strlcpy(dirs[0], pgb_model_dir, MAXPGPATH);
-		return 1;
-	}
-	base_dir(dirs[0], MAXPGPATH, "models");
-	get_share_path(my_exec_path, share);
-	snprintf(dirs[1], MAXPGPATH, "%s/bert/models", share);
-	return 2;
-}
-
-/* Path of the installed file for name, or false if there is none. */
-static bool
-find_model_file(const char *name, char *path, struct stat *st)
-{
-	char		dirs[2][MAXPGPATH];
-	int			n = pgb_models_dirs(dirs);
-
-	for (int i = 0; i < n; i++)
-	{
-		snprintf(path, MAXPGPATH, "%s/%s.bert", dirs[i], name);
-		if (stat(path, st) == 0)
-			return true;
-		if (errno != ENOENT && errno != ENOTDIR)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not stat model file \"%s\": %m", path)));
-	}
-	return false;
 }
 
 static uint64
@@ -301,127 +232,6 @@ file_key(const struct stat *st)
 	(uint64) st->st_mtim.tv_sec, (uint64) st->st_mtim.tv_nsec};
 
 	return hash_bytes_extended((const unsigned char *) parts, sizeof(parts), 0);
-}
-
-/* Report a loader failure for model name as the right SQL error. */
-static void
-model_error(const char *name, BertModelStatus status, const char *err)
-{
-	if (status == BERT_MODEL_NOMEM)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory loading model \"%s\"", name)));
-	if (status == BERT_MODEL_IO)
-		ereport(ERROR,
-				(errcode(ERRCODE_IO_ERROR),
-				 errmsg("could not load model \"%s\"", name),
-				 errdetail("%s", err)));
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("model file for \"%s\" is invalid", name),
-			 errdetail("%s", err)));
-}
-
-/* Copy src to dst (a new file), checking for interrupts. */
-static void
-copy_file_checked(const char *src, const char *dst)
-{
-	int			in = BasicOpenFile(src, O_RDONLY);
-	int			out;
-	char	   *buf;
-
-	if (in < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", src)));
-	out = BasicOpenFilePerm(dst, O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
-	if (out < 0)
-	{
-		close(in);
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", dst)));
-	}
-	buf = palloc(1 << 20);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			ssize_t		n = read(in, buf, 1 << 20);
-
-			CHECK_FOR_INTERRUPTS();
-			if (n < 0)
-				ereport(ERROR,
-						(errcode_for_file_access(),
-						 errmsg("could not read file \"%s\": %m", src)));
-			if (n == 0)
-				break;
-			if (write(out, buf, n) != n)
-				ereport(ERROR,
-						(errcode_for_file_access(),
-						 errmsg("could not write file \"%s\": %m", dst)));
-		}
-		if (pg_fsync(out) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not fsync file \"%s\": %m", dst)));
-	}
-	PG_CATCH();
-	{
-		close(in);
-		close(out);
-		unlink(dst);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	close(in);
-	if (close(out) != 0)
-	{
-		unlink(dst);
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", dst)));
-	}
-	pfree(buf);
-}
-
-/* Check that path holds a valid model file; report it as name otherwise. */
-static void
-validate_file(const char *name, const char *path)
-{
-	BertModel	m;
-	char		err[512];
-	BertModelStatus status = bcore_model_open(path, &m, err, sizeof(err));
-
-	if (status != BERT_MODEL_OK)
-		model_error(name, status, err);
-	bcore_model_close(&m);
-}
-
-/*
- * Validate the freshly written tmp as model name, then rename it to dst; on
- * any failure tmp is removed, so nothing half-made ever has the final name.
- */
-static void
-publish_file(const char *name, const char *tmp, const char *dst)
-{
-	PG_TRY();
-	{
-		validate_file(name, tmp);
-	}
-	PG_CATCH();
-	{
-		unlink(tmp);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	if (rename(tmp, dst) != 0)
-	{
-		unlink(tmp);
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename \"%s\" to \"%s\": %m", tmp, dst)));
-	}
 }
 
 /* Remove files in dir named PREFIX* except keep (may be NULL). */
@@ -461,13 +271,13 @@ ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
 	int			lockfd;
 	struct stat st;
 
-	base_dir(dir, sizeof(dir), "cache");
+	pgb_data_path(dir, sizeof(dir), "cache");
 	snprintf(file, sizeof(file), "%s.%016llx.bert", name, (unsigned long long) key);
 	snprintf(snap, MAXPGPATH, "%s/%s", dir, file);
 	if (stat(snap, &st) == 0)
 		return;
 
-	make_dir(dir);
+	pgb_make_dir(dir);
 	snprintf(lock, sizeof(lock), "%s/%s.lock", dir, name);
 	lockfd = lock_file(lock);
 	PG_TRY();
@@ -479,9 +289,9 @@ ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
 			snprintf(keep, sizeof(keep), "%s.lock", name);
 			remove_files(dir, prefix, keep);
 			snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, file, MyProcPid);
-			validate_file(name, src);	/* fail fast, before copying */
-			copy_file_checked(src, tmp);
-			publish_file(name, tmp, snap);
+			pgb_validate_model_file(name, src);	/* fail fast, before copying */
+			pgb_copy_file(src, tmp);
+			pgb_publish_model_file(name, tmp, snap);
 		}
 	}
 	PG_FINALLY();
@@ -503,12 +313,6 @@ forget_models(void)
 		bcore_model_close(&lm->model);
 		pfree(lm);
 	}
-}
-
-void
-pgb_cache_init(void)
-{
-	stats_attach();
 }
 
 LoadedModel *
@@ -535,7 +339,7 @@ pgb_get_model(const char *name)
 			return lm;
 
 	pgb_check_model_name(name);
-	if (!find_model_file(name, src, &st))
+	if (!pgb_find_model_file(name, src, &st))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" is not installed", name),
@@ -550,7 +354,7 @@ pgb_get_model(const char *name)
 
 	status = bcore_model_open(snap, &model, err, sizeof(err));
 	if (status != BERT_MODEL_OK)
-		model_error(name, status, err);
+		pgb_model_error(name, status, err);
 
 	lm = MemoryContextAllocZero(TopMemoryContext, sizeof(LoadedModel));
 	strlcpy(lm->name, name, sizeof(lm->name));
@@ -606,7 +410,7 @@ pgb_model_usage(const char *name, const char *path, BertModelInfo *info)
 		return;
 	info->bytes_on_disk = st.st_size;
 
-	base_dir(dir, sizeof(dir), "cache");
+	pgb_data_path(dir, sizeof(dir), "cache");
 	snprintf(snap, sizeof(snap), "%s/%s.%016llx.bert", dir, name,
 			 (unsigned long long) file_key(&st));
 	fd = BasicOpenFile(snap, O_RDONLY);
@@ -636,151 +440,47 @@ pgb_model_usage(const char *name, const char *path, BertModelInfo *info)
 		}
 }
 
-/* Quote s for a POSIX shell. */
-static char *
-shell_quote(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '\'');
-	for (; *s; s++)
-	{
-		if (*s == '\'')
-			appendStringInfoString(&buf, "'\\''");
-		else
-			appendStringInfoChar(&buf, *s);
-	}
-	appendStringInfoChar(&buf, '\'');
-	return buf.data;
-}
-
-/* Run bert-convert on a Hugging Face directory, writing out. */
-static void
-convert_directory(const char *name, const char *dir, const char *out)
-{
-	char		bindir[MAXPGPATH];
-	char	   *cmd;
-	FILE	   *pipe;
-	StringInfoData msg;
-	char		line[1024];
-	int			rc;
-
-	strlcpy(bindir, my_exec_path, sizeof(bindir));
-	get_parent_directory(bindir);
-	cmd = psprintf("%s --quiet --source %s %s %s 2>&1",
-				   shell_quote(psprintf("%s/bert-convert", bindir)),
-				   shell_quote(dir), shell_quote(dir), shell_quote(out));
-	pipe = OpenPipeStream(cmd, PG_BINARY_R);
-	if (pipe == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not run \"%s\": %m", cmd)));
-	initStringInfo(&msg);
-	while (fgets(line, sizeof(line), pipe) != NULL)
-		appendStringInfoString(&msg, line);
-	rc = ClosePipeStream(pipe);
-	if (rc != 0)
-	{
-		unlink(out);
-		while (msg.len > 0 && msg.data[msg.len - 1] == '\n')
-			msg.data[--msg.len] = '\0';
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("could not convert \"%s\" into model \"%s\"", dir, name),
-				 errdetail("%s", msg.len > 0 ? msg.data : "bert-convert failed.")));
-	}
-}
-
+/* A dropped model: its snapshots go (mappings of them stay valid), its slot frees. */
 void
-pgb_install_model_file(const char *name, const char *path, bool replace)
+pgb_cache_forget_model(const char *name)
 {
 	char		dir[MAXPGPATH],
-				dst[MAXPGPATH],
-				tmp[MAXPGPATH];
-	struct stat st;
-
-	pgb_check_model_name(name);
-	if (stat(path, &st) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not stat \"%s\": %m", path)));
-	pgb_writable_models_dir(dir, sizeof(dir));
-	if (pgb_model_dir == NULL || pgb_model_dir[0] == '\0')
-	{
-		char		base[MAXPGPATH];
-
-		base_dir(base, sizeof(base), NULL);
-		make_dir(base);
-		make_dir(dir);
-	}
-	snprintf(dst, sizeof(dst), "%s/%s.bert", dir, name);
-	if (!replace && access(dst, F_OK) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("model \"%s\" is already installed", name),
-				 errhint("Drop it first, or pass replace => true.")));
-	snprintf(tmp, sizeof(tmp), "%s/.%s.bert.tmp.%d", dir, name, MyProcPid);
-	unlink(tmp);
-	if (S_ISDIR(st.st_mode))
-		convert_directory(name, path, tmp);
-	else
-	{
-		validate_file(name, path);	/* fail fast, before copying */
-		copy_file_checked(path, tmp);
-	}
-	publish_file(name, tmp, dst);
-	bump_generation();
-}
-
-void
-pgb_drop_model_file(const char *name)
-{
-	char		dir[MAXPGPATH],
-				path[MAXPGPATH],
 				prefix[MAXPGPATH],
 				keep[MAXPGPATH];
-	struct stat st;
 
-	pgb_check_model_name(name);
-	pgb_writable_models_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/%s.bert", dir, name);
-	if (stat(path, &st) != 0)
-	{
-		if (find_model_file(name, path, &st))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("model \"%s\" is installed in the system directory", name),
-					 errdetail("\"%s\" belongs to the operating system's package; remove it there.", path)));
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" is not installed", name)));
-	}
-	if (unlink(path) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not remove \"%s\": %m", path)));
-	base_dir(dir, sizeof(dir), "cache");
+	pgb_data_path(dir, sizeof(dir), "cache");
 	snprintf(prefix, sizeof(prefix), "%s.", name);
 	snprintf(keep, sizeof(keep), "%s.lock", name);
 	if (access(dir, F_OK) == 0)
 		remove_files(dir, prefix, keep);
 	stats_release(name);
-	bump_generation();
+}
+
+/* Bump the generation: every backend forgets its models at its next lookup. */
+void
+pgb_cache_invalidate(void)
+{
+	stats_attach();
+	__atomic_add_fetch(&stats->generation, 1, __ATOMIC_ACQ_REL);
 }
 
 /*
  * In the postmaster (shared_preload_libraries): load each listed model so
  * that backends inherit the mapping.  A model that fails is reported and
- * skipped; the server still starts.
+ * skipped; the server still starts.  Only the weights are mapped here: no
+ * BLIS, no threads in the postmaster.
  */
 void
-pgb_preload(const char *list)
+pgb_cache_preload(void)
 {
-	char	   *copy = pstrdup(list);
+	char	   *copy;
 	List	   *names;
 	ListCell   *lc;
 
+	if (!process_shared_preload_libraries_in_progress ||
+		bert_preload_models == NULL || bert_preload_models[0] == '\0')
+		return;
+	copy = pstrdup(bert_preload_models);
 	if (!SplitGUCList(copy, ',', &names))
 	{
 		ereport(WARNING,

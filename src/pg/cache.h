@@ -1,8 +1,9 @@
 /*
- * cache.h — models shared by every backend of the server.
+ * cache.h — models shared by every backend of the server: snapshots, the
+ * counters file, loading, preload.
  */
-#ifndef BERT_CACHE_H
-#define BERT_CACHE_H
+#ifndef PGB_CACHE_H
+#define PGB_CACHE_H
 
 #include "postgres.h"
 
@@ -10,35 +11,31 @@
 
 #include "encoder.h"
 #include "model.h"
-
-#define MODEL_NAME_MAX 64
+#include "store.h"
 
 /* A model as this backend uses it. */
 typedef struct LoadedModel
 {
-	char		name[MODEL_NAME_MAX + 1];
+	char		name[BERT_MODEL_NAME_MAX + 1];
 	BertModel	model;			/* points into the shared snapshot mapping */
 	BertRunState state;			/* this backend's activation buffers */
 	int			slot;			/* index of the model's shared counters */
 	struct LoadedModel *next;
 } LoadedModel;
 
-/* GUCs */
-extern char *pgb_model_dir;
-
+/* Registers bert.preload_models (only when loaded at server start). */
 void		pgb_cache_init(void);
+
+/* In the postmaster: map the models of bert.preload_models. */
+void		pgb_cache_preload(void);
+
+/* Model name, loaded on first use in this backend; ERROR if it cannot be. */
 LoadedModel *pgb_get_model(const char *name);
 void		pgb_count_use(LoadedModel *lm, int64 tokens);
-void		pgb_check_model_name(const char *name);
 
-/* The directory installs and drops write to; the directories searched. */
-void		pgb_writable_models_dir(char *buf, size_t len);
-int			pgb_models_dirs(char dirs[][MAXPGPATH]);
-
-/* Catalogue row for one model; *found false if not installed. */
+/* Usage of one installed model (the file at path), for the catalogue. */
 typedef struct BertModelInfo
 {
-	char		directory[MAXPGPATH];
 	int64		bytes_on_disk;
 	int64		bytes_resident; /* -1 if no snapshot exists */
 	bool		loaded;
@@ -49,8 +46,10 @@ typedef struct BertModelInfo
 
 void		pgb_model_usage(const char *name, const char *path, BertModelInfo *info);
 
-void		pgb_install_model_file(const char *name, const char *path, bool replace);
-void		pgb_drop_model_file(const char *name);
-void		pgb_preload(const char *list);
+/* A model's file was dropped: remove its snapshots, free its counters. */
+void		pgb_cache_forget_model(const char *name);
 
-#endif							/* BERT_CACHE_H */
+/* Models were installed or dropped: every backend looks them up again. */
+void		pgb_cache_invalidate(void);
+
+#endif							/* PGB_CACHE_H */

@@ -18,7 +18,7 @@
 #define UNCASED (BERT_FLAG_LOWER_CASE | BERT_FLAG_STRIP_ACCENTS | BERT_FLAG_CHINESE_CHARS)
 
 static BertVocab vocab;
-static BertTokens full;			/* reused across runs, as bert.c reuses it */
+static BertTokens full;			/* reused across runs, as src/pg/run.c reuses it */
 static BertTokens cut;
 
 /* Flag sets: uncased, cased, cased + CJK, lower without strip, strip only. */

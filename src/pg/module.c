@@ -1,0 +1,73 @@
+/*
+ * module.c — the extension's entry: PG_MODULE_MAGIC, _PG_init, bert_info.
+ *
+ * The glue is layered; a file uses only the layers below it:
+ *
+ *   util      text <-> UTF-8, real[], privilege check, kind names, errors
+ *   store     model files on disk: names, directories, safe copies
+ *   cache     snapshots shared by the server, counters, loading, preload
+ *   run       a call's model, token limit and tokens; the encoder run
+ *   embed, classify, catalogue   SQL functions (catalogue also installs)
+ *   train     SQL functions that train and install (through catalogue)
+ *   module    this file
+ *
+ * SQL-callable functions carry their SQL names (bert_embed), glue helpers
+ * shared between files are pgb_*, the core's functions bcore_*.  Each file
+ * that has settings registers them in its own init function.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "cache.h"
+#include "model_format.h"
+#include "ops.h"
+#include "run.h"
+#include "store.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	pgb_run_init();
+	pgb_store_init();
+	pgb_cache_init();
+	MarkGUCPrefixReserved("bert");
+
+	/* in the postmaster: map the weights, touch nothing else (no BLIS, no threads) */
+	pgb_cache_preload();
+}
+
+/*
+ * What this module runs on: BLIS and its kernel set (and why), threads,
+ * the model format it reads, where it looks for models, the CPU's features.
+ */
+PG_FUNCTION_INFO_V1(bert_info);
+Datum
+bert_info(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {0};
+	char		dirs[2][MAXPGPATH];
+	int			ndirs = pgb_models_dirs(dirs);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "bert_info: return type must be a row type");
+	bcore_blas_init(1);
+	values[0] = CStringGetTextDatum(bcore_blas_version());
+	values[1] = CStringGetTextDatum(bcore_blas_arch());
+	values[2] = CStringGetTextDatum(bcore_blas_arch_reason());
+	values[3] = Int32GetDatum(bcore_blas_threads());
+	values[4] = Int32GetDatum(BERT_FORMAT_VERSION);
+	values[5] = CStringGetTextDatum(ndirs == 1 ? dirs[0] : psprintf("%s:%s", dirs[0], dirs[1]));
+	values[6] = CStringGetTextDatum(bcore_cpu_features());
+	values[7] = CStringGetTextDatum(bcore_kernels_isa());
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
