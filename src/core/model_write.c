@@ -362,7 +362,8 @@ verify(int fd, uint64_t size, const char *tmp, char *errbuf, size_t errlen)
 }
 
 BertWriteStatus
-bcore_model_file_write(const char *path, const BertModelParts *parts, char *errbuf, size_t errlen)
+bcore_model_file_write(const char *path, const BertModelParts *parts, BertFileHeader *written,
+					   char *errbuf, size_t errlen)
 {
 	BertFileHeader h;
 	BertTensorEntry *e = NULL;
@@ -429,6 +430,8 @@ bcore_model_file_write(const char *path, const BertModelParts *parts, char *errb
 	}
 	created = 0;
 	sync_parent_dir(path);
+	if (written != NULL)
+		*written = h;
 	status = BERT_WRITE_OK;
 
 done:
@@ -691,7 +694,7 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	p.hash_slots = bh.hash_slots;
 	p.tensors = t;
 	p.n_tensors = nt;
-	status = bcore_model_file_write(path, &p, errbuf, errlen);
+	status = bcore_model_file_write(path, &p, NULL, errbuf, errlen);
 
 done:
 	if (owned != NULL)

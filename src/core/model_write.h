@@ -74,11 +74,12 @@ typedef struct BertModelParts
 /*
  * Write the file to path atomically: path.tmp.PID is written, parsed back
  * with bcore_model_parse, fsync'd, closed and renamed over path, and the
- * directory is fsync'd.  Every string must be UTF-8 without NUL.  On failure
- * errbuf says why ("FILE: what went wrong") and no file is left behind.
+ * directory is fsync'd.  Every string must be UTF-8 without NUL.  written
+ * (if not NULL) gets the header as written.  On failure errbuf says why
+ * ("FILE: what went wrong") and no file is left behind.
  */
 BertWriteStatus bcore_model_file_write(const char *path, const BertModelParts *parts,
-									  char *errbuf, size_t errlen);
+									  BertFileHeader *written, char *errbuf, size_t errlen);
 
 /* Append len bytes to the file; 0 if the write failed (the writer says why). */
 int			bcore_model_out_put(BertModelOut *out, const void *data, size_t len);
