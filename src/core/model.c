@@ -19,17 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_LAYERS 256
-#define MAX_HIDDEN 16384
-#define MAX_VOCAB (1u << 24)
-#define MAX_LABELS 65536
-#define MAX_POSITIONS 65536
-
-static BertModelStatus fail(char *errbuf, size_t errlen, BertModelStatus status,
-							const char *fmt,...) __attribute__((format(printf, 4, 5)));
-
-static BertModelStatus
-fail(char *errbuf, size_t errlen, BertModelStatus status, const char *fmt,...)
+int
+bcore_error(char *errbuf, size_t errlen, int status, const char *fmt,...)
 {
 	va_list		ap;
 
@@ -41,6 +32,7 @@ fail(char *errbuf, size_t errlen, BertModelStatus status, const char *fmt,...)
 	}
 	return status;
 }
+
 
 static int
 in_range(uint32_t v, uint32_t lo, uint32_t hi)
@@ -102,14 +94,14 @@ check_q8(const int16_t *q, uint32_t out, uint32_t in, const char *name,
 {
 	if (in > BERT_QK_MAX)
 	{
-		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has rows of %u, more than %d",
+		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has rows of %u, more than %d",
 			 name, in, BERT_QK_MAX);
 		return 0;
 	}
 	for (size_t i = 0; i < (size_t) out * in; i++)
 		if (q[i] > BERT_QW_MAX || q[i] < -BERT_QW_MAX)
 		{
-			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has value %d at %zu, outside +-%d",
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has value %d at %zu, outside +-%d",
 				 name, q[i], i, BERT_QW_MAX);
 			return 0;
 		}
@@ -130,7 +122,7 @@ get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
 			continue;
 		if (used[i])
 		{
-			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' appears more than once", name);
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' appears more than once", name);
 			return NULL;
 		}
 		if ((int) t->ndim != ndim ||
@@ -147,13 +139,13 @@ get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
 			for (int d = 0; d < ndim; d++)
 				wl += snprintf(want + wl, sizeof(want) - wl, "%s%u", d ? ", " : "", shape[d]);
 			want[wl] = '\0';
-			fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 				 "tensor '%s' has shape [%s], expected [%s]", name, got, want);
 			return NULL;
 		}
 		if (t->dtype != dtype)
 		{
-			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u, expected %u",
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u, expected %u",
 				 name, t->dtype, dtype);
 			return NULL;
 		}
@@ -161,7 +153,7 @@ get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
 		return base + t->offset;
 	}
 	if (!optional)
-		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' is missing", name);
+		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' is missing", name);
 	return NULL;
 }
 
@@ -180,114 +172,108 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 
 	memset(model, 0, sizeof(*model));
 	if (size < sizeof(BertFileHeader))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"file is %zu bytes, shorter than the %d-byte header", size, BERT_HEADER_SIZE);
 	memcpy(&h, base, sizeof(h));
 	if (memcmp(h.magic, BERT_FILE_MAGIC, 8) != 0)
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "not a bert model file (bad magic number)");
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "not a bert model file (bad magic number)");
 	if (h.version != BERT_FORMAT_VERSION)
-		return fail(errbuf, errlen, BERT_MODEL_VERSION,
+		return bcore_error(errbuf, errlen, BERT_MODEL_VERSION,
 					"model file format version %u is not supported (this build reads version %d)",
 					h.version, BERT_FORMAT_VERSION);
 	if (h.header_crc != bcore_header_crc(&h))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"header checksum mismatch (the first %d bytes are damaged)", BERT_HEADER_SIZE);
 	if (h.header_size != BERT_HEADER_SIZE)
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "header size is %u, expected %d",
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "header size is %u, expected %d",
 					h.header_size, BERT_HEADER_SIZE);
 	if (h.file_size != size)
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"file is %zu bytes but its header says %llu (truncated or extended copy?)",
 					size, (unsigned long long) h.file_size);
 
 	/* configuration: ranges first, then relations between fields */
 #define CHECK_RANGE(field, lo, hi) \
 	if (!in_range(h.field, (lo), (hi))) \
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "%s is %u, expected %u to %u", \
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "%s is %u, expected %u to %u", \
 					#field, h.field, (unsigned) (lo), (unsigned) (hi))
 	CHECK_RANGE(kind, 0, 2);
-	CHECK_RANGE(n_layers, 1, MAX_LAYERS);
-	CHECK_RANGE(hidden, 1, MAX_HIDDEN);
+	CHECK_RANGE(n_layers, 1, BERT_MAX_LAYERS);
+	CHECK_RANGE(hidden, 1, BERT_MAX_HIDDEN);
 	CHECK_RANGE(n_heads, 1, h.hidden);
-	CHECK_RANGE(ffn, 1, 8 * MAX_HIDDEN);
-	CHECK_RANGE(max_positions, 3, MAX_POSITIONS);
-	CHECK_RANGE(type_vocab, 1, 1024);
-	CHECK_RANGE(vocab_size, 4, MAX_VOCAB);
-	CHECK_RANGE(num_labels, 0, MAX_LABELS);
+	CHECK_RANGE(ffn, 1, BERT_MAX_FFN);
+	CHECK_RANGE(max_positions, BERT_MIN_SEQ_LEN, BERT_MAX_POSITIONS);
+	CHECK_RANGE(type_vocab, 1, BERT_MAX_TYPE_VOCAB);
+	CHECK_RANGE(vocab_size, BERT_MIN_VOCAB, BERT_MAX_VOCAB);
+	CHECK_RANGE(num_labels, 0, BERT_MAX_LABELS);
 	CHECK_RANGE(activation, 0, 2);
 	CHECK_RANGE(pooling, 0, 1);
 	CHECK_RANGE(flags, 0, BERT_FLAG_ALL);
-	CHECK_RANGE(max_seq_len, 3, h.max_positions);
-	CHECK_RANGE(max_chars_per_word, 1, 1 << 20);
+	CHECK_RANGE(max_seq_len, BERT_MIN_SEQ_LEN, h.max_positions);
+	CHECK_RANGE(max_chars_per_word, 1, BERT_MAX_CHARS_PER_WORD);
 	CHECK_RANGE(unk_id, 0, h.vocab_size - 1);
 	CHECK_RANGE(cls_id, 0, h.vocab_size - 1);
 	CHECK_RANGE(sep_id, 0, h.vocab_size - 1);
 	CHECK_RANGE(pad_id, 0, h.vocab_size - 1);
 #undef CHECK_RANGE
 	if (h.hidden % h.n_heads != 0)
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"hidden size %u is not a multiple of the %u attention heads", h.hidden, h.n_heads);
 	if (h.kind == BERT_KIND_EMBEDDING ? h.num_labels != 0 : h.num_labels < 1)
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"model kind %u cannot have %u labels", h.kind, h.num_labels);
 	if (!(h.layer_norm_eps > 0.0f && h.layer_norm_eps < 1.0f))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "layer_norm_eps %g is out of range",
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "layer_norm_eps %g is out of range",
 					(double) h.layer_norm_eps);
 
 	/* sections */
 	if (h.n_tensors == 0 || h.n_tensors > 16 + (16 + BERT_LINEARS) * h.n_layers ||
 		h.tensors_bytes != (uint64_t) h.n_tensors * sizeof(BertTensorEntry) ||
 		h.tensors_offset % 8 != 0 || !in_bounds(h.tensors_offset, h.tensors_bytes, size))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor table (%u entries at offset %llu) is out of bounds",
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor table (%u entries at offset %llu) is out of bounds",
 					h.n_tensors, (unsigned long long) h.tensors_offset);
 	if (!in_bounds(h.vocab_offset, h.vocab_bytes, size) ||
 		!check_strings(base, h.vocab_offset, h.vocab_bytes, h.vocab_size,
 					   &model->vocab.offsets, &model->vocab.blob))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary section is inconsistent");
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary section is inconsistent");
 	if (h.hash_slots < 2 * h.vocab_size || (h.hash_slots & (h.hash_slots - 1)) != 0 ||
 		h.hash_bytes != (uint64_t) h.hash_slots * 4 || h.hash_offset % 4 != 0 ||
 		!in_bounds(h.hash_offset, h.hash_bytes, size))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index section is inconsistent");
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index section is inconsistent");
 	if (!in_bounds(h.labels_offset, h.labels_bytes, size) ||
 		!check_strings(base, h.labels_offset, h.labels_bytes, h.num_labels,
 					   &model->label_offsets, &model->label_blob))
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "label section is inconsistent");
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "label section is inconsistent");
 
 	model->vocab.slots = (const uint32_t *) (base + h.hash_offset);
 	for (uint32_t i = 0; i < h.hash_slots; i++)
 		if (model->vocab.slots[i] > h.vocab_size)
-			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index slot %u is out of range", i);
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index slot %u is out of range", i);
 
 	/* every tensor entry: name terminated, f32, 1..4 dims, aligned, in bounds */
 	tensors = (const BertTensorEntry *) (base + h.tensors_offset);
 	for (uint32_t i = 0; i < h.n_tensors; i++)
 	{
 		const BertTensorEntry *t = &tensors[i];
-		uint64_t	elems = 1;
 
 		if (memchr(t->name, '\0', BERT_TENSOR_NAME_LEN) == NULL)
-			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
 		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_Q8 &&
 			 t->dtype != BERT_DTYPE_F16P) ||
 			t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
-			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
 		for (uint32_t d = 0; d < t->ndim; d++)
-		{
-			if (t->shape[d] == 0 || t->shape[d] > MAX_VOCAB)
-				return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dimension %u of size %u",
+			if (t->shape[d] == 0 || t->shape[d] > BERT_MAX_VOCAB)
+				return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dimension %u of size %u",
 							t->name, d, t->shape[d]);
-			elems *= t->shape[d];
-		}
 		if (t->dtype == BERT_DTYPE_F16P && t->ndim != 2)
-			return fail(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
-		if (t->nbytes != (t->dtype == BERT_DTYPE_F32 ? elems * 4 :
-						  t->dtype == BERT_DTYPE_Q8 ? elems * 2 :
-						  bcore_f16p_halves(t->shape[0], t->shape[1]) * 2) ||
+		if (t->nbytes != bcore_tensor_nbytes(t) ||
 			t->offset % BERT_TENSOR_ALIGN != 0 ||
 			!in_bounds(t->offset, t->nbytes, size))
-			return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 						"tensor '%s' (%llu bytes at offset %llu) is misaligned, mis-sized or out of bounds",
 						t->name, (unsigned long long) t->nbytes, (unsigned long long) t->offset);
 	}
@@ -317,7 +303,7 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 		free(used);
 		free(w->layers);
 		w->layers = NULL;
-		return fail(errbuf, errlen, BERT_MODEL_NOMEM, "out of memory");
+		return bcore_error(errbuf, errlen, BERT_MODEL_NOMEM, "out of memory");
 	}
 
 #define TENSOR(dst, name, opt, ...) \
@@ -397,7 +383,7 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 	TENSOR(w->pooler_b, "pooler.dense.bias", 1, H);
 	if ((w->pooler_w == NULL) != (w->pooler_b == NULL))
 	{
-		fail(errbuf, errlen, BERT_MODEL_CORRUPT, "pooler weight and bias must come together");
+		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "pooler weight and bias must come together");
 		goto corrupt;
 	}
 	if (h.kind != BERT_KIND_EMBEDDING)
@@ -410,7 +396,7 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 	for (uint32_t i = 0; i < h.n_tensors; i++)
 		if (!used[i])
 		{
-			fail(errbuf, errlen, BERT_MODEL_CORRUPT, "unexpected tensor '%s'", tensors[i].name);
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "unexpected tensor '%s'", tensors[i].name);
 			goto corrupt;
 		}
 	free(used);
@@ -447,30 +433,30 @@ bcore_model_open(const char *path, BertModel *model, char *errbuf, size_t errlen
 	memset(model, 0, sizeof(*model));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(errbuf, errlen, BERT_MODEL_IO, "could not open \"%s\": %s", path, strerror(errno));
+		return bcore_error(errbuf, errlen, BERT_MODEL_IO, "could not open \"%s\": %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0)
 	{
 		int			e = errno;
 
 		close(fd);
-		return fail(errbuf, errlen, BERT_MODEL_IO, "could not stat \"%s\": %s", path, strerror(e));
+		return bcore_error(errbuf, errlen, BERT_MODEL_IO, "could not stat \"%s\": %s", path, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode))
 	{
 		close(fd);
-		return fail(errbuf, errlen, BERT_MODEL_IO, "\"%s\" is not a regular file", path);
+		return bcore_error(errbuf, errlen, BERT_MODEL_IO, "\"%s\" is not a regular file", path);
 	}
 	if ((uint64_t) st.st_size < sizeof(BertFileHeader))
 	{
 		close(fd);
-		return fail(errbuf, errlen, BERT_MODEL_CORRUPT,
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"file is %lld bytes, shorter than the %d-byte header",
 					(long long) st.st_size, BERT_HEADER_SIZE);
 	}
 	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return fail(errbuf, errlen, BERT_MODEL_IO, "could not map \"%s\": %s", path, strerror(errno));
+		return bcore_error(errbuf, errlen, BERT_MODEL_IO, "could not map \"%s\": %s", path, strerror(errno));
 
 	status = bcore_model_parse(map, (size_t) st.st_size, model, errbuf, errlen);
 	if (status != BERT_MODEL_OK)

@@ -105,6 +105,13 @@ typedef enum BertModelStatus
 } BertModelStatus;
 
 /*
+ * Put a message in errbuf (errlen bytes; nothing when errbuf is NULL) and
+ * return status, so that a core function can "return bcore_error(...)".
+ */
+int			bcore_error(char *errbuf, size_t errlen, int status, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+
+/*
  * Check a model image of size bytes at base and fill *model with pointers
  * into it.  On failure, errbuf (errlen bytes) says what is wrong.
  * The caller keeps base alive for as long as the model is used, and releases

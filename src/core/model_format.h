@@ -24,8 +24,11 @@
  * "pooler.dense.weight", "classifier.weight".
  *
  * The loader (model.c) trusts nothing here: every count, offset and shape is
- * checked against the configuration and the file size.  The converter
- * (model/convert.c) is the only writer.
+ * checked against the configuration and the file size.  One writer makes
+ * every file (model_write.c): the converter (hf_convert.c, run by
+ * model/bert-convert) and the writer of trained or quantised heads
+ * (bcore_model_write) both go through it, and it parses what it wrote back
+ * with the loader before the file gets its name.
  */
 #ifndef BERT_MODEL_FORMAT_H
 #define BERT_MODEL_FORMAT_H
@@ -40,6 +43,22 @@
 #define BERT_TENSOR_ALIGN 64
 #define BERT_TENSOR_NAME_LEN 96
 #define BERT_MAX_DIMS 4
+
+/*
+ * Limits of the configuration, the loader's: a file outside them does not
+ * load, so the converter refuses a checkpoint outside them.  They also keep
+ * every size computation far from overflow.
+ */
+#define BERT_MAX_LAYERS 256
+#define BERT_MAX_HIDDEN 16384	/* also bounds the attention heads */
+#define BERT_MAX_FFN (8 * BERT_MAX_HIDDEN)
+#define BERT_MAX_POSITIONS 65536
+#define BERT_MAX_TYPE_VOCAB 1024
+#define BERT_MIN_VOCAB 4		/* [UNK], [CLS], [SEP], [PAD] */
+#define BERT_MAX_VOCAB (1u << 24)	/* also bounds any tensor dimension */
+#define BERT_MAX_LABELS 65536
+#define BERT_MAX_CHARS_PER_WORD (1u << 20)
+#define BERT_MIN_SEQ_LEN 3		/* [CLS], one piece, [SEP]; max_positions too */
 
 /* What the model's output is. */
 typedef enum BertModelKind
@@ -197,6 +216,30 @@ typedef struct BertTensorEntry
 
 _Static_assert(sizeof(BertFileHeader) == BERT_HEADER_SIZE, "header size");
 _Static_assert(sizeof(BertTensorEntry) == 136, "tensor entry size");
+
+/*
+ * The bytes a tensor of this dtype and shape takes (its nbytes), or 0 for a
+ * dtype or an F16P shape that does not exist.  The dims must be checked
+ * first (1 .. BERT_MAX_DIMS of them, each at most BERT_MAX_VOCAB).
+ */
+static inline uint64_t
+bcore_tensor_nbytes(const BertTensorEntry *t)
+{
+	uint64_t	elems = 1;
+
+	for (uint32_t d = 0; d < t->ndim && d < BERT_MAX_DIMS; d++)
+		elems *= t->shape[d];
+	switch (t->dtype)
+	{
+		case BERT_DTYPE_F32:
+			return elems * 4;
+		case BERT_DTYPE_Q8:
+			return elems * 2;
+		case BERT_DTYPE_F16P:
+			return t->ndim == 2 ? bcore_f16p_halves(t->shape[0], t->shape[1]) * 2 : 0;
+	}
+	return 0;
+}
 
 /* FNV-1a, 32 bit: the hash of the vocabulary index. */
 static inline uint32_t

@@ -1,42 +1,40 @@
 /*
- * model_write.c — write a model file from a loaded base model and a new head.
+ * model_write.c — the one writer of model files (format: model_format.h).
  *
- * The layout rules are the converter's (model/convert.c): header, tensor
- * table, then vocabulary, hash index and labels each at an 8-byte aligned
- * offset, then every tensor at a BERT_TENSOR_ALIGN offset, zero padding in
- * between.  The base's sections and tensors are copied byte for byte from
- * its mapping; only the header, the label section and the head change.
+ * Layout: header, tensor table, then vocabulary, hash index and labels each
+ * at an 8-byte aligned offset, then every tensor at a BERT_TENSOR_ALIGN
+ * offset, zero padding in between.  The file is written to PATH.tmp.PID
+ * through a buffer, parsed back with the loader, synced and renamed over
+ * PATH, so a failed or interrupted write never leaves a partial model under
+ * the final name.
+ *
+ * bcore_model_write (below) puts a new head on a loaded base: the base's
+ * sections and tensors are copied byte for byte from its mapping; only the
+ * header, the label section and the head change.
  */
 #include "model_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MAX_LABELS 65536
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the writer writes the host's byte order; the file format is little-endian"
+#endif
 
-static BertWriteStatus fail(char *errbuf, size_t errlen, BertWriteStatus status,
-							const char *fmt,...) __attribute__((format(printf, 4, 5)));
-
-static BertWriteStatus
-fail(char *errbuf, size_t errlen, BertWriteStatus status, const char *fmt,...)
+struct BertModelOut
 {
-	va_list		ap;
-
-	if (errbuf && errlen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
+	int			fd;
+	int			err;			/* errno of the first failed write, or 0 */
+	uint64_t	pos;
+	size_t		used;
+	char		buf[1 << 16];
+};
 
 static uint64_t
 align_up(uint64_t x, uint64_t a)
@@ -44,10 +42,10 @@ align_up(uint64_t x, uint64_t a)
 	return (x + a - 1) / a * a;
 }
 
-/* Well-formed UTF-8 without NUL (shortest forms, no surrogates, <= U+10FFFF). */
-static int
-valid_utf8(const unsigned char *s, size_t len)
+int
+bcore_valid_utf8(const char *str, size_t len)
 {
+	const unsigned char *s = (const unsigned char *) str;
 	size_t		i = 0;
 
 	while (i < len)
@@ -79,6 +77,7 @@ valid_utf8(const unsigned char *s, size_t len)
 				return 0;
 			cp = cp << 6 | (s[i + j] & 0x3F);
 		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
 		if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
 			(n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
 			return 0;
@@ -87,35 +86,77 @@ valid_utf8(const unsigned char *s, size_t len)
 	return 1;
 }
 
-/* One tensor of the output: its table entry and where its bytes come from. */
-typedef struct OutTensor
+int
+bcore_vocab_index(const BertStrings *v, uint32_t **slots_out, uint32_t *n_slots_out,
+				  uint32_t *n_dups, uint32_t *first_dup)
 {
-	BertTensorEntry entry;
-	const void *data;
-	void	   *owned;			/* data made here (quantised), freed at the end */
-} OutTensor;
+	uint32_t	n_slots = 1;
+	uint32_t   *slots;
 
-typedef struct Out
+	while (n_slots < 2 * v->n)
+		n_slots *= 2;
+	slots = calloc(n_slots, sizeof(uint32_t));
+	if (slots == NULL)
+		return 0;
+	*n_dups = 0;
+	*first_dup = 0;
+	for (uint32_t id = 0; id < v->n; id++)
+	{
+		const char *s = v->blob + v->offsets[id];
+		size_t		len = v->offsets[id + 1] - v->offsets[id];
+		uint32_t	pos = bcore_hash(s, len) & (n_slots - 1);
+
+		for (;;)
+		{
+			uint32_t	slot = slots[pos];
+
+			if (slot == 0 ||
+				(v->offsets[slot] - v->offsets[slot - 1] == len &&
+				 memcmp(v->blob + v->offsets[slot - 1], s, len) == 0))
+			{
+				if (slot != 0 && (*n_dups)++ == 0)
+					*first_dup = id;
+				slots[pos] = id + 1;
+				break;
+			}
+			pos = (pos + 1) & (n_slots - 1);
+		}
+	}
+	*slots_out = slots;
+	*n_slots_out = n_slots;
+	return 1;
+}
+
+void
+bcore_model_set_source(BertFileHeader *h, const char *source)
 {
-	int			fd;
-	uint64_t	pos;
-	size_t		used;
-	char		buf[1 << 16];
-} Out;
+	size_t		n = strlen(source);
+
+	if (n > sizeof(h->source) - 1)
+	{
+		n = sizeof(h->source) - 1;
+		while (n > 0 && ((unsigned char) source[n] & 0xC0) == 0x80)
+			n--;				/* do not cut a UTF-8 sequence */
+	}
+	memset(h->source, 0, sizeof(h->source));
+	memcpy(h->source, source, n);
+}
 
 static int
-write_all(int fd, const void *data, size_t len)
+write_all(BertModelOut *o, const void *data, size_t len)
 {
 	const char *p = data;
 
 	while (len > 0)
 	{
-		ssize_t		n = write(fd, p, len);
+		ssize_t		n = write(o->fd, p, len);
 
 		if (n < 0)
 		{
 			if (errno == EINTR)
 				continue;
+			if (o->err == 0)
+				o->err = errno;
 			return 0;
 		}
 		p += n;
@@ -125,24 +166,26 @@ write_all(int fd, const void *data, size_t len)
 }
 
 static int
-out_flush(Out *o)
+out_flush(BertModelOut *o)
 {
-	int			ok = write_all(o->fd, o->buf, o->used);
+	int			ok = write_all(o, o->buf, o->used);
 
 	o->used = 0;
 	return ok;
 }
 
-static int
-out_put(Out *o, const void *data, size_t len)
+int
+bcore_model_out_put(BertModelOut *o, const void *data, size_t len)
 {
 	if (len == 0)
-		return 1;
+		return 1;				/* data may be NULL: an empty blob */
+	if (o->err != 0)
+		return 0;
 	if (o->used + len > sizeof(o->buf) && !out_flush(o))
 		return 0;
 	o->pos += len;
 	if (len >= sizeof(o->buf))
-		return write_all(o->fd, data, len);
+		return write_all(o, data, len);
 	memcpy(o->buf + o->used, data, len);
 	o->used += len;
 	return 1;
@@ -150,7 +193,7 @@ out_put(Out *o, const void *data, size_t len)
 
 /* Zero bytes up to offset 'to'. */
 static int
-out_pad(Out *o, uint64_t to)
+out_pad(BertModelOut *o, uint64_t to)
 {
 	static const char zeros[BERT_TENSOR_ALIGN];
 
@@ -158,10 +201,34 @@ out_pad(Out *o, uint64_t to)
 	{
 		uint64_t	n = to - o->pos;
 
-		if (!out_put(o, zeros, n < sizeof(zeros) ? (size_t) n : sizeof(zeros)))
+		if (!bcore_model_out_put(o, zeros, n < sizeof(zeros) ? (size_t) n : sizeof(zeros)))
 			return 0;
 	}
 	return 1;
+}
+
+static uint64_t
+strings_bytes(const BertStrings *s)
+{
+	return ((uint64_t) s->n + 1) * sizeof(uint32_t) + s->offsets[s->n];
+}
+
+static int
+put_strings(BertModelOut *o, const BertStrings *s)
+{
+	return bcore_model_out_put(o, s->offsets, ((size_t) s->n + 1) * sizeof(uint32_t)) &&
+		bcore_model_out_put(o, s->blob, s->offsets[s->n]);
+}
+
+/* Every string of a section UTF-8 without NUL, named what for a message. */
+static BertWriteStatus
+check_strings(const BertStrings *s, const char *what, char *errbuf, size_t errlen)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		if (!bcore_valid_utf8(s->blob + s->offsets[i], s->offsets[i + 1] - s->offsets[i]))
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+							   "%s %u is not valid UTF-8 or contains a NUL byte", what, i);
+	return BERT_WRITE_OK;
 }
 
 /* Make the rename itself durable; some file systems cannot sync a directory. */
@@ -189,99 +256,87 @@ sync_parent_dir(const char *path)
 	free(dir);
 }
 
-static BertWriteStatus
-check_head(const BertModel *base, const BertHeadSpec *head, size_t *blob_len,
-		   char *errbuf, size_t errlen)
-{
-	int			H = base->config.hidden;
-
-	*blob_len = 0;
-	if (head->kind == BERT_KIND_EMBEDDING)
-	{
-		if (head->num_labels != 0)
-			return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-						"an embedding model cannot have labels");
-		return BERT_WRITE_OK;
-	}
-	if (head->kind != BERT_KIND_TOKEN_CLASSIFICATION &&
-		head->kind != BERT_KIND_SEQUENCE_CLASSIFICATION)
-		return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT, "model kind %d is unknown",
-					(int) head->kind);
-	if (head->num_labels < 1 || head->num_labels > MAX_LABELS)
-		return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-					"a classifier needs 1 to %d labels, not %d", MAX_LABELS, head->num_labels);
-	if (head->labels == NULL || head->label_lens == NULL ||
-		head->cls_w == NULL || head->cls_b == NULL)
-		return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-					"a classifier needs label names, weight and bias");
-	for (int i = 0; i < head->num_labels; i++)
-	{
-		if (!valid_utf8((const unsigned char *) head->labels[i], head->label_lens[i]))
-			return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-						"label %d is not valid UTF-8 or contains a NUL byte", i);
-		*blob_len += head->label_lens[i];
-		if (*blob_len > UINT32_MAX)
-			return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT, "label names are too long");
-	}
-	for (size_t i = 0; i < (size_t) head->num_labels * H; i++)
-		if (!isfinite(head->cls_w[i]))
-			return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-						"classifier weight %zu is not finite", i);
-	for (int i = 0; i < head->num_labels; i++)
-		if (!isfinite(head->cls_b[i]))
-			return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-						"classifier bias %d is not finite", i);
-	return BERT_WRITE_OK;
-}
-
+/* The header and the tensor table of parts, laid out. */
 static void
-set_entry(OutTensor *t, const char *name, uint32_t d0, uint32_t d1, const float *data)
+lay_out(const BertModelParts *p, BertFileHeader *h, BertTensorEntry *e)
 {
-	memset(t, 0, sizeof(*t));
-	snprintf(t->entry.name, sizeof(t->entry.name), "%s", name);
-	t->entry.dtype = BERT_DTYPE_F32;
-	t->entry.ndim = d1 ? 2 : 1;
-	t->entry.shape[0] = d0;
-	t->entry.shape[1] = d1;
-	t->entry.nbytes = (uint64_t) d0 * (d1 ? d1 : 1) * sizeof(float);
-	t->data = data;
+	uint64_t	pos;
+
+	*h = p->header;
+	memcpy(h->magic, BERT_FILE_MAGIC, sizeof(h->magic));
+	h->version = BERT_FORMAT_VERSION;
+	h->header_size = BERT_HEADER_SIZE;
+	h->vocab_size = p->vocab.n;
+	h->num_labels = p->labels.n;
+	h->n_tensors = p->n_tensors;
+	h->hash_slots = p->hash_slots;
+
+	pos = BERT_HEADER_SIZE;
+	h->tensors_offset = pos;
+	h->tensors_bytes = (uint64_t) p->n_tensors * sizeof(BertTensorEntry);
+	pos += h->tensors_bytes;
+	h->vocab_offset = align_up(pos, 8);
+	h->vocab_bytes = strings_bytes(&p->vocab);
+	pos = h->vocab_offset + h->vocab_bytes;
+	h->hash_offset = align_up(pos, 8);
+	h->hash_bytes = (uint64_t) p->hash_slots * sizeof(uint32_t);
+	pos = h->hash_offset + h->hash_bytes;
+	h->labels_offset = align_up(pos, 8);
+	h->labels_bytes = strings_bytes(&p->labels);
+	pos = h->labels_offset + h->labels_bytes;
+	for (uint32_t i = 0; i < p->n_tensors; i++)
+	{
+		e[i] = p->tensors[i].entry;
+		e[i].nbytes = bcore_tensor_nbytes(&e[i]);
+		e[i].offset = align_up(pos, BERT_TENSOR_ALIGN);
+		pos = e[i].offset + e[i].nbytes;
+	}
+	h->file_size = pos;
+	h->header_crc = bcore_header_crc(h);
 }
 
-/* Everything after the header is laid out: write it to o. */
-static int
-emit(Out *o, const BertFileHeader *h, const BertModel *base, const BertFileHeader *bh,
-	 const BertHeadSpec *head, const OutTensor *t, uint32_t nt)
+/*
+ * Everything to o: IO when a write failed (o->err says why), another status
+ * when a fill callback failed (errbuf says why).
+ */
+static BertWriteStatus
+emit(BertModelOut *o, const BertModelParts *p, const BertFileHeader *h,
+	 const BertTensorEntry *e, const char *tmp, char *errbuf, size_t errlen)
 {
-	uint32_t	off = 0;
-
-	if (!out_put(o, h, sizeof(*h)))
-		return 0;
-	for (uint32_t i = 0; i < nt; i++)
-		if (!out_put(o, &t[i].entry, sizeof(t[i].entry)))
-			return 0;
-	if (!out_pad(o, h->vocab_offset) ||
-		!out_put(o, base->base + bh->vocab_offset, (size_t) h->vocab_bytes) ||
+	if (!bcore_model_out_put(o, h, sizeof(*h)) ||
+		!bcore_model_out_put(o, e, (size_t) h->tensors_bytes) ||
+		!out_pad(o, h->vocab_offset) || !put_strings(o, &p->vocab) ||
 		!out_pad(o, h->hash_offset) ||
-		!out_put(o, base->base + bh->hash_offset, (size_t) h->hash_bytes) ||
-		!out_pad(o, h->labels_offset))
-		return 0;
-	/* labels: uint32 offsets[n + 1], then the names back to back */
-	if (!out_put(o, &off, sizeof(off)))
-		return 0;
-	for (uint32_t i = 0; i < h->num_labels; i++)
+		!bcore_model_out_put(o, p->hash, (size_t) h->hash_bytes) ||
+		!out_pad(o, h->labels_offset) || !put_strings(o, &p->labels))
+		return BERT_WRITE_IO;
+	for (uint32_t i = 0; i < p->n_tensors; i++)
 	{
-		off += (uint32_t) head->label_lens[i];
-		if (!out_put(o, &off, sizeof(off)))
-			return 0;
+		BertWriteStatus st = BERT_WRITE_OK;
+
+		if (!out_pad(o, e[i].offset))
+			return BERT_WRITE_IO;
+		if (p->tensors[i].data != NULL)
+		{
+			if (!bcore_model_out_put(o, p->tensors[i].data, (size_t) e[i].nbytes))
+				return BERT_WRITE_IO;
+		}
+		else if (p->fill == NULL)
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+							   "tensor '%s' has no data", e[i].name);
+		else if ((st = p->fill(p->fill_arg, i, &e[i], o, errbuf, errlen)) != BERT_WRITE_OK ||
+				 o->err != 0)
+			return o->err != 0 ? BERT_WRITE_IO : st;
+		if (o->pos != e[i].offset + e[i].nbytes)
+			break;				/* the size check below says so */
 	}
-	for (uint32_t i = 0; i < h->num_labels; i++)
-		if (!out_put(o, head->labels[i], head->label_lens[i]))
-			return 0;
-	for (uint32_t i = 0; i < nt; i++)
-		if (!out_pad(o, t[i].entry.offset) ||
-			!out_put(o, t[i].data, (size_t) t[i].entry.nbytes))
-			return 0;
-	return out_flush(o);
+	if (!out_flush(o))
+		return BERT_WRITE_IO;
+	if (o->pos != h->file_size)
+		return bcore_error(errbuf, errlen, BERT_WRITE_VERIFY,
+						   "%s: internal error: wrote %llu bytes, planned %llu", tmp,
+						   (unsigned long long) o->pos, (unsigned long long) h->file_size);
+	return BERT_WRITE_OK;
 }
 
 /* Map the written file and parse it: the writer's own consistency check. */
@@ -294,14 +349,159 @@ verify(int fd, uint64_t size, const char *tmp, char *errbuf, size_t errlen)
 	BertModelStatus st;
 
 	if (map == MAP_FAILED)
-		return fail(errbuf, errlen, BERT_WRITE_IO, "could not map \"%s\": %s", tmp, strerror(errno));
+		return bcore_error(errbuf, errlen, BERT_WRITE_IO, "%s: cannot map to check it: %s",
+						   tmp, strerror(errno));
 	st = bcore_model_parse(map, (size_t) size, &m, err, sizeof(err));
 	if (st == BERT_MODEL_OK)
 		bcore_model_close(&m);	/* not mapped by the model: frees the layers only */
 	munmap(map, (size_t) size);
 	if (st != BERT_MODEL_OK)
-		return fail(errbuf, errlen, BERT_WRITE_VERIFY, "the file written does not load: %s", err);
+		return bcore_error(errbuf, errlen, BERT_WRITE_VERIFY,
+						   "%s: internal error: the file written does not load: %s", tmp, err);
 	return BERT_WRITE_OK;
+}
+
+BertWriteStatus
+bcore_model_file_write(const char *path, const BertModelParts *parts, BertFileHeader *written,
+					   char *errbuf, size_t errlen)
+{
+	BertFileHeader h;
+	BertTensorEntry *e = NULL;
+	BertModelOut *o = NULL;
+	char	   *tmp = NULL;
+	size_t		tmp_len = strlen(path) + 32;
+	int			fd = -1;
+	int			created = 0;
+	BertWriteStatus status;
+
+	if ((status = check_strings(&parts->vocab, "token", errbuf, errlen)) != BERT_WRITE_OK ||
+		(status = check_strings(&parts->labels, "label", errbuf, errlen)) != BERT_WRITE_OK)
+		return status;
+	e = malloc((size_t) parts->n_tensors * sizeof(BertTensorEntry) + 1);
+	o = malloc(sizeof(BertModelOut));
+	tmp = malloc(tmp_len);
+	if (e == NULL || o == NULL || tmp == NULL)
+	{
+		status = bcore_error(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
+		goto done;
+	}
+	lay_out(parts, &h, e);
+
+	snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long) getpid());
+	(void) unlink(tmp);			/* only a crashed writer with our pid left this */
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+	{
+		status = bcore_error(errbuf, errlen, BERT_WRITE_IO, "%s: cannot create temporary file: %s",
+							 path, strerror(errno));
+		goto done;
+	}
+	created = 1;
+	o->fd = fd;
+	o->err = 0;
+	o->pos = 0;
+	o->used = 0;
+	status = emit(o, parts, &h, e, tmp, errbuf, errlen);
+	if (status == BERT_WRITE_IO && o->err != 0)
+		bcore_error(errbuf, errlen, status, "%s: write failed: %s", tmp, strerror(o->err));
+	if (status != BERT_WRITE_OK)
+		goto done;
+	if ((status = verify(fd, h.file_size, tmp, errbuf, errlen)) != BERT_WRITE_OK)
+		goto done;
+	if (fsync(fd) != 0)
+	{
+		status = bcore_error(errbuf, errlen, BERT_WRITE_IO, "%s: fsync failed: %s",
+							 tmp, strerror(errno));
+		goto done;
+	}
+	if (close(fd) != 0)
+	{
+		fd = -1;
+		status = bcore_error(errbuf, errlen, BERT_WRITE_IO, "%s: close failed: %s",
+							 tmp, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+	{
+		status = bcore_error(errbuf, errlen, BERT_WRITE_IO, "%s: cannot rename %s to it: %s",
+							 path, tmp, strerror(errno));
+		goto done;
+	}
+	created = 0;
+	sync_parent_dir(path);
+	if (written != NULL)
+		*written = h;
+	status = BERT_WRITE_OK;
+
+done:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		(void) unlink(tmp);
+	free(tmp);
+	free(o);
+	free(e);
+	return status;
+}
+
+/* ---------------------------------------------------------------------------
+ * A base model with a new head.
+ */
+
+static BertWriteStatus
+check_head(const BertModel *base, const BertHeadSpec *head, size_t *blob_len,
+		   char *errbuf, size_t errlen)
+{
+	int			H = base->config.hidden;
+
+	*blob_len = 0;
+	if (head->kind == BERT_KIND_EMBEDDING)
+	{
+		if (head->num_labels != 0)
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+							   "an embedding model cannot have labels");
+		return BERT_WRITE_OK;
+	}
+	if (head->kind != BERT_KIND_TOKEN_CLASSIFICATION &&
+		head->kind != BERT_KIND_SEQUENCE_CLASSIFICATION)
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "model kind %d is unknown",
+						   (int) head->kind);
+	if (head->num_labels < 1 || head->num_labels > BERT_MAX_LABELS)
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "a classifier needs 1 to %d labels, not %d", BERT_MAX_LABELS,
+						   head->num_labels);
+	if (head->labels == NULL || head->label_lens == NULL ||
+		head->cls_w == NULL || head->cls_b == NULL)
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "a classifier needs label names, weight and bias");
+	for (int i = 0; i < head->num_labels; i++)
+	{
+		*blob_len += head->label_lens[i];
+		if (*blob_len > UINT32_MAX)
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "label names are too long");
+	}
+	for (size_t i = 0; i < (size_t) head->num_labels * H; i++)
+		if (!isfinite(head->cls_w[i]))
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+							   "classifier weight %zu is not finite", i);
+	for (int i = 0; i < head->num_labels; i++)
+		if (!isfinite(head->cls_b[i]))
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+							   "classifier bias %d is not finite", i);
+	return BERT_WRITE_OK;
+}
+
+static void
+set_entry(BertWriteTensor *t, const char *name, uint32_t d0, uint32_t d1, const void *data)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->entry.name, sizeof(t->entry.name), "%s", name);
+	t->entry.dtype = BERT_DTYPE_F32;
+	t->entry.ndim = d1 ? 2 : 1;
+	t->entry.shape[0] = d0;
+	t->entry.shape[1] = d1;
+	t->data = data;
 }
 
 /*
@@ -333,10 +533,11 @@ linear_weight(const BertModel *m, const void *w, uint32_t *out, uint32_t *in)
 
 /*
  * t[0] (an fp32 or F16P [out, in] weight) becomes Q8, and t[1] its scale:
- * per row, scale = max|w| / BERT_QW_MAX, q = round(w / scale).
+ * per row, scale = max|w| / BERT_QW_MAX, q = round(w / scale).  The two new
+ * arrays go to owned[0] and owned[1].
  */
 static int
-quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
+quantize_entry(BertWriteTensor *t, void **owned, uint32_t out, uint32_t in)
 {
 	int			half = t[0].entry.dtype == BERT_DTYPE_F16P;
 	float	   *unpacked = half ? malloc((size_t) out * in * sizeof(float)) : NULL;
@@ -373,46 +574,70 @@ quantize_entry(OutTensor *t, uint32_t out, uint32_t in)
 			q[(size_t) o * in + i] = amax > 0.0f ? (int16_t) lrintf(row[i] / sc[o]) : 0;
 	}
 	set_entry(&t[1], name, out, 0, sc);
-	t[1].owned = sc;
 	t[0].entry.dtype = BERT_DTYPE_Q8;
-	t[0].entry.nbytes = (uint64_t) out * in * sizeof(int16_t);
-	t[0].data = t[0].owned = q;
+	t[0].data = q;
+	owned[0] = q;
+	owned[1] = sc;
 	free(unpacked);
+	return 1;
+}
+
+/* The label section of head: offsets and blob, malloc'd into *offsets and *blob. */
+static int
+label_strings(const BertHeadSpec *head, size_t blob_len, BertStrings *s,
+			  uint32_t **offsets, char **blob)
+{
+	uint32_t	n = (uint32_t) head->num_labels;
+
+	*offsets = malloc(((size_t) n + 1) * sizeof(uint32_t));
+	*blob = malloc(blob_len + 1);
+	if (*offsets == NULL || *blob == NULL)
+		return 0;
+	(*offsets)[0] = 0;
+	for (uint32_t i = 0; i < n; i++)
+	{
+		memcpy(*blob + (*offsets)[i], head->labels[i], head->label_lens[i]);
+		(*offsets)[i + 1] = (*offsets)[i] + (uint32_t) head->label_lens[i];
+	}
+	s->n = n;
+	s->offsets = *offsets;
+	s->blob = *blob;
 	return 1;
 }
 
 BertWriteStatus
 bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *head,
-				 char *errbuf, size_t errlen)
+				  char *errbuf, size_t errlen)
 {
-	BertFileHeader bh,
-				h;
+	BertModelParts p;
+	BertFileHeader bh;
 	const BertTensorEntry *bt;
-	OutTensor  *t = NULL;
+	BertWriteTensor *t = NULL;
+	void	  **owned = NULL;
+	uint32_t   *label_offsets = NULL;
+	char	   *label_blob = NULL;
 	uint32_t	nt = 0;
+	size_t		cap = 0;
 	size_t		blob_len;
-	uint64_t	pos;
-	char	   *tmp = NULL;
-	Out		   *o = NULL;
-	int			fd = -1;
-	int			created = 0;
 	BertWriteStatus status;
 	uint32_t	H = (uint32_t) base->config.hidden;
 
 	if (base->base == NULL || base->size < sizeof(BertFileHeader))
-		return fail(errbuf, errlen, BERT_WRITE_BAD_INPUT, "the base model is not loaded");
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "the base model is not loaded");
 	if ((status = check_head(base, head, &blob_len, errbuf, errlen)) != BERT_WRITE_OK)
 		return status;
 
 	/* the base was validated by bcore_model_parse: its offsets are sound */
 	memcpy(&bh, base->base, sizeof(bh));
 	bt = (const BertTensorEntry *) (base->base + bh.tensors_offset);
-	t = calloc((size_t) bh.n_tensors * 2 + 2, sizeof(OutTensor));
-	o = malloc(sizeof(Out));
-	tmp = malloc(strlen(path) + 32);
-	if (t == NULL || o == NULL || tmp == NULL)
+	memset(&p, 0, sizeof(p));
+	cap = (size_t) bh.n_tensors * 2 + 2;	/* each may get a scale; a new head */
+	t = calloc(cap, sizeof(BertWriteTensor));
+	owned = calloc(cap, sizeof(void *));
+	if (t == NULL || owned == NULL ||
+		!label_strings(head, blob_len, &p.labels, &label_offsets, &label_blob))
 	{
-		status = fail(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
+		status = bcore_error(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
 		goto done;
 	}
 
@@ -436,14 +661,14 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 			{
 				if (in > BERT_QK_MAX)
 				{
-					status = fail(errbuf, errlen, BERT_WRITE_BAD_INPUT,
-								  "tensor '%s' has rows of %u, more than the %d a quantised model allows",
-								  bt[i].name, in, BERT_QK_MAX);
+					status = bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+										 "tensor '%s' has rows of %u, more than the %d a quantised model allows",
+										 bt[i].name, in, BERT_QK_MAX);
 					goto done;
 				}
-				if (!quantize_entry(&t[nt], out, in))
+				if (!quantize_entry(&t[nt], &owned[nt], out, in))
 				{
-					status = fail(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
+					status = bcore_error(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
 					goto done;
 				}
 				nt++;
@@ -457,108 +682,27 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 		set_entry(&t[nt++], "classifier.bias", (uint32_t) head->num_labels, 0, head->cls_b);
 	}
 
-	/* header: the base's, with the new head and layout */
-	h = bh;
-	h.kind = (uint32_t) head->kind;
-	h.num_labels = (uint32_t) head->num_labels;
-	h.n_tensors = nt;
+	/* the base's header, vocabulary and index, with the new head */
+	p.header = bh;
+	p.header.kind = (uint32_t) head->kind;
 	if (head->source)
-	{
-		size_t		n = strlen(head->source);
-
-		if (n > sizeof(h.source) - 1)
-		{
-			n = sizeof(h.source) - 1;
-			while (n > 0 && ((unsigned char) head->source[n] & 0xC0) == 0x80)
-				n--;			/* do not cut a UTF-8 sequence */
-		}
-		memset(h.source, 0, sizeof(h.source));
-		memcpy(h.source, head->source, n);
-	}
-	pos = BERT_HEADER_SIZE;
-	h.tensors_offset = pos;
-	h.tensors_bytes = (uint64_t) nt * sizeof(BertTensorEntry);
-	pos += h.tensors_bytes;
-	h.vocab_offset = align_up(pos, 8);
-	h.vocab_bytes = bh.vocab_bytes;
-	pos = h.vocab_offset + h.vocab_bytes;
-	h.hash_offset = align_up(pos, 8);
-	h.hash_bytes = bh.hash_bytes;
-	pos = h.hash_offset + h.hash_bytes;
-	h.labels_offset = align_up(pos, 8);
-	h.labels_bytes = ((uint64_t) h.num_labels + 1) * sizeof(uint32_t) + blob_len;
-	pos = h.labels_offset + h.labels_bytes;
-	for (uint32_t i = 0; i < nt; i++)
-	{
-		t[i].entry.offset = align_up(pos, BERT_TENSOR_ALIGN);
-		pos = t[i].entry.offset + t[i].entry.nbytes;
-	}
-	h.file_size = pos;
-	h.header_crc = bcore_header_crc(&h);
-
-	/* write PATH.tmp.PID, check it, then rename it over PATH */
-	snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long) getpid());
-	(void) unlink(tmp);			/* only a crashed writer with our pid left this */
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-	{
-		status = fail(errbuf, errlen, BERT_WRITE_IO, "could not create \"%s\": %s",
-					  tmp, strerror(errno));
-		goto done;
-	}
-	created = 1;
-	o->fd = fd;
-	o->pos = 0;
-	o->used = 0;
-	if (!emit(o, &h, base, &bh, head, t, nt))
-	{
-		status = fail(errbuf, errlen, BERT_WRITE_IO, "could not write \"%s\": %s",
-					  tmp, strerror(errno));
-		goto done;
-	}
-	if (o->pos != h.file_size)
-	{
-		status = fail(errbuf, errlen, BERT_WRITE_VERIFY,
-					  "wrote %llu bytes, planned %llu", (unsigned long long) o->pos,
-					  (unsigned long long) h.file_size);
-		goto done;
-	}
-	if ((status = verify(fd, h.file_size, tmp, errbuf, errlen)) != BERT_WRITE_OK)
-		goto done;
-	if (fsync(fd) != 0)
-	{
-		status = fail(errbuf, errlen, BERT_WRITE_IO, "could not fsync \"%s\": %s",
-					  tmp, strerror(errno));
-		goto done;
-	}
-	if (close(fd) != 0)
-	{
-		fd = -1;
-		status = fail(errbuf, errlen, BERT_WRITE_IO, "could not close \"%s\": %s",
-					  tmp, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-	{
-		status = fail(errbuf, errlen, BERT_WRITE_IO, "could not rename \"%s\" to \"%s\": %s",
-					  tmp, path, strerror(errno));
-		goto done;
-	}
-	created = 0;
-	sync_parent_dir(path);
-	status = BERT_WRITE_OK;
+		bcore_model_set_source(&p.header, head->source);
+	p.vocab.n = bh.vocab_size;
+	p.vocab.offsets = (const uint32_t *) (base->base + bh.vocab_offset);
+	p.vocab.blob = (const char *) (p.vocab.offsets + bh.vocab_size + 1);
+	p.hash = (const uint32_t *) (base->base + bh.hash_offset);
+	p.hash_slots = bh.hash_slots;
+	p.tensors = t;
+	p.n_tensors = nt;
+	status = bcore_model_file_write(path, &p, NULL, errbuf, errlen);
 
 done:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		(void) unlink(tmp);
-	free(tmp);
-	free(o);
-	if (t != NULL)
-		for (uint32_t i = 0; i < nt; i++)
-			free(t[i].owned);
+	if (owned != NULL)
+		for (size_t i = 0; i < cap; i++)
+			free(owned[i]);
+	free(owned);
 	free(t);
+	free(label_offsets);
+	free(label_blob);
 	return status;
 }

