@@ -15,10 +15,13 @@ CORE_SRC = $(sort $(filter-out src/core/unicode_tables.c,$(wildcard src/core/*.c
 CORE_OBJS = $(CORE_SRC:.c=.o)
 CORE_LIB = src/core/libbertcore.a
 OBJS = $(patsubst %.c,%.o,$(wildcard src/pg/*.c))
-DATA = $(filter-out extension/bert--$(EXTVERSION).sql,$(wildcard extension/bert--*.sql))
-DATA_built = extension/bert--$(EXTVERSION).sql
+# extension/bert--A.sql (earlier versions, kept for upgrade tests) and
+# extension/bert--A--B.sql (upgrades) ship as they are; the current
+# version's script is made from the parts.
+DATA = $(wildcard extension/bert--*.sql)
+DATA_built = extension/build/bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert model/bert-quantize
-EXTRA_CLEAN = src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
+EXTRA_CLEAN = extension/build src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
 
 REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized
 
@@ -40,7 +43,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The install script, from one part per area (extension/parts/NN-*.sql).
-extension/bert--$(EXTVERSION).sql: $(sort $(wildcard extension/parts/*.sql))
+extension/build/bert--$(EXTVERSION).sql: $(sort $(wildcard extension/parts/*.sql))
+	@mkdir -p extension/build
 	cat $^ > $@
 
 # Unicode tables for the tokenizer, generated from Debian's unicode-data.
@@ -122,6 +126,7 @@ $(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
 
 unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert model/bert-convert
 	test/check-core-includes.sh
+	test/check-layout-map.sh
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
