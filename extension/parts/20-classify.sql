@@ -50,6 +50,17 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_entities'
 LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000 ROWS 4;
 
+-- The same with the pipeline's aggregation_strategy: none, simple (what the
+-- forms above use), first, average or max.  A head with label transitions
+-- (a trained tagger) decodes with Viterbi under the BIO rule instead of
+-- taking each unit's most likely label.
+CREATE FUNCTION bert_entities(input text, model text, aggregation text,
+	OUT entity text, OUT label text, OUT score real,
+	OUT start_char int, OUT end_char int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_entities'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 20000 ROWS 4;
+
 -- Sequence classification: the most likely label, or every label's probability.
 CREATE FUNCTION bert_classify(input text, model text)
 RETURNS text
