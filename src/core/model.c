@@ -7,7 +7,6 @@
  * expected, so a user can tell a truncated copy from a wrong converter.
  */
 #include "model.h"
-#include "tagger.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,6 @@
  * header, the label section and the head change.
  */
 #include "model_write.h"
-#include "tagger.h"
 
 #include <errno.h>
 #include <fcntl.h>

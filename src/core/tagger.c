@@ -12,12 +12,6 @@
 #include "ops.h"
 #include "unicode_tables.h"
 
-int
-bcore_tagger_dim(int hidden)
-{
-	return 4 * hidden + 3 * BERT_TAGGER_SHAPE + 1;
-}
-
 void
 bcore_tagger_config(int hidden, float *c)
 {
@@ -25,13 +19,6 @@ bcore_tagger_config(int hidden, float *c)
 	c[1] = (float) bcore_tagger_dim(hidden);
 	c[2] = (float) hidden;
 	c[3] = 0.0f;
-}
-
-int
-bcore_tagger_config_ok(const float *c, int hidden)
-{
-	return c[0] == BERT_TAGGER_VERSION && c[1] == (float) bcore_tagger_dim(hidden) &&
-		c[2] == (float) hidden && c[3] == 0.0f;
 }
 
 /* Code points of valid UTF-8 (a stray byte counts as one, as U+FFFD would). */

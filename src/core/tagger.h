@@ -32,18 +32,12 @@
 #include "heads.h"
 #include "model.h"
 
-#define BERT_TAGGER_VERSION 1
-#define BERT_TAGGER_CONFIG_LEN 4
-#define BERT_TAGGER_SHAPE 8		/* flags per word */
-
-/* Feature width for a hidden size. */
-int			bcore_tagger_dim(int hidden);
-
-/* The config tensor's values for a hidden size (BERT_TAGGER_CONFIG_LEN floats). */
+/*
+ * The config tensor's values for a hidden size (BERT_TAGGER_CONFIG_LEN
+ * floats; the layout, bcore_tagger_dim() and bcore_tagger_config_ok() are
+ * in model_format.h).
+ */
 void		bcore_tagger_config(int hidden, float *config);
-
-/* Is config (BERT_TAGGER_CONFIG_LEN floats) one this code reads, for this hidden size? */
-int			bcore_tagger_config_ok(const float *config, int hidden);
 
 /*
  * Features of the n pieces of one text (rows n x bcore_tagger_dim(hidden),
