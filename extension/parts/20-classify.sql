@@ -98,11 +98,14 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'bert_train_classifier'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
--- Train a token classifier (BIO labels) on the word-piece hidden states of a
--- frozen embedding model: training_query returns (text, entities jsonb) rows,
--- entities like [{"start": 0, "end": 5, "label": "PER"}] in characters.
+-- Train an entity tagger (BIO labels) on the word pieces of a frozen
+-- embedding model: training_query returns (text, entities jsonb) rows,
+-- entities like [{"start": 0, "end": 5, "label": "PER"}] in characters.  Its
+-- head reads each piece's state with its word's and the neighbouring words'
+-- states and the words' shapes in the text (capitals), and carries label
+-- transitions (a CRF) that bert_entities decodes with.
 CREATE FUNCTION bert_train_token_classifier(name text, base_model text, training_query text,
-	epochs int DEFAULT 30, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 0,
+	epochs int DEFAULT 10, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 0,
 	seed int DEFAULT 42, balanced boolean DEFAULT true, replace boolean DEFAULT false,
 	OUT model text, OUT labels text[], OUT examples bigint,
 	OUT loss float8, OUT accuracy float8)
