@@ -60,6 +60,9 @@ SELECT model, examples, round(loss::numeric, 4) AS loss, round(accuracy::numeric
 FROM bert_train_token_classifier(:'model', 'all-MiniLM-L6-v2',
        \$\$SELECT text, entities FROM ner WHERE split = 'train' AND id <= $n ORDER BY id\$\$,
        seed => :seed $opts);
+\timing off
+SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s*(\d+ kB)'))[1] AS backend_peak_memory;
+\timing on
 \echo == tagging the held-out sentences
 CREATE TEMP TABLE predicted AS
 SELECT n.id, e.* FROM ner n, $entities_call e WHERE n.split = 'test';
