@@ -48,8 +48,8 @@ int			bcore_viterbi(const float *emit, int n, int k, const BertTransitions *crf,
  * Learn trans, start and end (k x k, k, k, written) for n_seq sequences
  * of emissions (emit: rows x k log-probabilities; sequence s is rows
  * seq_start[s] .. seq_start[s + 1] - 1) with gold labels y: maximum
- * likelihood of the gold paths under the rule (pairs it forbids keep
- * -inf-like scores never used), plus l2/2 of the squared parameters,
+ * likelihood of the gold paths under the rule (the scores of pairs it
+ * forbids stay 0 and are never used), plus l2/2 of the squared parameters,
  * by full-batch Adam for steps steps from zero.  Deterministic.  Returns
  * 0, -1 when out of memory, -2 for bad input (a label out of range, an
  * empty sequence, a gold path the rule forbids).  loss (if not NULL) gets
