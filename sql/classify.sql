@@ -65,6 +65,24 @@ WHERE position NOT IN (SELECT position FROM bert_token_labels('Hello World, McDo
 SELECT entity, label, round(score::numeric, 4) AS score, start_char, end_char
 FROM bert_entities('Hello World, McDonald café', 'regress-hf-token');
 
+-- Hugging Face's aggregation strategies: none (pieces, full labels, O left
+-- out), simple (the two-argument form), and first, average, max (whole
+-- words: "McDonalds" is McDonald ##s)
+SELECT bert_tokenize('Hello McDonalds, the cafés World', 'regress-hf-token');
+SELECT a AS aggregation, e.entity, e.label, round(e.score::numeric, 4) AS score, e.start_char, e.end_char
+FROM unnest(ARRAY['none', 'simple', 'first', 'average', 'max']) WITH ORDINALITY AS s(a, i),
+     bert_entities('Hello McDonalds, the cafés World', 'regress-hf-token', a) e
+ORDER BY s.i, e.start_char;
+SELECT (SELECT array_agg(format('%s %s %s', label, start_char, round(score::numeric, 6)) ORDER BY start_char)
+        FROM bert_entities('Hello McDonalds, the cafés World', 'regress-hf-token', 'none')) =
+       (SELECT array_agg(format('%s %s %s', label, start_char, round(score::numeric, 6)) ORDER BY start_char)
+        FROM bert_token_labels('Hello McDonalds, the cafés World', 'regress-hf-token') WHERE label <> 'O')
+       AS none_is_token_labels_without_o,
+       (SELECT array_agg(e ORDER BY start_char) FROM bert_entities('Hello World, McDonald café', 'regress-hf-token', 'simple') e) =
+       (SELECT array_agg(e ORDER BY start_char) FROM bert_entities('Hello World, McDonald café', 'regress-hf-token') e)
+       AS simple_is_the_default;
+SELECT pg_temp.err($$SELECT * FROM bert_entities('x', 'regress-hf-token', 'words')$$);
+
 -- the sequence head in SQL: softmax(W_c tanh(W_p h_[CLS] + b_p) + b_c)
 CREATE TEMP TABLE sql_seq AS
 WITH h AS (
@@ -230,6 +248,26 @@ FROM unnest(ARRAY['Zoë Müller moved to South Dakota.',
      bert_entities(s, 'regress-ner') e;
 SELECT token, label, start_char, end_char
 FROM bert_token_labels('Zoë Müller moved to South Dakota.', 'regress-ner');
+
+-- the trained tagger has label transitions: Viterbi under the BIO rule, on
+-- words with 'first'; unseen names and places in unseen sentence shapes
+SELECT s AS sentence, e.entity, e.label, e.start_char, e.end_char
+FROM unnest(ARRAY['Priscilla Yolanda opened a bakery in Baton Rouge.',
+                  'Ask Bartholomew about the weather in Kuala Lumpur.']) AS s,
+     bert_entities(s, 'regress-ner', 'first') e;
+
+-- 'first' never puts an entity boundary inside a word: 48 held-out sentences
+CREATE TEMP TABLE held_out AS
+SELECT format(t, p, l) AS text
+FROM unnest(ARRAY['%s moved to %s last year.', 'Yesterday %s flew home to %s.',
+                  'In %2$s, %1$s opened a small bakery.']) AS t,
+     unnest(ARRAY['Yolanda', 'Priscilla Ann', 'Tremaine Holloway', 'Xiomara']) AS p,
+     unnest(ARRAY['Baton Rouge', 'Kuala Lumpur', 'Wyoming', 'Saskatchewan']) AS l;
+SELECT count(DISTINCT h.text) AS sentences, count(*) AS entities,
+       count(*) FILTER (WHERE (e.start_char > 0 AND substr(h.text, e.start_char, 2) ~ '^[[:alnum:]]{2}$')
+                           OR (e.end_char < length(h.text) AND substr(h.text, e.end_char, 2) ~ '^[[:alnum:]]{2}$'))
+         AS boundaries_inside_a_word
+FROM held_out h, bert_entities(h.text, 'regress-ner', 'first') e;
 
 -- errors: using a model of the wrong kind
 SELECT pg_temp.err($$SELECT bert_classify('x', 'all-MiniLM-L6-v2')$$);

@@ -50,6 +50,17 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_entities'
 LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000 ROWS 4;
 
+-- The same with the pipeline's aggregation_strategy: none, simple (what the
+-- forms above use), first, average or max.  A head with label transitions
+-- (a trained tagger) decodes with Viterbi under the BIO rule instead of
+-- taking each unit's most likely label.
+CREATE FUNCTION bert_entities(input text, model text, aggregation text,
+	OUT entity text, OUT label text, OUT score real,
+	OUT start_char int, OUT end_char int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bert_entities'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 20000 ROWS 4;
+
 -- Sequence classification: the most likely label, or every label's probability.
 CREATE FUNCTION bert_classify(input text, model text)
 RETURNS text
@@ -87,11 +98,14 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'bert_train_classifier'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
--- Train a token classifier (BIO labels) on the word-piece hidden states of a
--- frozen embedding model: training_query returns (text, entities jsonb) rows,
--- entities like [{"start": 0, "end": 5, "label": "PER"}] in characters.
+-- Train an entity tagger (BIO labels) on the word pieces of a frozen
+-- embedding model: training_query returns (text, entities jsonb) rows,
+-- entities like [{"start": 0, "end": 5, "label": "PER"}] in characters.  Its
+-- head reads each piece's state with its word's and the neighbouring words'
+-- states and the words' shapes in the text (capitals), and carries label
+-- transitions (a CRF) that bert_entities decodes with.
 CREATE FUNCTION bert_train_token_classifier(name text, base_model text, training_query text,
-	epochs int DEFAULT 30, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 0,
+	epochs int DEFAULT 10, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 0,
 	seed int DEFAULT 42, balanced boolean DEFAULT true, replace boolean DEFAULT false,
 	OUT model text, OUT labels text[], OUT examples bigint,
 	OUT loss float8, OUT accuracy float8)

@@ -110,6 +110,11 @@ typedef struct BertHeadSpec
 	int			keep_pooler;	/* copy the base's pooler.dense.* (if it has one) */
 	int			quantize;		/* write the base's fp32 linear weights as Q8 */
 	const char *source;			/* header "where from" text; NULL keeps the base's */
+	/* a token head may also carry (tagger.h, crf.h; NULL: none): */
+	const float *tagger;		/* "tagger.features": then cls_w is (num_labels, its width) */
+	const float *crf_trans;		/* (num_labels, num_labels), with crf_start and crf_end */
+	const float *crf_start;		/* (num_labels) */
+	const float *crf_end;		/* (num_labels) */
 } BertHeadSpec;
 
 /*
