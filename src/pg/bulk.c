@@ -31,6 +31,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_coerce.h"
 #include "portability/instr_time.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
@@ -91,15 +92,17 @@ column(Oid rel, const char *name, const char *what)
 	return pstrdup(quote_identifier(name));
 }
 
-static RowKey
-row_key(Oid rel, ItemPointer tid)
+/* Find, or enter, a row in the set of rows tried; the key is hashed as
+ * bytes, so it is built in place with its padding zeroed. */
+static bool
+tried_row(HTAB *tried, Oid rel, ItemPointer tid, HASHACTION action)
 {
 	RowKey		key;
 
-	memset(&key, 0, sizeof(key));	/* hashed as bytes, padding included */
+	memset(&key, 0, sizeof(key));
 	key.rel = rel;
 	ItemPointerCopy(tid, &key.tid);
-	return key;
+	return hash_search(tried, &key, action, NULL) != NULL;
 }
 
 /* A statement of a batch, prepared afresh in every transaction (an
@@ -226,11 +229,10 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		ItemPointer tid = (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull));
-		RowKey		key = row_key(leaf->oid, tid);
 
 		if (ItemPointerCompare(tid, last) > 0)
 			ItemPointerCopy(tid, last);
-		if (hash_search(f->tried, &key, HASH_FIND, NULL) != NULL)
+		if (tried_row(f->tried, leaf->oid, tid, HASH_FIND))
 			continue;			/* updated before and left NULL */
 		tids[n] = *tid;
 		texts[n] = DatumGetTextPCopy(SPI_getbinval(tup, desc, 2, &isnull));
@@ -279,10 +281,9 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 			if (still_null)
 			{
 				/* its new version stays NULL: never try it again */
-				RowKey		key = row_key(leaf->oid,
-										  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)));
-
-				hash_search(f->tried, &key, HASH_ENTER, NULL);
+				tried_row(f->tried, leaf->oid,
+						  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
+						  HASH_ENTER);
 			}
 			else
 				f->done++;
@@ -294,9 +295,7 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 			 * ctid: the next pass finds it), or hidden from UPDATE by a
 			 * policy: then the same ctid, tried once.
 			 */
-			RowKey		key = row_key(leaf->oid, &tids[i]);
-
-			hash_search(f->tried, &key, HASH_ENTER, NULL);
+			tried_row(f->tried, leaf->oid, &tids[i], HASH_ENTER);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
@@ -360,6 +359,17 @@ bert_embed_table(PG_FUNCTION_ARGS)
 				 errdetail("bert_embed_table fills tables, partitioned tables and tables with inheritance children.")));
 	f.text_col = column(source, NameStr(*PG_GETARG_NAME(1)), "text_column");
 	f.target_col = column(source, NameStr(*PG_GETARG_NAME(2)), "target_column");
+	{
+		Oid			from = FLOAT4ARRAYOID;
+		Oid			to = get_atttype(source, get_attnum(source, NameStr(*PG_GETARG_NAME(2))));
+
+		if (!can_coerce_type(1, &from, &to, COERCION_ASSIGNMENT))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target_column \"%s\" is of type %s, which cannot hold an embedding",
+							NameStr(*PG_GETARG_NAME(2)), format_type_be(to)),
+					 errhint("Use a column of type real[], or a type real[] can be assigned to (pgvector's vector).")));
+	}
 	f.model = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	pgb_call_for_model(&f.call, f.model);
 	leaf_list = leaves(&f, source);

@@ -335,7 +335,7 @@ check_training_query(SPIPlanPtr plan)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("training query must be a SELECT statement"),
-				 errdetail("It is a %s statement.", GetCommandTagName(ps->commandTag))));
+				 errdetail("Its command is %s.", GetCommandTagName(ps->commandTag))));
 	if (q->hasModifyingCTE || q->rowMarks != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
