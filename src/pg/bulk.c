@@ -4,15 +4,18 @@
  * is NULL, committing every batch_size rows.
  *
  * Rows are found by (table, ctid): a partitioned or inheritance table is
- * filled one leaf table at a time, each read in ctid order from where the
- * last batch stopped (a TID range scan: every row is read once per pass).
- * A batch's rows are embedded, then each is updated by its ctid only while
- * its target is still NULL and its text still the text embedded, so an
- * embedding is never written to a row whose text it is not.  A row another
- * session updated meanwhile has a new ctid and is found by the next pass;
- * passes repeat until one finds no NULL row this run has not tried (a row
- * it updated that stays NULL, through a trigger or a row security policy,
- * is tried once).
+ * filled one leaf table at a time, each read in ctid order in windows of
+ * WINDOW_BLOCKS blocks (a TID range scan: every row is read once per pass,
+ * and no batch sorts more than a window).  A batch's rows are locked (FOR
+ * NO KEY UPDATE SKIP LOCKED: it never waits for, nor deadlocks with, other
+ * writers; they wait for it at most one batch), embedded, and each is
+ * updated by its ctid only while its target is still NULL and its text is
+ * still the text embedded, so an embedding is never written to a row whose
+ * text it is not.  A row skipped because it was locked, or moved by an
+ * update, is found by the next pass; passes repeat until none finds a NULL
+ * row this run has not tried (a row it updated that stays NULL, through a
+ * trigger or a row security policy, is tried once), waiting a little while
+ * other sessions still hold the last ones locked.
  *
  * The SQL it runs names every object by schema (OPERATOR(pg_catalog.=),
  * pg_catalog.count), since a procedure that commits cannot pin search_path
@@ -22,6 +25,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -33,15 +37,26 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_coerce.h"
 #include "portability/instr_time.h"
+#include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 #include "run.h"
 #include "tokenizer.h"
 #include "util.h"
+
+/* A batch reads at most this many blocks of a leaf, 8 MB at the default
+ * block size: a batch's sort stays small however large the table. */
+#define WINDOW_BLOCKS 1024
+
+/* While other sessions hold the last NULL rows locked, look again this
+ * often, this many times, before giving up on them with a WARNING. */
+#define LOCKED_RETRY_MS 100
+#define LOCKED_RETRIES 100
 
 /* A row by its table and tuple id. */
 typedef struct RowKey
@@ -57,6 +72,7 @@ typedef struct Leaf
 	char	   *name;			/* schema-qualified, quoted */
 	char	   *select;
 	char	   *update;
+	char	   *nulls;			/* the NULL rows' ctids, unlocked */
 } Leaf;
 
 typedef struct Fill
@@ -117,7 +133,7 @@ prepare(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
-static Oid	select_types[2] = {TIDOID, INT8OID};
+static Oid	select_types[3] = {TIDOID, TIDOID, INT8OID};
 static Oid	update_types[3] = {FLOAT4ARRAYOID, TIDOID, TEXTOID};
 
 /* The leaf tables of source, with their statements. */
@@ -147,23 +163,20 @@ leaves(Fill *f, Oid source)
 		leaf->name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(oid)),
 												get_rel_name(oid));
 
-		/*
-		 * No ORDER BY: a TID range scan reads in ctid order and stops at the
-		 * LIMIT, where a sort would read the rest of the table every batch.
-		 * The next batch starts after the largest ctid read, whatever order
-		 * the rows came in; a row it skips is found by the next pass.
-		 */
 		leaf->select = psprintf("SELECT ctid, %s::pg_catalog.text FROM ONLY %s "
-								"WHERE ctid OPERATOR(pg_catalog.>) $1 AND %s IS NULL AND %s IS NOT NULL "
-								"LIMIT $2",
+								"WHERE ctid OPERATOR(pg_catalog.>) $1 AND ctid OPERATOR(pg_catalog.<) $2 "
+								"AND %s IS NULL AND %s IS NOT NULL "
+								"ORDER BY ctid LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED",
 								f->text_col, leaf->name, f->target_col, f->text_col);
+		leaf->nulls = psprintf("SELECT ctid FROM ONLY %s WHERE %s IS NULL AND %s IS NOT NULL",
+							   leaf->name, f->target_col, f->text_col);
 		leaf->update = psprintf("UPDATE ONLY %s SET %s = $1 "
 								"WHERE ctid OPERATOR(pg_catalog.=) $2 AND %s IS NULL "
 								"AND %s::pg_catalog.text OPERATOR(pg_catalog.=) ($3 COLLATE pg_catalog.\"C\") "
 								"RETURNING ctid, %s IS NULL",
 								leaf->name, f->target_col, f->target_col, f->text_col, f->target_col);
 		/* fail before any work if, say, the target takes no real[] */
-		SPI_freeplan(prepare(leaf->select, 2, select_types));
+		SPI_freeplan(prepare(leaf->select, 3, select_types));
 		SPI_freeplan(prepare(leaf->update, 3, update_types));
 		result = lappend(result, leaf);
 	}
@@ -191,13 +204,24 @@ progress(Fill *f)
 					(todo - f->done) / Max(rate, 1e-6), f->threads, f->threads == 1 ? "" : "s")));
 }
 
+/* Blocks of leaf now. */
+static BlockNumber
+leaf_blocks(Leaf *leaf)
+{
+	Relation	rel = table_open(leaf->oid, AccessShareLock);
+	BlockNumber n = RelationGetNumberOfBlocks(rel);
+
+	table_close(rel, NoLock);
+	return n;
+}
+
 /*
- * One batch of leaf after *last: read up to batch_size NULL rows, embed
- * those not tried yet, update them, commit.  Returns the rows read (0: the
- * leaf is done for this pass); *tried_new counts rows tried for the first
- * time.
+ * One batch of leaf after *last: lock up to batch_size NULL rows, embed
+ * those not tried yet, update them (the caller commits).  Returns false
+ * once the leaf has no blocks after *last (its pass is done); *tried_new
+ * counts rows tried for the first time.
  */
-static int
+static bool
 fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 {
 	MemoryContext batchcxt = AllocSetContextCreate(CurrentMemoryContext, "bert_embed_table batch",
@@ -205,47 +229,79 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 	MemoryContext old = MemoryContextSwitchTo(batchcxt);
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
-	int			n_read;
 	int			n = 0;
-	ItemPointerData *tids;
-	text	  **texts;
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * f->batch_size);
+	text	  **texts = palloc(sizeof(text *) * f->batch_size);
 	float	   *emb;
 	int			hidden;
 	PgbBatch	batch;
 	int			first = 0;
-	SPIPlanPtr	select = prepare(leaf->select, 2, select_types);
+	bool		more = true;
+	SPIPlanPtr	select = prepare(leaf->select, 3, select_types);
 	SPIPlanPtr	update = prepare(leaf->update, 3, update_types);
 
-	args[0] = PointerGetDatum(last);
-	args[1] = Int64GetDatum(f->batch_size);
-	if (SPI_execute_plan(select, args, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "bert_embed_table: reading %s failed", leaf->name);
-	n_read = (int) SPI_processed;
-	tids = palloc(sizeof(ItemPointerData) * Max(1, n_read));
-	texts = palloc(sizeof(text *) * Max(1, n_read));
-	for (int i = 0; i < n_read; i++)
+	/* window by window until batch_size rows are locked or the leaf ends */
+	while (n < f->batch_size)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		ItemPointer tid = (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull));
+		BlockNumber nblocks = leaf_blocks(leaf);
+		BlockNumber from = ItemPointerGetBlockNumberNoCheck(last);
+		ItemPointerData end;
+		ItemPointerData next;
+		int			want;
+		int			got;
 
-		if (ItemPointerCompare(tid, last) > 0)
-			ItemPointerCopy(tid, last);
-		if (tried_row(f->tried, leaf->oid, tid, HASH_FIND))
-			continue;			/* updated before and left NULL */
-		tids[n] = *tid;
-		texts[n] = DatumGetTextPCopy(SPI_getbinval(tup, desc, 2, &isnull));
-		n++;
+		if (from >= nblocks)
+		{
+			more = false;
+			break;
+		}
+		ItemPointerSet(&end, Min((uint64) from + WINDOW_BLOCKS, (uint64) nblocks), 0);
+		want = f->batch_size - n;
+		args[0] = PointerGetDatum(last);
+		args[1] = PointerGetDatum(&end);
+		args[2] = Int64GetDatum(want);
+		if (SPI_execute_plan(select, args, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "bert_embed_table: reading %s failed", leaf->name);
+		got = (int) SPI_processed;
+		ItemPointerCopy(last, &next);
+		for (int i = 0; i < got; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			ItemPointer tid = (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 1, &isnull));
+			bool		dup = false;
+
+			/*
+			 * The window's rows advance the next read; a row locked in its
+			 * newer version (updated since the scan's snapshot) may lie
+			 * anywhere, even in the window again: it does not, and is
+			 * taken once.
+			 */
+			if (ItemPointerCompare(tid, &next) > 0 && ItemPointerCompare(tid, &end) < 0)
+				ItemPointerCopy(tid, &next);
+			for (int j = 0; j < n && !dup; j++)
+				dup = ItemPointerEquals(&tids[j], tid);
+			if (dup || tried_row(f->tried, leaf->oid, tid, HASH_FIND))
+				continue;		/* taken, or updated before and left NULL */
+			tids[n] = *tid;
+			texts[n] = DatumGetTextPCopy(SPI_getbinval(tup, desc, 2, &isnull));
+			n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		/* fewer rows than asked: the window has no more (unlocked) ones */
+		if (got < want || ItemPointerEquals(&next, last))
+			ItemPointerCopy(&end, last);
+		else
+			ItemPointerCopy(&next, last);
 	}
-	SPI_freetuptable(SPI_tuptable);
-	*tried_new = n;
 
 	/* embed them, in encoder calls of PGB_BATCH_TOKENS tokens a thread; the
 	 * model is looked up again, as an install elsewhere may have reloaded it */
 	pgb_call_for_model(&f->call, f->model);
 	hidden = f->call.lm->model.config.hidden;
 	emb = palloc(sizeof(float) * (size_t) hidden * Max(1, n));
+	*tried_new = n;
 	pgb_batch_init(&batch, f->call.lm, f->call.limit, pgb_bulk_threads());
 	for (int i = 0; i <= n; i++)
 	{
@@ -303,7 +359,34 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 	SPI_freeplan(update);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(batchcxt);
-	return n_read;
+	return more;
+}
+
+/* NULL rows of the leaves this run has not tried (read, not locked). */
+static int64
+untried_rows(Fill *f, List *leaf_list)
+{
+	int64		n = 0;
+	ListCell   *lc;
+
+	foreach(lc, leaf_list)
+	{
+		Leaf	   *leaf = lfirst(lc);
+
+		if (SPI_execute(leaf->nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "bert_embed_table: reading %s failed", leaf->name);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			ItemPointer tid = (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i],
+																		  SPI_tuptable->tupdesc, 1, &isnull));
+
+			n += !tried_row(f->tried, leaf->oid, tid, HASH_FIND);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_commit();
+	return n;
 }
 
 PG_FUNCTION_INFO_V1(bert_embed_table);
@@ -316,7 +399,7 @@ bert_embed_table(PG_FUNCTION_ARGS)
 	HASHCTL		ctl;
 	char	   *sql;
 	bool		isnull;
-	int			pass;
+	int			waits = 0;
 	int64		left;
 	Oid			nsp;
 
@@ -395,7 +478,7 @@ bert_embed_table(PG_FUNCTION_ARGS)
 	f.threads = 0;
 	INSTR_TIME_SET_CURRENT(f.started);
 
-	for (pass = 1;; pass++)
+	for (;;)
 	{
 		int64		tried = 0;
 		ListCell   *lc;
@@ -404,7 +487,7 @@ bert_embed_table(PG_FUNCTION_ARGS)
 		{
 			Leaf	   *leaf = lfirst(lc);
 			ItemPointerData last;
-			int			read;
+			bool		more;
 
 			ItemPointerSet(&last, 0, 0);
 			do
@@ -412,15 +495,20 @@ bert_embed_table(PG_FUNCTION_ARGS)
 				int			tried_new;
 
 				CHECK_FOR_INTERRUPTS();
-				read = fill_batch(&f, leaf, &last, &tried_new);
+				more = fill_batch(&f, leaf, &last, &tried_new);
 				SPI_commit();
 				if (tried_new > 0)
 					progress(&f);
 				tried += tried_new;
-			} while (read == f.batch_size);
+			} while (more);
 		}
-		if (tried == 0)
-			break;				/* a pass with nothing new: done */
+		if (tried > 0)
+			continue;			/* rows were tried: look again for moved ones */
+		/* nothing new: done, unless NULL rows this run has not tried are
+		 * locked by other sessions for now */
+		if (untried_rows(&f, leaf_list) == 0 || ++waits > LOCKED_RETRIES)
+			break;
+		pg_usleep(LOCKED_RETRY_MS * 1000L);
 	}
 
 	/* what is left: rows this run could not fill */

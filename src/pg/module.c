@@ -45,9 +45,10 @@ _PG_init(void)
 }
 
 /*
- * What this module runs on: BLIS and its kernel set (and why), the threads
- * this backend's last encoder call ran on, the model format it reads, where
- * it looks for models, the CPU's features, the cores this backend may use.
+ * What this module runs on: BLIS and its kernel set (and why), the most
+ * threads the last statement of this backend that ran the encoder used, the
+ * model format it reads, where it looks for models, the CPU's features, the
+ * cores this backend may use.
  */
 PG_FUNCTION_INFO_V1(bert_info);
 Datum

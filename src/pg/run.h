@@ -72,7 +72,8 @@ int			pgb_usable_cores(void);
 /* Threads a bulk job asks for: bert.bulk_threads, or every usable core. */
 int			pgb_bulk_threads(void);
 
-/* Threads the last encoder call of this backend ran on (0: none yet). */
+/* The most threads an encoder call of the last statement of this backend
+ * that ran the encoder used (0: none yet). */
 int			pgb_last_threads(void);
 
 /*
