@@ -473,7 +473,7 @@ bert_embed_table(PG_FUNCTION_ARGS)
 	f.threads = Min(pgb_bulk_threads(), pgb_usable_cores());
 	ereport(NOTICE,
 			(errmsg("bert_embed_table: %lld rows of %s to embed with model \"%s\", on up to %d thread%s",
-					(long long) f.todo, f.source, f.call.lm->name,
+					(long long) f.todo, f.source, f.model,
 					f.threads, f.threads == 1 ? "" : "s")));
 	f.threads = 0;
 	INSTR_TIME_SET_CURRENT(f.started);

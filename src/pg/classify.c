@@ -58,8 +58,7 @@ encode_input(FunctionCallInfo fcinfo, LoadedModel *lm, int *n)
 	PgbCall		call;
 	BertTokens *tok;
 
-	pgb_call_init(&call, fcinfo, 1);
-	Assert(call.lm == lm);
+	pgb_call_limits(&call, fcinfo, 1, lm);
 	tok = pgb_call_tokens(&call, PG_GETARG_TEXT_PP(0));
 	*n = (int) tok->n;
 	pgb_run(lm, tok->ids, n, 1);

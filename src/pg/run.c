@@ -148,17 +148,23 @@ pgb_model_arg(FunctionCallInfo fcinfo, int argno)
 void
 pgb_call_init(PgbCall *call, FunctionCallInfo fcinfo, int model_argno)
 {
-	call->lm = pgb_model_arg(fcinfo, model_argno);
+	pgb_call_limits(call, fcinfo, model_argno, pgb_model_arg(fcinfo, model_argno));
+}
+
+void
+pgb_call_limits(PgbCall *call, FunctionCallInfo fcinfo, int model_argno, LoadedModel *lm)
+{
+	call->lm = lm;
 	if (PG_NARGS() > model_argno)
 	{
 		call->limit = PG_NARGS() > model_argno + 1 ?
-			checked_limit(call->lm, PG_GETARG_INT32(model_argno + 1)) :
-			call->lm->model.config.max_seq_len;
+			checked_limit(lm, PG_GETARG_INT32(model_argno + 1)) :
+			lm->model.config.max_seq_len;
 		call->truncate = true;
 		return;
 	}
-	call->limit = bert_max_tokens > 0 ? checked_limit(call->lm, bert_max_tokens) :
-		call->lm->model.config.max_seq_len;
+	call->limit = bert_max_tokens > 0 ? checked_limit(lm, bert_max_tokens) :
+		lm->model.config.max_seq_len;
 	call->truncate = bert_truncate;
 }
 

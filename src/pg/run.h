@@ -39,6 +39,11 @@ typedef struct PgbCall
  */
 void		pgb_call_init(PgbCall *call, FunctionCallInfo fcinfo, int model_argno);
 
+/* The same for a model the caller already looked up with pgb_model_arg()
+ * (a second look-up could reload it, and free the first). */
+void		pgb_call_limits(PgbCall *call, FunctionCallInfo fcinfo, int model_argno,
+							LoadedModel *lm);
+
 /* The model named by argument argno, or bert.default_model if absent. */
 LoadedModel *pgb_model_arg(FunctionCallInfo fcinfo, int argno);
 
