@@ -17,11 +17,13 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "access/xact.h"
@@ -433,6 +435,42 @@ pgb_usable_cores(void)
  * with 2 threads and 3.9 s with 1.
  */
 static int
+own_spinning_threads(void)
+{
+	DIR		   *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int			n = 0;
+	pid_t		me = (pid_t) syscall(SYS_gettid);
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+	{
+		char		path[64],
+					buf[256];
+		int			fd;
+		ssize_t		len;
+		char	   *close_paren;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || atoi(de->d_name) == me)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY)) < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "tid (comm) S ...": the state follows the last ')' */
+		if ((close_paren = strrchr(buf, ')')) != NULL && close_paren[1] == ' ' && close_paren[2] == 'R')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int
 others_running(void)
 {
 	char		buf[128];
@@ -454,7 +492,9 @@ others_running(void)
 			p++;
 	if (p == NULL || sscanf(p, "%d/", &running) != 1)
 		return 0;
-	return Max(0, running - 1);
+	/* this thread, and this process's own idle threads still spinning
+	 * after its last parallel run, are not others */
+	return Max(0, running - 1 - own_spinning_threads());
 }
 
 int
