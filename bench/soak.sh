@@ -27,13 +27,15 @@ clients=${CLIENTS:-12}
 minutes=${MINUTES:-5}
 installs=${INSTALLS:-1}
 model=all-MiniLM-L6-v2
-heads=${BERT_HEADS:-/tmp/bert_heads}
 q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 dir=$(mktemp -d /tmp/bert_soak.XXXXXX)
 chmod 755 "$dir"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 
-[ -f "$heads/seq/config.json" ] || test/make-head-checkpoints.sh "$heads" > /dev/null
+# tiny token and sequence classification checkpoints of its own
+heads="$dir/heads"
+test/make-head-checkpoints.sh "$heads" > /dev/null
+chmod -R a+rX "$heads"
 
 q "SET client_min_messages = warning;
    CREATE EXTENSION IF NOT EXISTS bert;

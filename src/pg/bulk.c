@@ -77,7 +77,7 @@ typedef struct Leaf
 
 typedef struct Fill
 {
-	const char *source;			/* as given, for messages */
+	const char *source;			/* schema-qualified, quoted */
 	const char *text_col;		/* quoted */
 	const char *target_col;		/* quoted */
 	int			batch_size;
