@@ -12,6 +12,8 @@ make -s unittest
 test/fuzz/run.sh 60
 make -s install
 make -s install-model
+# pgvector for the tests that use it: built from the vendored source once
+test/vendor/pgvector.sh
 
 set +e
 pg_virtualenv -t make installcheck 2>&1 | tee regression.log
@@ -28,6 +30,9 @@ echo "pg_regress: $ok passed, $bad failed"
 
 # several sessions at once: cold loads, replaced files, 8 clients x 30 s
 pg_virtualenv -t test/concurrency.sh
+# hostile and concurrent use: writers during bert_embed_table, interrupt
+# storms, threads, huge inputs and arrays, pgvector
+pg_virtualenv -t test/hostile.sh
 # a BERT-base-sized token classifier laid out like dslim/bert-base-NER
 pg_virtualenv -t test/bert-base.sh
 # models loaded at server start

@@ -28,3 +28,35 @@ CREATE OR REPLACE FUNCTION bert_train_token_classifier(name text, base_model tex
 RETURNS record
 AS 'MODULE_PATHNAME', 'bert_train_token_classifier'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- Hostile and concurrent use (issue 14).
+-- bert_embed_table is C: correct on partitioned, inheritance and busy
+-- tables, its SQL schema-qualified, bulk threads, clear errors.
+CREATE OR REPLACE PROCEDURE bert_embed_table(source regclass, text_column name, target_column name,
+                                  batch_size int DEFAULT 256,
+                                  model text DEFAULT 'all-MiniLM-L6-v2')
+AS 'MODULE_PATHNAME', 'bert_embed_table'
+LANGUAGE C;
+
+-- functions that act: a NULL argument is an error, not a silent no-op
+ALTER FUNCTION bert_install_model(text, text, boolean) CALLED ON NULL INPUT;
+ALTER FUNCTION bert_drop_model(text) CALLED ON NULL INPUT;
+ALTER FUNCTION bert_train_classifier(text, text, text, int, float8, float8, int, boolean, boolean)
+	CALLED ON NULL INPUT;
+ALTER FUNCTION bert_train_token_classifier(text, text, text, int, float8, float8, int, boolean, boolean)
+	CALLED ON NULL INPUT;
+
+-- bert_info: threads of the last encoder call, and the usable cores
+DROP FUNCTION bert_info();
+CREATE FUNCTION bert_info(
+	OUT blis_version text,
+	OUT kernel text,
+	OUT kernel_reason text,
+	OUT threads int,
+	OUT format_version int,
+	OUT models_directory text,
+	OUT cpu_features text,
+	OUT simd text,
+	OUT usable_cores int)
+AS 'MODULE_PATHNAME', 'bert_info'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;

@@ -4,7 +4,9 @@
 -- Like to_tsvector(), each model-dependent function comes in two forms:
 -- with an explicit model it is IMMUTABLE (a model name always denotes the
 -- same weights: install changed weights under a new name, or rebuild what
--- was computed from the old ones); without one it uses bert.default_model
+-- was computed from the old ones) and depends on its arguments only: the
+-- model's own token limit (or the max_tokens argument), always truncating;
+-- without one it uses bert.default_model, bert.max_tokens and bert.truncate
 -- and is STABLE.  Use the explicit form in indexes and generated columns.
 
 CREATE FUNCTION bert_embed(input text, model text)
@@ -17,7 +19,7 @@ RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_embed'
 LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000;
 
--- max_tokens overrides bert.max_tokens for one call
+-- max_tokens instead of the model's own limit
 CREATE FUNCTION bert_embed(input text, model text, max_tokens int)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'bert_embed'
@@ -101,7 +103,8 @@ CREATE FUNCTION bert_info(
 	OUT format_version int,
 	OUT models_directory text,
 	OUT cpu_features text,
-	OUT simd text)
+	OUT simd text,
+	OUT usable_cores int)
 AS 'MODULE_PATHNAME', 'bert_info'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
@@ -132,13 +135,14 @@ CREATE VIEW bert_models AS SELECT * FROM @extschema@.bert_models();
 
 -- Install a model from a server path: a converted .bert file, or a Hugging
 -- Face checkpoint directory (converted with bert-convert).  Superusers and
--- members of pg_read_server_files only.
+-- members of pg_read_server_files only.  Not STRICT: a NULL argument is an
+-- error, not a silent no-op.
 CREATE FUNCTION bert_install_model(name text, path text, replace boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'bert_install_model'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
 CREATE FUNCTION bert_drop_model(name text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'bert_drop_model'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;

@@ -89,6 +89,7 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000 ROWS 4;
 -- type, taken as its text form; rows with a NULL are skipped).  Writes and
 -- installs model "name" (as bert_install_model: superusers and members of
 -- pg_read_server_files only).  Deterministic for a given seed and row order.
+-- Not STRICT: a NULL argument is an error, not a silent no-op.
 CREATE FUNCTION bert_train_classifier(name text, base_model text, training_query text,
 	epochs int DEFAULT 100, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 1e-4,
 	seed int DEFAULT 42, balanced boolean DEFAULT false, replace boolean DEFAULT false,
@@ -96,7 +97,7 @@ CREATE FUNCTION bert_train_classifier(name text, base_model text, training_query
 	OUT loss float8, OUT accuracy float8)
 RETURNS record
 AS 'MODULE_PATHNAME', 'bert_train_classifier'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
 -- Train an entity tagger (BIO labels) on the word pieces of a frozen
 -- embedding model: training_query returns (text, entities jsonb) rows,
@@ -111,4 +112,4 @@ CREATE FUNCTION bert_train_token_classifier(name text, base_model text, training
 	OUT loss float8, OUT accuracy float8)
 RETURNS record
 AS 'MODULE_PATHNAME', 'bert_train_token_classifier'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;

@@ -53,13 +53,16 @@ label_text(const BertModel *m, int label)
 	return pgb_utf8_text(l, (int) len);
 }
 
-/* The input's tokens and last hidden state (in lm->state.x). */
+/* The input's tokens and last hidden state (in lm->state.x); the model
+ * argument, if any, is argument 1 (its form ignores bert.max_tokens). */
 static BertTokens *
 encode_input(FunctionCallInfo fcinfo, LoadedModel *lm, int *n)
 {
-	BertTokens *tok = pgb_model_tokens(lm, PG_GETARG_TEXT_PP(0),
-										pgb_token_limit(fcinfo, PG_NARGS(), lm));
+	PgbCall		call;
+	BertTokens *tok;
 
+	pgb_call_limits(&call, fcinfo, 1, lm);
+	tok = pgb_call_tokens(&call, PG_GETARG_TEXT_PP(0));
 	*n = (int) tok->n;
 	pgb_run(lm, tok->ids, n, 1);
 	return tok;
@@ -74,6 +77,8 @@ token_probs(FunctionCallInfo fcinfo, LoadedModel *lm, BertTokens **tok, int *n)
 
 	check_kind(lm, BERT_KIND_TOKEN_CLASSIFICATION);
 	*tok = encode_input(fcinfo, lm, n);
+	/* spans as PostgreSQL counts characters in this database's encoding */
+	pgb_spans_to_chars(PG_GETARG_TEXT_PP(0), *tok);
 	probs = palloc(sizeof(float) * (size_t) *n * lm->model.config.num_labels);
 	if (lm->model.weights.tagger != NULL)
 	{

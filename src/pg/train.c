@@ -25,6 +25,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 
 #include "cache.h"
 #include "catalogue.h"
@@ -195,6 +196,9 @@ add_text(TrainSet *ts, text *t)
 	TrainExample *ex;
 	int			rows = ts->tokens ? n - 2 : 1;
 
+	if (ts->tokens)
+		pgb_spans_to_chars(t, tok); /* as the entities count: in characters */
+
 	if (ts->n_seq == TRAIN_BATCH_SEQS || ts->n_ids + n > TRAIN_BATCH_TOKENS)
 		flush_batch(ts);
 	Assert(n <= TRAIN_BATCH_TOKENS);
@@ -344,6 +348,37 @@ is_text_type(Oid type)
 	return type == TEXTOID || type == VARCHAROID || type == BPCHAROID;
 }
 
+/*
+ * ERROR unless plan is one SELECT that only reads: the query runs in a
+ * read-only cursor, whose own errors ("UPDATE is not allowed in a
+ * non-volatile function", "does not return rows") would mislead.
+ */
+static void
+check_training_query(SPIPlanPtr plan)
+{
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	CachedPlanSource *ps;
+	Query	   *q;
+
+	if (list_length(sources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training query must be a single statement"),
+				 errdetail("It has %d statements.", list_length(sources))));
+	ps = linitial(sources);
+	q = list_length(ps->query_list) == 1 ? linitial_node(Query, ps->query_list) : NULL;
+	if (q == NULL || q->commandType != CMD_SELECT || q->utilityStmt != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training query must be a SELECT statement"),
+				 errdetail("Its command is %s.", GetCommandTagName(ps->commandTag))));
+	if (q->hasModifyingCTE || q->rowMarks != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training query must only read"),
+				 errdetail(q->hasModifyingCTE ? "Its WITH clause modifies data." : "It locks rows (FOR UPDATE or FOR SHARE).")));
+}
+
 /* Run the training query, embedding its texts into ts. */
 static void
 read_training_query(TrainSet *ts, const char *query)
@@ -359,6 +394,7 @@ read_training_query(TrainSet *ts, const char *query)
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "bert: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	check_training_query(plan);
 	if (!SPI_is_cursor_plan(plan))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -510,10 +546,15 @@ typedef struct TrainArgs
 static void
 train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 {
-	int32		epochs = PG_GETARG_INT32(3);
-	float8		lr = PG_GETARG_FLOAT8(4);
-	float8		l2 = PG_GETARG_FLOAT8(5);
+	int32		epochs;
+	float8		lr;
+	float8		l2;
 	char		path[MAXPGPATH];
+
+	pgb_require_args(fcinfo);	/* not STRICT: a NULL is an error, not a no-op */
+	epochs = PG_GETARG_INT32(3);
+	lr = PG_GETARG_FLOAT8(4);
+	l2 = PG_GETARG_FLOAT8(5);
 
 	a->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	a->base = text_to_cstring(PG_GETARG_TEXT_PP(1));
