@@ -155,6 +155,7 @@ $(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
 unittest: $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert model/bert-convert
 	test/check-core-includes.sh
 	test/check-layout-map.sh
+	test/check-meta.pl
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
