@@ -173,8 +173,12 @@ installcheck: $(DEFAULT_MODEL) installcheck-model
 	export BERT_REGRESS_FIXTURES="$$fixtures" && \
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 
+# The tests that need pgvector (test/vendor/pgvector.sh installs it).
+installcheck-pgvector:
+	$(MAKE) installcheck REGRESS=pgvector
+
 installcheck-model:
 	@test -f '$(MODEL_DIR)/all-MiniLM-L6-v2.bert' || \
 		{ echo "installcheck: $(MODEL_DIR)/all-MiniLM-L6-v2.bert is missing: run make install-model" >&2; exit 1; }
 
-.PHONY: installcheck-model
+.PHONY: installcheck-model installcheck-pgvector
