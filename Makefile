@@ -116,6 +116,12 @@ install-model: $(MODEL_FILES)
 		mv '$(MODEL_DIR)/'$$b.tmp '$(MODEL_DIR)/'$$b || exit 1; \
 	done
 
+# make install INSTALL_MODEL=yes installs the model too: the Debian package's
+# build (debian/rules), where pg_buildext runs make install only.
+ifeq ($(INSTALL_MODEL),yes)
+install: install-model
+endif
+
 # Only what install-model put there; the directories go when nothing else
 # (a model a DBA added by hand) is left in them.
 uninstall-model:
