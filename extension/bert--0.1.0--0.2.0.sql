@@ -60,3 +60,110 @@ CREATE FUNCTION bert_info(
 	OUT usable_cores int)
 AS 'MODULE_PATHNAME', 'bert_info'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+-- A comment on every function, procedure, view and operator (\df+, \dx+);
+-- 0.1.0 had two.
+COMMENT ON FUNCTION bert_embed(text) IS
+'sentence embedding of input by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_embed(text, text, integer) IS
+'sentence embedding of input, cut at max_tokens word pieces for this call';
+
+COMMENT ON FUNCTION bert_tokenize(text, text) IS
+'word pieces the model sees for input, with [CLS] and [SEP] (cut at the token limit)';
+
+COMMENT ON FUNCTION bert_tokenize(text, text, integer) IS
+'word pieces the model sees for input, cut at max_tokens for this call';
+
+COMMENT ON FUNCTION bert_tokenize(text) IS
+'word pieces the model in bert.default_model sees for input, with [CLS] and [SEP]';
+
+COMMENT ON FUNCTION bert_token_ids(text, text) IS
+'vocabulary ids of the word pieces the model sees for input, with [CLS] and [SEP]';
+
+COMMENT ON FUNCTION bert_token_ids(text, text, integer) IS
+'vocabulary ids of the word pieces of input, cut at max_tokens for this call';
+
+COMMENT ON FUNCTION bert_token_ids(text) IS
+'vocabulary ids of the word pieces the model in bert.default_model sees for input';
+
+COMMENT ON FUNCTION bert_token_count(text, text) IS
+'number of word pieces of the whole input, with [CLS] and [SEP] (never cut)';
+
+COMMENT ON FUNCTION bert_token_count(text) IS
+'number of word pieces of the whole input for the model in bert.default_model (never cut)';
+
+COMMENT ON FUNCTION bert_similarity(text, text, text) IS
+'cosine similarity of the sentence embeddings of a and b';
+
+COMMENT ON FUNCTION bert_similarity(text, text) IS
+'cosine similarity of the sentence embeddings of a and b by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_cosine_similarity(real[], real[]) IS
+'cosine similarity of two vectors; NaN if either is all zeros';
+
+COMMENT ON FUNCTION bert_cosine_distance(real[], real[]) IS
+'cosine distance of two vectors, 1 - cosine similarity (the operator <=>)';
+
+COMMENT ON OPERATOR <=> (real[], real[]) IS
+'cosine distance of two vectors, 1 - cosine similarity';
+
+COMMENT ON FUNCTION bert_info() IS
+'BLIS version, kernel set in use and why, threads, model format version, models directories, CPU features';
+
+COMMENT ON FUNCTION bert_models() IS
+'every installed model: its shape, labels, pooling, files, and its use by this server';
+
+COMMENT ON VIEW bert_models IS
+'every installed model: its shape, labels, pooling, files, and its use by this server';
+
+COMMENT ON FUNCTION bert_install_model(text, text, boolean) IS
+'install a model from a server path: a converted .bert file or a Hugging Face checkpoint directory';
+
+COMMENT ON FUNCTION bert_drop_model(text) IS
+'remove a model installed with bert_install_model';
+
+COMMENT ON FUNCTION bert_embed_many(text[]) IS
+'embeddings of many texts at once by the model in bert.default_model, in input order';
+
+COMMENT ON PROCEDURE bert_embed_table(regclass, name, name, integer, text) IS
+'fill target_column with the embeddings of text_column where it is NULL, committing every batch_size rows';
+
+COMMENT ON FUNCTION bert_token_embeddings(text, text) IS
+'last hidden state of every word piece of input, [CLS] (position 0) and [SEP] included';
+
+COMMENT ON FUNCTION bert_token_embeddings(text) IS
+'last hidden state of every word piece of input by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_token_labels(text, text) IS
+'most likely label of every word piece of input, its probability and character offsets';
+
+COMMENT ON FUNCTION bert_token_labels(text) IS
+'most likely label of every word piece of input by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_entities(text, text) IS
+'entities in input: the original substring, label, mean score and character offsets (Hugging Face''s simple aggregation)';
+
+COMMENT ON FUNCTION bert_entities(text) IS
+'entities in input by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_classify(text, text) IS
+'most likely label of input by a sequence-classification model';
+
+COMMENT ON FUNCTION bert_classify(text) IS
+'most likely label of input by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_classify_scores(text, text) IS
+'every label''s probability for input (softmax), in label order';
+
+COMMENT ON FUNCTION bert_classify_scores(text) IS
+'every label''s probability for input by the model in bert.default_model';
+
+COMMENT ON FUNCTION bert_train_classifier(text, text, text, integer, double precision, double precision, integer, boolean, boolean) IS
+'train a sequence classifier on (text, label) rows over a frozen base model and install it as model name';
+
+COMMENT ON FUNCTION bert_train_token_classifier(text, text, text, integer, double precision, double precision, integer, boolean, boolean) IS
+'train an entity tagger (BIO labels) on (text, entities jsonb) rows over a frozen base model and install it as model name';
+
+COMMENT ON FUNCTION bert_entities(text, text, text) IS
+'entities in input grouped by an aggregation strategy (none, simple, first, average, max), decoded under the BIO rule';

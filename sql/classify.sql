@@ -1,7 +1,8 @@
 -- Heads: Hugging Face token and sequence classification checkpoints checked
 -- against the same heads computed in SQL, heads trained from labeled rows,
 -- entities with offsets, and every error message.
--- Needs /tmp/bert_heads (test/make-head-checkpoints.sh, run by installcheck).
+-- Needs $BERT_REGRESS_FIXTURES/heads (test/make-head-checkpoints.sh, made per
+-- run by test/regress-fixtures.sh).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
 RESET client_min_messages;
@@ -11,17 +12,22 @@ RESET client_min_messages;
 
 -- Hugging Face checkpoints with random weights and a cased vocabulary:
 -- BertForTokenClassification (no pooler) and BertForSequenceClassification
-SELECT bert_install_model('regress-hf-token', '/tmp/bert_heads/token', replace => true);
-SELECT bert_install_model('regress-hf-seq', '/tmp/bert_heads/seq', replace => true);
+\getenv fixtures BERT_REGRESS_FIXTURES
+\set heads_token :fixtures '/heads/token'
+\set heads_seq :fixtures '/heads/seq'
+\set head_csv_token :heads_token '/head.csv'
+\set head_csv_seq :heads_seq '/head.csv'
+SELECT bert_install_model('regress-hf-token', :'heads_token', replace => true);
+SELECT bert_install_model('regress-hf-seq', :'heads_seq', replace => true);
 SELECT name, kind, hidden, labels FROM bert_models WHERE name LIKE 'regress-hf-%' ORDER BY name;
 
 -- their heads' weights, as make_checkpoint wrote them
 CREATE TEMP TABLE head (model text, tensor text, r int, c int, v float8);
 CREATE TEMP TABLE head_in (tensor text, r int, c int, v float8);
-COPY head_in FROM '/tmp/bert_heads/token/head.csv' WITH (FORMAT csv);
+COPY head_in FROM :'head_csv_token' WITH (FORMAT csv);
 INSERT INTO head SELECT 'regress-hf-token', * FROM head_in;
 TRUNCATE head_in;
-COPY head_in FROM '/tmp/bert_heads/seq/head.csv' WITH (FORMAT csv);
+COPY head_in FROM :'head_csv_seq' WITH (FORMAT csv);
 INSERT INTO head SELECT 'regress-hf-seq', * FROM head_in;
 SELECT model, tensor, count(*) FROM head GROUP BY 1, 2 ORDER BY 1, 2;
 
@@ -315,16 +321,16 @@ RESET bert.max_tokens;
 SELECT bert_drop_model('regress-x');
 
 -- training writes server files: superusers and pg_read_server_files only
-CREATE ROLE bert_regress_trainer;
-GRANT SELECT ON topics TO bert_regress_trainer;
-SET ROLE bert_regress_trainer;
+CREATE ROLE regress_bert_trainer;
+GRANT SELECT ON topics TO regress_bert_trainer;
+SET ROLE regress_bert_trainer;
 SELECT pg_temp.err($$SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, topic FROM topics')$$);
 SELECT pg_temp.err($$SELECT bert_train_token_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, entities FROM people')$$);
 -- everyone may use the trained models
 SELECT bert_classify('Boil the pasta in salted water.', 'regress-topic');
 RESET ROLE;
-DROP OWNED BY bert_regress_trainer;
-DROP ROLE bert_regress_trainer;
+DROP OWNED BY regress_bert_trainer;
+DROP ROLE regress_bert_trainer;
 
 -- a plain error, as psql shows it
 SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body FROM topics');

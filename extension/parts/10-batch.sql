@@ -10,6 +10,8 @@ CREATE FUNCTION bert_embed_many(inputs text[])
 RETURNS TABLE (ord int, embedding real[])
 AS 'MODULE_PATHNAME', 'bert_embed_many'
 LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000 ROWS 100;
+COMMENT ON FUNCTION bert_embed_many(text[]) IS
+'embeddings of many texts at once by the model in bert.default_model, in input order';
 
 COMMENT ON FUNCTION bert_embed_many(text[], text) IS
 'embeddings of many texts at once, in input order (ord is the 1-based array index)';
@@ -28,3 +30,5 @@ CREATE PROCEDURE bert_embed_table(source regclass, text_column name, target_colu
                                   model text DEFAULT 'all-MiniLM-L6-v2')
 AS 'MODULE_PATHNAME', 'bert_embed_table'
 LANGUAGE C;
+COMMENT ON PROCEDURE bert_embed_table(regclass, name, name, integer, text) IS
+'fill target_column with the embeddings of text_column where it is NULL, committing every batch_size rows';

@@ -44,6 +44,7 @@ build=$(mktemp -d /tmp/pgvector-build.XXXXXX)
 trap 'rm -rf "$build"' EXIT
 tar xzf "$tarball" -C "$build"
 # OPTFLAGS="": pgvector defaults to -march=native; a portable build is fast enough for tests
-make -s -C "$build/pgvector-$version" PG_CONFIG="$pg_config" OPTFLAGS="" >/dev/null
-make -s -C "$build/pgvector-$version" PG_CONFIG="$pg_config" OPTFLAGS="" install >/dev/null
+# with_llvm=no: no JIT bitcode, which only the JIT would use
+make -s -j2 -C "$build/pgvector-$version" PG_CONFIG="$pg_config" OPTFLAGS="" with_llvm=no >/dev/null
+make -s -C "$build/pgvector-$version" PG_CONFIG="$pg_config" OPTFLAGS="" with_llvm=no install >/dev/null
 echo "pgvector: built and installed $version ($control)"
