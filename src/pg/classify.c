@@ -54,14 +54,16 @@ label_text(const BertModel *m, int label)
 }
 
 /* The input's tokens and last hidden state (in lm->state.x); the model
- * argument, if any, is argument 1 (its form ignores bert.max_tokens). */
+ * argument, if any, is argument 1 (its form ignores bert.max_tokens); no
+ * function here takes max_tokens (bert_entities' argument 2 is its
+ * aggregation). */
 static BertTokens *
 encode_input(FunctionCallInfo fcinfo, LoadedModel *lm, int *n)
 {
 	PgbCall		call;
 	BertTokens *tok;
 
-	pgb_call_limits(&call, fcinfo, 1, lm);
+	pgb_call_limits(&call, fcinfo, 1, -1, lm);
 	tok = pgb_call_tokens(&call, PG_GETARG_TEXT_PP(0));
 	*n = (int) tok->n;
 	pgb_run(lm, tok->ids, n, 1);

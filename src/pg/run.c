@@ -150,17 +150,19 @@ pgb_model_arg(FunctionCallInfo fcinfo, int argno)
 void
 pgb_call_init(PgbCall *call, FunctionCallInfo fcinfo, int model_argno)
 {
-	pgb_call_limits(call, fcinfo, model_argno, pgb_model_arg(fcinfo, model_argno));
+	pgb_call_limits(call, fcinfo, model_argno, model_argno + 1,
+					pgb_model_arg(fcinfo, model_argno));
 }
 
 void
-pgb_call_limits(PgbCall *call, FunctionCallInfo fcinfo, int model_argno, LoadedModel *lm)
+pgb_call_limits(PgbCall *call, FunctionCallInfo fcinfo, int model_argno,
+				int limit_argno, LoadedModel *lm)
 {
 	call->lm = lm;
 	if (PG_NARGS() > model_argno)
 	{
-		call->limit = PG_NARGS() > model_argno + 1 ?
-			checked_limit(lm, PG_GETARG_INT32(model_argno + 1)) :
+		call->limit = limit_argno >= 0 && PG_NARGS() > limit_argno ?
+			checked_limit(lm, PG_GETARG_INT32(limit_argno)) :
 			lm->model.config.max_seq_len;
 		call->truncate = true;
 		return;

@@ -40,9 +40,11 @@ typedef struct PgbCall
 void		pgb_call_init(PgbCall *call, FunctionCallInfo fcinfo, int model_argno);
 
 /* The same for a model the caller already looked up with pgb_model_arg()
- * (a second look-up could reload it, and free the first). */
+ * (a second look-up could reload it, and free the first); the max_tokens
+ * argument, if the function has one, is limit_argno (-1: none, whatever
+ * follows the model argument is something else). */
 void		pgb_call_limits(PgbCall *call, FunctionCallInfo fcinfo, int model_argno,
-							LoadedModel *lm);
+							int limit_argno, LoadedModel *lm);
 
 /* The model named by argument argno, or bert.default_model if absent. */
 LoadedModel *pgb_model_arg(FunctionCallInfo fcinfo, int argno);
