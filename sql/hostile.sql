@@ -193,9 +193,14 @@ DROP TABLE hc;
 
 -- 12. offsets in a SQL_ASCII database are bytes, as PostgreSQL counts them
 -- there; labels of a LATIN1 database are converted from the model's UTF-8
-SELECT bert_install_model('regress-hostile-token', '/tmp/bert_heads/token', replace => true);
-CREATE DATABASE bert_sql_ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C';
-\c bert_sql_ascii
+\getenv fixtures BERT_REGRESS_FIXTURES
+\set heads_token :fixtures '/heads/token'
+\set heads_seq :fixtures '/heads/seq'
+SELECT current_database() AS regress_db \gset
+SELECT bert_install_model('regress-hostile-token', :'heads_token', replace => true);
+DROP DATABASE IF EXISTS regression_bert_sql_ascii;	-- left by an interrupted run
+CREATE DATABASE regression_bert_sql_ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C';
+\c regression_bert_sql_ascii
 SET client_min_messages = warning;
 CREATE EXTENSION bert;
 RESET client_min_messages;
@@ -203,11 +208,12 @@ SELECT token, start_char, end_char, substr('café Hello World', start_char + 1, 
 FROM bert_token_labels('café Hello World', 'regress-hostile-token') ORDER BY position;
 SELECT entity = substr('café Hello World', start_char + 1, end_char - start_char) AS entity_is_source
 FROM bert_entities('café Hello World', 'regress-hostile-token');
-\c contrib_regression
-DROP DATABASE bert_sql_ascii;
+\c :regress_db
+DROP DATABASE regression_bert_sql_ascii;
 SELECT bert_drop_model('regress-hostile-token');
-CREATE DATABASE bert_latin1_labels TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
-\c bert_latin1_labels
+DROP DATABASE IF EXISTS regression_bert_latin1_labels;	-- left by an interrupted run
+CREATE DATABASE regression_bert_latin1_labels TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
+\c regression_bert_latin1_labels
 SET client_encoding = 'UTF8';	-- this file is UTF-8
 SET client_min_messages = warning;
 CREATE EXTENSION bert;
@@ -218,8 +224,8 @@ SELECT labels FROM bert_train_classifier('regress-latin1', 'all-MiniLM-L6-v2',
 SELECT labels FROM bert_models WHERE name = 'regress-latin1';
 SELECT bert_classify('I love it', 'regress-latin1') IN ('café', 'thé') AS label_converted;
 SELECT bert_drop_model('regress-latin1');
-\c contrib_regression
-DROP DATABASE bert_latin1_labels;
+\c :regress_db
+DROP DATABASE regression_bert_latin1_labels;
 \i test/sql/err.psql
 \set SHOW_CONTEXT never
 
@@ -256,8 +262,8 @@ SELECT pg_temp.err($$SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2
 SELECT pg_temp.err($$SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, body FROM hn FOR UPDATE')$$);
 SELECT pg_temp.err($$SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, body FROM hn', epochs => NULL)$$);
 SELECT pg_temp.err($$SELECT bert_train_token_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, NULL::jsonb FROM hn', replace => NULL)$$);
-SELECT pg_temp.err($$SELECT bert_install_model('regress-x', '/tmp/bert_heads/seq', NULL)$$);
-SELECT pg_temp.err($$SELECT bert_install_model(NULL, '/tmp/bert_heads/seq')$$);
+SELECT pg_temp.err(format($$SELECT bert_install_model('regress-x', %L, NULL)$$, :'heads_seq'));
+SELECT pg_temp.err(format($$SELECT bert_install_model(NULL, %L)$$, :'heads_seq'));
 SELECT pg_temp.err($$SELECT bert_drop_model(NULL)$$);
 SELECT count(*) AS hn_rows FROM hn;
 DROP TABLE hn, hn_int, hn_part CASCADE;
