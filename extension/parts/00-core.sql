@@ -143,6 +143,9 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 CREATE VIEW bert_models AS SELECT * FROM @extschema@.bert_models();
 GRANT SELECT ON bert_models TO PUBLIC;
 
+COMMENT ON FUNCTION bert_models() IS 'every model this database can use (stored in its registry or shipped), its sizes and its use';
+COMMENT ON VIEW bert_models IS 'every model this database can use (stored in its registry or shipped), its sizes and its use';
+
 -- Install a model from a server path (a converted .bert file, or a Hugging
 -- Face checkpoint directory, converted in the server) into this database's
 -- registry: also needs superuser or pg_read_server_files.  Revoked from

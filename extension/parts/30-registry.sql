@@ -74,6 +74,12 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'bert_models_reset'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 
+COMMENT ON TABLE _bert.model IS 'bert: a row per model installed or trained in this database';
+COMMENT ON TABLE _bert.model_chunk IS 'bert: the bytes of each model content, a megabyte per row';
+COMMENT ON FUNCTION _bert.registry_changed() IS 'trigger: a registry change makes every backend look its model names up again';
+COMMENT ON FUNCTION bert_install_model(text, bytea, boolean) IS 'install a model from the bytes of a model file sent by the client';
+COMMENT ON FUNCTION bert_models_reset(text) IS 'zero the usage counters of one model (NULL: every model) in this database';
+
 -- Who may change the registry is granted, like pg_stat_statements_reset():
 -- GRANT EXECUTE ON FUNCTION ... TO some_role.
 REVOKE EXECUTE ON FUNCTION

@@ -237,6 +237,7 @@ pgb_install_own_file(const char *name, const char *path, const char *source,
 	BertModelStatus status;
 	char		err[512];
 	LoadedModel *volatile base = NULL;
+	PgbPutResult put;
 
 	memset(&row, 0, sizeof(row));
 	strlcpy(row.name, name, sizeof(row.name));
@@ -299,13 +300,14 @@ pgb_install_own_file(const char *name, const char *path, const char *source,
 	row.installed_at = GetCurrentTransactionStartTimestamp();
 
 	pgb_registry_store_content(row.hash, path, bytes);
-	if (!pgb_registry_put(&row, replace))
+	put = pgb_registry_put(&row, replace);
+	if (put == PGB_PUT_EXISTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("model \"%s\" is already installed", name),
 				 errhint("Drop it first, or pass replace => true.")));
 	log_at_commit("model \"%s\" %s by role \"%s\" with %s: content %s, %lld bytes%s%s%s",
-				  name, replace ? "installed or replaced" : "installed", row.installed_by, what,
+				  name, put == PGB_PUT_REPLACED ? "replaced" : "installed", row.installed_by, what,
 				  row.hash, (long long) bytes,
 				  row.base_hash[0] ? " (an overlay on " : "",
 				  row.base_hash[0] ? row.base_hash : "",

@@ -487,7 +487,7 @@ text_or_null(const char *s, char *nulls, int i)
 	return nulls[i] == 'n' ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
-bool
+PgbPutResult
 pgb_registry_put(const PgbStoredModel *m, bool replace)
 {
 	OwnerScope	s;
@@ -511,7 +511,7 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	if (exists && !replace)
 	{
 		owner_end(&s);
-		return false;
+		return PGB_PUT_EXISTS;
 	}
 	memset(nulls, ' ', sizeof(nulls));
 	nulls[18] = '\0';
@@ -554,7 +554,7 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	owner_end(&s);
 	/* every backend maps names again (the table's trigger says so too) */
 	CacheInvalidateRelcacheByRelid(registry_relid_or_error());
-	return true;
+	return exists ? PGB_PUT_REPLACED : PGB_PUT_INSERTED;
 }
 
 bool

@@ -76,10 +76,17 @@ void		pgb_registry_read_content(const char *hash, int64 bytes,
 void		pgb_registry_store_content(const char *hash, const char *path, int64 bytes);
 
 /*
- * Insert or (replace) update the row m; false, writing nothing, if the name
- * exists and !replace.  Bytes no row uses any more are deleted.
+ * Insert or (replace) update the row m: PGB_PUT_EXISTS, writing nothing, if
+ * the name exists and !replace.  Bytes no row uses any more are deleted.
  */
-bool		pgb_registry_put(const PgbStoredModel *m, bool replace);
+typedef enum PgbPutResult
+{
+	PGB_PUT_EXISTS,
+	PGB_PUT_INSERTED,
+	PGB_PUT_REPLACED
+} PgbPutResult;
+
+PgbPutResult pgb_registry_put(const PgbStoredModel *m, bool replace);
 
 /* Delete the row for name (false if there is none), and bytes no row uses. */
 bool		pgb_registry_delete(const char *name);
