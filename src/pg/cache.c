@@ -26,7 +26,8 @@
  * by the table's trigger, replayed on standbys) makes the next call check
  * the name again, so a call costs no catalogue query.
  *
- * Usage counters (calls, tokens, load time per database and name) live in
+ * Usage counters (calls, tokens, load time; per database and name for a
+ * stored model, per name for a shipped one) live in
  * $PGDATA/pg_bert/stats, a small file every backend maps shared; this works
  * without shared_preload_libraries.  With it, bert.preload_models maps
  * shipped models in the postmaster and backends inherit the mapping.
@@ -637,20 +638,33 @@ hash_key(const char *hash)
 	return key;
 }
 
+/*
+ * Whose counters: a stored model's are its database's (another database may
+ * store other weights under the name); a shipped model's are the server's,
+ * as the file is, so that one preloaded in the postmaster counts too.
+ */
+static Oid
+counter_db(bool stored)
+{
+	return stored ? MyDatabaseId : InvalidOid;
+}
+
 /* The counters slot of a model, claimed if new; -1 if all are taken. */
 static int
-stats_slot(const char *name, const char *hash)
+stats_slot(const char *name, const char *hash, bool stored)
 {
 	char		path[MAXPGPATH];
 	int			fd;
 	int			slot = -1;
 	uint64		key = hash_key(hash);
+	Oid			dboid = counter_db(stored);
 
 	stats_attach();
 	pgb_data_path(path, sizeof(path), "stats");
 	fd = pgb_lock_file(path);
 	for (int i = 0; i < STATS_SLOTS; i++)
-		if (stats->slots[i].dboid == MyDatabaseId && strcmp(stats->slots[i].name, name) == 0)
+		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
+			strcmp(stats->slots[i].name, name) == 0)
 		{
 			slot = i;
 			break;
@@ -660,7 +674,7 @@ stats_slot(const char *name, const char *hash)
 			if (stats->slots[i].name[0] == '\0')
 			{
 				slot = i;
-				stats->slots[i].dboid = MyDatabaseId;
+				stats->slots[i].dboid = dboid;
 				strlcpy(stats->slots[i].name, name, sizeof(stats->slots[i].name));
 				stats->slots[i].key = 0;
 				break;
@@ -700,7 +714,7 @@ pgb_cache_reset_counters(const char *name)
 	{
 		StatsSlot  *s = &stats->slots[i];
 
-		if (s->name[0] != '\0' && s->dboid == MyDatabaseId &&
+		if (s->name[0] != '\0' && (s->dboid == MyDatabaseId || s->dboid == InvalidOid) &&
 			(name == NULL || strcmp(s->name, name) == 0))
 		{
 			__atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
@@ -713,6 +727,8 @@ pgb_cache_reset_counters(const char *name)
 /* ---------------------------------------------------------------------------
  * Loading
  */
+
+static void remove_dead_writers_files(void);
 
 static void
 free_model(LoadedModel *lm)
@@ -779,6 +795,8 @@ load(const char *name, const Resolved *r, BertModelStatus *status, char *err, si
 	{
 		BertFileHeader h;
 
+		/* what writers that died left behind goes at the next load */
+		remove_dead_writers_files();
 		/* a concurrent collection may remove a snapshot between build and map */
 		for (int attempt = 0; lm->map == NULL && attempt < 3; attempt++)
 		{
@@ -838,8 +856,7 @@ load(const char *name, const Resolved *r, BertModelStatus *status, char *err, si
 		pfree(lm);
 		return NULL;
 	}
-	if (OidIsValid(MyDatabaseId))
-		lm->slot = stats_slot(name, lm->hash);
+	lm->slot = stats_slot(name, lm->hash, lm->stored);
 	lm->verified = true;
 	return lm;
 }
@@ -892,8 +909,8 @@ get_model(const char *name, bool shipped_only, BertModelStatus *status, char *er
 				claim(lm->hash);
 				if (lm->base_hash[0])
 					claim(lm->base_hash);
-				if (lm->slot < 0 && OidIsValid(MyDatabaseId))
-					lm->slot = stats_slot(name, lm->hash);
+				if (lm->slot < 0)
+					lm->slot = stats_slot(name, lm->hash, lm->stored);
 				return lm;
 			}
 			*prev = lm->next;
@@ -1012,11 +1029,12 @@ resident_bytes(const void *base, size_t size)
 }
 
 void
-pgb_model_usage(const char *name, const char *hash, BertModelInfo *info)
+pgb_model_usage(const char *name, const char *hash, bool stored, BertModelInfo *info)
 {
 	size_t		size;
 	void	   *map;
 	uint64		key = hash_key(hash);
+	Oid			dboid = counter_db(stored);
 
 	memset(info, 0, sizeof(*info));
 	info->bytes_in_cache = -1;
@@ -1030,8 +1048,8 @@ pgb_model_usage(const char *name, const char *hash, BertModelInfo *info)
 		munmap(map, size);
 	}
 	for (int i = 0; i < STATS_SLOTS; i++)
-		if (stats->slots[i].dboid == MyDatabaseId && strcmp(stats->slots[i].name, name) == 0 &&
-			stats->slots[i].key == key)
+		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
+			strcmp(stats->slots[i].name, name) == 0 && stats->slots[i].key == key)
 		{
 			info->loaded = true;
 			info->loaded_since = stats->slots[i].loaded_at;
@@ -1101,6 +1119,34 @@ dead_writers_file(const char *dir, const char *file)
 	/* older than the server, or its process is gone */
 	return (st.st_mtime < timestamptz_to_time_t(PgStartTime)) ||
 		(kill(pid, 0) != 0 && errno == ESRCH);
+}
+
+/* Remove the temporary files of writers that died, in the cache and its memos. */
+static void
+remove_dead_writers_files(void)
+{
+	const char *subs[] = {"", "shipped"};
+
+	for (int i = 0; i < 2; i++)
+	{
+		char		dir[MAXPGPATH];
+		DIR		   *d;
+		struct dirent *de;
+
+		cache_path(dir, "%s", subs[i]);
+		d = AllocateDir(dir);
+		while (d != NULL && (de = ReadDirExtended(d, dir, DEBUG1)) != NULL)
+		{
+			char		path[MAXPGPATH];
+
+			if (strstr(de->d_name, ".tmp.") == NULL || !dead_writers_file(dir, de->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+		if (d != NULL)
+			FreeDir(d);
+	}
 }
 
 /* Does any database claim hash? */
@@ -1221,11 +1267,6 @@ pgb_cache_collect(void)
 				unlink(path);	/* mappings of it stay valid */
 			pgb_unlock_file(lockfd);
 		}
-		else if (strstr(de->d_name, ".tmp.") != NULL)
-		{
-			if (dead_writers_file(dir, de->d_name))
-				unlink(path);
-		}
 		else if ((len > 5 && strcmp(de->d_name + len - 5, ".bert") == 0) ||
 				 (len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0))
 			unlink(path);		/* 0.1.0's NAME.KEY.bert and NAME.lock */
@@ -1233,20 +1274,7 @@ pgb_cache_collect(void)
 	if (d != NULL)
 		FreeDir(d);
 
-	/* dead writers' memos */
-	cache_path(path, "shipped");
-	d = AllocateDir(path);
-	while (d != NULL && (de = ReadDirExtended(d, path, LOG)) != NULL)
-	{
-		char		file[MAXPGPATH];
-
-		if (strstr(de->d_name, ".tmp.") == NULL || !dead_writers_file(path, de->d_name))
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-		unlink(file);
-	}
-	if (d != NULL)
-		FreeDir(d);
+	remove_dead_writers_files();
 
 	/* counters of this database's models that are gone */
 	stats_attach();

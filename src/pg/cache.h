@@ -77,9 +77,10 @@ typedef struct BertModelInfo
 	int64		tokens;
 } BertModelInfo;
 
-void		pgb_model_usage(const char *name, const char *hash, BertModelInfo *info);
+void		pgb_model_usage(const char *name, const char *hash, bool stored, BertModelInfo *info);
 
-/* Zero the calls and tokens of name (NULL: every model) in this database. */
+/* Zero the calls and tokens of name (NULL: every model) in this database
+ * (a shipped model's counters are the server's). */
 void		pgb_cache_reset_counters(const char *name);
 
 /*

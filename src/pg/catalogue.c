@@ -592,11 +592,11 @@ may_see_paths(void)
 
 /* Usage columns 17..25 (0-based) of a row. */
 static void
-usage_columns(Datum *values, bool *nulls, const char *name, const char *hash)
+usage_columns(Datum *values, bool *nulls, const char *name, const char *hash, bool stored)
 {
 	BertModelInfo info;
 
-	pgb_model_usage(name, hash, &info);
+	pgb_model_usage(name, hash, stored, &info);
 	values[17] = Int64GetDatum(info.bytes_in_cache);
 	nulls[17] = info.bytes_in_cache < 0;
 	values[18] = Int64GetDatum(info.bytes_resident);
@@ -655,7 +655,7 @@ stored_row(ReturnSetInfo *rsinfo, const PgbStoredModel *m, List *rows, List *shi
 	nulls[14] = m->base_hash[0] == '\0';
 	values[15] = Int64GetDatum(m->bytes);
 	values[16] = Int64GetDatum(m->bytes_in_database);
-	usage_columns(values, nulls, m->name, m->hash);
+	usage_columns(values, nulls, m->name, m->hash, true);
 	nulls[19] = true;			/* directory: not a file */
 	values[20] = m->source ? CStringGetTextDatum(m->source) : (Datum) 0;
 	nulls[20] = m->source == NULL || !may_see_paths();
@@ -703,7 +703,7 @@ shipped_row(ReturnSetInfo *rsinfo, const char *name, LoadedModel *lm, const char
 		values[16] = Int64GetDatum(0);	/* nothing in the database */
 		nulls[15] = nulls[16] = false;
 		nulls[24] = nulls[25] = false;
-		usage_columns(values, nulls, name, lm->hash);
+		usage_columns(values, nulls, name, lm->hash, false);
 	}
 	else
 	{
