@@ -26,7 +26,7 @@ DATA_built = extension/build/bert--$(EXTVERSION).sql
 TOOLS = model/bert-convert model/bert-quantize
 EXTRA_CLEAN = extension/build src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode $(TOOLS) test/unit/build
 
-REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized hostile comments
+REGRESS = info tokenizer embed inputs batch errors catalogue registry classify quantized hostile comments
 # installcheck is ours (it makes per-run fixtures): see the end of this file.
 NO_INSTALLCHECK = 1
 

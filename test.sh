@@ -45,6 +45,10 @@ pg_virtualenv -t test/concurrency.sh
 # hostile and concurrent use: writers during bert_embed_table, interrupt
 # storms, threads, huge inputs and arrays, pgvector
 pg_virtualenv -t test/hostile.sh
+# the registry: no half-seen changes, kill -9 mid-way, 60 s of sources rewritten in place
+pg_virtualenv -t test/registry.sh
+# models in dumps, on a standby, through pg_upgrade (clusters of its own)
+test/backup.sh
 # a BERT-base-sized token classifier laid out like dslim/bert-base-NER
 pg_virtualenv -t test/bert-base.sh
 # models loaded at server start

@@ -320,7 +320,7 @@ SELECT examples FROM bert_train_token_classifier('regress-x', 'all-MiniLM-L6-v2'
 RESET bert.max_tokens;
 SELECT bert_drop_model('regress-x');
 
--- training writes server files: superusers and pg_read_server_files only
+-- training writes the registry: revoked from PUBLIC, granted like any function
 CREATE ROLE regress_bert_trainer;
 GRANT SELECT ON topics TO regress_bert_trainer;
 SET ROLE regress_bert_trainer;
