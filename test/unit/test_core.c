@@ -13,22 +13,7 @@
 #include "model.h"
 #include "ops.h"
 #include "tokenizer.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
+#include "unit_check.h"
 
 /* Deterministic pseudo-random numbers (xorshift), for damage positions. */
 static uint64_t rng = 88172645463325252ull;
@@ -36,10 +21,7 @@ static uint64_t rng = 88172645463325252ull;
 static uint64_t
 next_random(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift_next(&rng);
 }
 
 static void
@@ -535,6 +517,5 @@ main(int argc, char **argv)
 		test_quantized(argv[1], argv[2]);
 	if (argc == 4)
 		test_f16_weights(argv[1], argv[3]);
-	printf("test_core: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_report("test_core");
 }

@@ -17,9 +17,7 @@
 #include <string.h>
 
 #include "ops.h"
-
-static int	passed,
-			failed;
+#include "unit_check.h"
 
 static void
 check(int ok, const char *fmt, const char *isa, const char *what, double got, double limit)
@@ -43,10 +41,7 @@ static uint64_t rng = 88172645463325252ULL;
 static double
 uniform(double lo, double hi)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return lo + (hi - lo) * ((rng >> 11) * (1.0 / 9007199254740992.0));
+	return lo + (hi - lo) * xorshift_uniform(&rng);
 }
 
 static float
@@ -808,6 +803,5 @@ main(void)
 	bcore_kernels_use(NULL);
 	check(strcmp(bcore_kernels_isa(), best) == 0, "%g %g", best, "bcore_kernels_use(NULL) restores the best", 0, 0);
 
-	printf("test_ops: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_report("test_ops");
 }
