@@ -146,7 +146,7 @@ $(UNIT)/core/%.o: src/core/%.c $(wildcard src/core/*.h)
 $(SAN_LIB): $(SAN_OBJS)
 	rm -f $@ && $(AR) crs $@ $^
 
-$(UNIT)/test_%: test/unit/test_%.c $(SAN_LIB)
+$(UNIT)/test_%: test/unit/test_%.c test/unit/unit_check.h $(SAN_LIB)
 	$(UNIT_CC) -o $@ $< $(UNIT_LINK)
 
 $(UNIT)/vocab.txt: $(DEFAULT_MODEL) test/unit/extract-vocab.sh

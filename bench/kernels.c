@@ -35,6 +35,15 @@ static float *src,
 		   *g,
 		   *b;
 
+/* the elementwise kernels, on T x 1536 values */
+static void (*const elementwise[]) (float *, size_t) = {
+	[K_GELU] = bcore_gelu,
+	[K_GELU_TANH] = bcore_gelu_tanh,
+	[K_TANH] = bcore_tanh,
+	[K_ERF] = bcore_erf,
+	[K_EXP] = bcore_exp,
+};
+
 /* one call on fresh input; returns seconds */
 static double
 run(Kernel k, int T)
@@ -47,19 +56,11 @@ run(Kernel k, int T)
 	switch (k)
 	{
 		case K_GELU:
-			bcore_gelu(buf, n);
-			break;
 		case K_GELU_TANH:
-			bcore_gelu_tanh(buf, n);
-			break;
 		case K_TANH:
-			bcore_tanh(buf, n);
-			break;
 		case K_ERF:
-			bcore_erf(buf, n);
-			break;
 		case K_EXP:
-			bcore_exp(buf, n);
+			elementwise[k] (buf, n);
 			break;
 		case K_SOFTMAX:
 			bcore_softmax_rows(buf, T, T, T);

@@ -15,37 +15,24 @@
 #include "bench_util.h"
 #include "ops.h"
 
+static void
+linear(void *arg)
+{
+	BenchGemm  *g = arg;
+
+	bcore_linear(g->m, g->n, g->k, g->x, g->k, g->w, 1.0f, g->c, g->n);
+}
+
 /* best GFLOP/s of C = A W^T + C over repeated calls for about `budget` s */
 static double
 gflops(int m, int n, int k, double budget)
 {
-	float	   *a = malloc(sizeof(float) * m * k),
-			   *w = malloc(sizeof(float) * n * k),
-			   *c = malloc(sizeof(float) * m * n);
-	uint64_t	seed = 7;
-	double		best = 1e30,
-				start;
+	BenchGemm	g;
+	double		best;
 
-	for (long i = 0; i < (long) m * k; i++)
-		a[i] = rand_float(&seed, -1, 1);
-	for (long i = 0; i < (long) n * k; i++)
-		w[i] = rand_float(&seed, -0.05f, 0.05f);
-	for (long i = 0; i < (long) m * n; i++)
-		c[i] = 0;
-	bcore_linear(m, n, k, a, k, w, 1.0f, c, n);	/* warm up */
-	start = now_s();
-	do
-	{
-		double		t0 = now_s(),
-					t;
-
-		bcore_linear(m, n, k, a, k, w, 1.0f, c, n);
-		t = now_s() - t0;
-		best = t < best ? t : best;
-	} while (now_s() - start < budget);
-	free(a);
-	free(w);
-	free(c);
+	bench_gemm_init(&g, m, n, k, 7);
+	best = best_seconds(linear, &g, budget);
+	bench_gemm_free(&g);
 	return 2.0 * m * n * k / best * 1e-9;
 }
 

@@ -26,9 +26,23 @@ typedef enum Way
 
 static const char *way_names[] = {"linear", "colC", "trans", "transB", "nosup"};
 
-static void
-call(Way way, int m, int n, int k, float *x, float *w, float *c)
+typedef struct WayGemm
 {
+	Way			way;
+	BenchGemm	g;
+} WayGemm;
+
+static void
+call(void *arg)
+{
+	const WayGemm *wg = arg;
+	Way			way = wg->way;
+	int			m = wg->g.m,
+				n = wg->g.n,
+				k = wg->g.k;
+	float	   *x = wg->g.x,
+			   *w = wg->g.w,
+			   *c = wg->g.c;
 	float		one = 1.0f;
 	rntm_t		rntm = BLIS_RNTM_INITIALIZER;
 
@@ -65,31 +79,12 @@ call(Way way, int m, int n, int k, float *x, float *w, float *c)
 static double
 gflops(Way way, int m, int n, int k, double budget)
 {
-	float	   *x = malloc(sizeof(float) * m * k),
-			   *w = malloc(sizeof(float) * n * k),
-			   *c = calloc((size_t) m * n, sizeof(float));
-	uint64_t	seed = 3;
-	double		best = 1e30,
-				start;
+	WayGemm		wg = {.way = way};
+	double		best;
 
-	for (long i = 0; i < (long) m * k; i++)
-		x[i] = rand_float(&seed, -1, 1);
-	for (long i = 0; i < (long) n * k; i++)
-		w[i] = rand_float(&seed, -0.05f, 0.05f);
-	call(way, m, n, k, x, w, c);
-	start = now_s();
-	do
-	{
-		double		t0 = now_s(),
-					t;
-
-		call(way, m, n, k, x, w, c);
-		t = now_s() - t0;
-		best = t < best ? t : best;
-	} while (now_s() - start < budget);
-	free(x);
-	free(w);
-	free(c);
+	bench_gemm_init(&wg.g, m, n, k, 3);
+	best = best_seconds(call, &wg, budget);
+	bench_gemm_free(&wg.g);
 	return 2.0 * m * n * k / best * 1e-9;
 }
 

@@ -20,13 +20,8 @@ if [ -z "${PGHOST:-}" ]; then
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")"
 [ -f cache/us-states-names/data/data.txt ] || ./fetch-data.sh
-seed=${SEED:-42}
-sizes=${SIZES:-100 300 2000}
-max=0
-for n in $sizes; do [ "$n" -gt "$max" ] && max=$n; done
-data=$(mktemp)
-trap 'rm -f "$data"' EXIT
-./ner-sentences "$seed" "$max" "${N_TEST:-500}" >"$data"
+. ./lib.sh
+sentences ner-sentences "100 300 2000" 500
 aggregation=${AGGREGATION-first}
 entities_call="bert_entities(n.text, :'model')"
 [ -n "$aggregation" ] && entities_call="bert_entities(n.text, :'model', :'aggregation')"
@@ -36,17 +31,7 @@ opts=""
 [ -n "${L2:-}" ] && opts+=", l2 => ${L2}"
 [ -n "${BALANCED:-}" ] && opts+=", balanced => ${BALANCED}"
 
-psql -X -q -v ON_ERROR_STOP=1 <<SQL
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS bert;
-DROP TABLE IF EXISTS ner, ner_scores;
-CREATE TABLE ner (id int PRIMARY KEY, split text, text text, entities jsonb);
-\copy ner FROM '$data' WITH (FORMAT csv, HEADER)
-CREATE TABLE ner_scores (train int, label text, predicted int, gold int, correct int,
-                         "precision" numeric, recall numeric, f1 numeric);
-SELECT count(*) AS held_out FROM ner WHERE split = 'test' \gset
-\echo == :held_out held-out sentences; their names, places and sentence shapes never occur in training
-SQL
+load ner "entities jsonb" label "their names, places and sentence shapes"
 
 for n in $sizes; do
 	model="ner-demo-$n"

@@ -15,25 +15,9 @@ if [ -z "${PGHOST:-}" ]; then
 	exec pg_virtualenv "$0" "$@"
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")"
-seed=${SEED:-42}
-sizes=${SIZES:-20 100 400}
-max=0
-for n in $sizes; do [ "$n" -gt "$max" ] && max=$n; done
-data=$(mktemp)
-trap 'rm -f "$data"' EXIT
-./topic-sentences "$seed" "$max" "${N_TEST:-400}" >"$data"
-
-psql -X -q -v ON_ERROR_STOP=1 <<SQL
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS bert;
-DROP TABLE IF EXISTS topic, topic_scores;
-CREATE TABLE topic (id int PRIMARY KEY, split text, text text, topic text);
-\copy topic FROM '$data' WITH (FORMAT csv, HEADER)
-CREATE TABLE topic_scores (train int, topic text, predicted int, gold int, correct int,
-                           "precision" numeric, recall numeric, f1 numeric);
-SELECT count(*) AS held_out FROM topic WHERE split = 'test' \gset
-\echo == :held_out held-out sentences; their sentence shapes and filler words never occur in training
-SQL
+. ./lib.sh
+sentences topic-sentences "20 100 400" 400
+load topic "topic text" topic "their sentence shapes and filler words"
 
 for n in $sizes; do
 	model="topic-demo-$n"

@@ -4,16 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-passed=0
-failed=0
-check() {	# check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"
-	fi
-}
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+. test/lib.sh
 
 q "DROP EXTENSION IF EXISTS bert CASCADE; CREATE EXTENSION bert;"
 pgdata=$(q "SHOW data_directory")
@@ -97,5 +88,4 @@ check "pgbench ran transactions" "yes" "$([ "${processed:-0}" -gt 100 ] && echo 
 check "one snapshot after the run" "1" "$(ls "$cache" | grep -c "^$hash\.bert$")"
 
 q "DROP TABLE ref; SELECT bert_drop_model('stored-swap')" >/dev/null
-echo "concurrency: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report concurrency

@@ -9,16 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-passed=0
-failed=0
-check() {	# check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"
-	fi
-}
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+. test/lib.sh
 now() { date +%s.%N; }
 secs() { echo "$1 $2" | awk '{printf "%.2f", $2 - $1}'; }
 le() { echo "$1 $2" | awk '{print ($1 <= $2) ? "yes" : "no (" $1 " > " $2 ")"}'; }
@@ -194,18 +185,14 @@ if want 8; then
 # 8. bert_token_count of a huge text: nothing kept afterwards, cancel at once
 mb=${BERT_HOSTILE_COUNT_MB:-60}
 reps=$((mb * 1000000 / 12))
-coproc BIG { psql -X -qAt 2>&1; }
-echo "SELECT pg_backend_pid();" >&${BIG[1]}
-read -r -u ${BIG[0]} pid
-before=$(rss_anon "$pid")
+session_open
+before=$(rss_anon "$session_pid")
 t0=$(now)
 # the count of a column-like value, not a constant the planner would fold (and copy)
-echo "SELECT bert_token_count(repeat('hello world ', n), '$model') FROM generate_series($reps, $reps) n;" >&${BIG[1]}
-read -r -u ${BIG[0]} count
+ask count "SELECT bert_token_count(repeat('hello world ', n), '$model') FROM generate_series($reps, $reps) n;"
 t1=$(now)
-after=$(rss_anon "$pid")
-echo "\\q" >&${BIG[1]}
-wait $BIG_PID 2>/dev/null
+after=$(rss_anon "$session_pid")
+session_close
 echo "# 8: bert_token_count of $mb MB: $count pieces in $(secs "$t0" "$t1") s; private memory ${before} kB before, ${after} kB after"
 check "the huge text is counted whole" "$((reps * 2 + 2))" "$count"
 check "private memory kept after the call grows by under 32 MB" "yes" "$(le $((after - before)) 32768)"
@@ -228,24 +215,18 @@ fi
 
 if want 9; then
 # 9. bert_embed_many of 700 000 elements: bounded memory
-coproc MANY { psql -X -qAt 2>&1; }
-echo "SELECT pg_backend_pid();" >&${MANY[1]}
-read -r -u ${MANY[0]} pid
+session_open
 # the model's weights, mapped, count in the resident set once touched: touch them first
-echo "SELECT count(embedding) FROM bert_embed_many(ARRAY['warm', 'up'], '$model');" >&${MANY[1]}
-read -r -u ${MANY[0]} warm
-base=$(hwm "$pid")
+ask warm "SELECT count(embedding) FROM bert_embed_many(ARRAY['warm', 'up'], '$model');"
+base=$(hwm "$session_pid")
 t0=$(now)
-echo "SELECT count(*), count(embedding) FROM bert_embed_many(array_fill(NULL::text, ARRAY[700000]));" >&${MANY[1]}
-read -r -u ${MANY[0]} nulls
+ask nulls "SELECT count(*), count(embedding) FROM bert_embed_many(array_fill(NULL::text, ARRAY[700000]));"
 t1=$(now)
-peak_nulls=$(hwm "$pid")
-echo "SELECT count(*), count(embedding) FROM bert_embed_many(ARRAY(SELECT 'x' || (g % 10) FROM generate_series(1, 20000) g), '$model');" >&${MANY[1]}
-read -r -u ${MANY[0]} texts
+peak_nulls=$(hwm "$session_pid")
+ask texts "SELECT count(*), count(embedding) FROM bert_embed_many(ARRAY(SELECT 'x' || (g % 10) FROM generate_series(1, 20000) g), '$model');"
 t2=$(now)
-peak_texts=$(hwm "$pid")
-echo "\\q" >&${MANY[1]}
-wait $MANY_PID 2>/dev/null
+peak_texts=$(hwm "$session_pid")
+session_close
 echo "# 9: 700 000 NULLs in $(secs "$t0" "$t1") s, peak memory +$(((peak_nulls - base) / 1024)) MB; 20 000 texts in $(secs "$t1" "$t2") s, peak +$(((peak_texts - base) / 1024)) MB"
 check "700 000 NULL elements" "700000|0" "$nulls"
 check "peak memory of 700 000 NULL elements under 64 MB" "yes" "$(le $(((peak_nulls - base) / 1024)) 64)"
@@ -287,5 +268,4 @@ fi
 fi
 
 check "server still up" "1" "$(q "SELECT 1")"
-echo "hostile: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report hostile

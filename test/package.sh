@@ -27,16 +27,9 @@ cleanup()
 }
 trap cleanup EXIT
 
-failed=0
-check()
-{
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		echo "FAILED: $1: expected [$2], got [$3]"
-		failed=1
-	fi
-}
+. test/lib.sh
+ok_format='ok: %s\n'
+fail_format='FAILED: %s: expected [%s], got [%s]\n'
 ours() { find "$libdir" "$sharedir" "$bindir" -regextype egrep -regex '.*/(bert[^/]*|all-MiniLM-L6-v2[^/]*)$' | sort; }
 
 # Build from the tree's files as they are (tracked and new), without its
@@ -78,7 +71,7 @@ check "bert.so belongs to the package" "$pkg: $libdir/bert.so" "$(dpkg -S "$libd
 pg_virtualenv -t sh -c 'psql -X -v ON_ERROR_STOP=1 -d postgres -f - &&
 	psql -X -qAt -d postgres -c "SELECT '"'version: '"' || extversion FROM pg_extension WHERE extname = '"'bert'"'" \
 		-c "SELECT '"'models: '"' || string_agg(name, '"' '"' ORDER BY name) FROM bert_models"' \
-	<scripts/demo.sql >"$work/demo.out" 2>"$work/demo.err" || { cat "$work/demo.err"; failed=1; }
+	<scripts/demo.sql >"$work/demo.out" 2>"$work/demo.err" || { cat "$work/demo.err"; failed=$((failed + 1)); }
 echo "package: the demo from the installed package:"
 sed 's/^/  /' "$work/demo.out"
 check "demo: weather / sunny" 1 "$(grep -cE 'lovely today\. \| It.s so sunny outside! +\| 0\.6659$' "$work/demo.out" || true)"
@@ -105,4 +98,4 @@ check "dpkg --purge: not installed" "" "$(dpkg-query -W -f='${Status}' "$pkg" 2>
 check "dpkg --purge: no file left" "" "$(ours; [ ! -e "/usr/share/doc/$pkg" ] || echo "/usr/share/doc/$pkg")"
 
 [ "$failed" -eq 0 ] && echo "package: all checks passed"
-exit "$failed"
+exit $((failed > 0))

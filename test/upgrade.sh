@@ -14,17 +14,11 @@ out=$(mktemp -d /tmp/bert-upgrade.XXXXXX)
 trap 'rm -rf "$out"; dropdb --if-exists "$old" 2>/dev/null; dropdb --if-exists "$new" 2>/dev/null' EXIT
 current=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" bert.control)
 
+. test/lib.sh
+ok_format='ok: %s\n'
+fail_format='FAILED: %s: expected [%s], got [%s]\n'
+# q with psql's own arguments (-d DB, -c, a here-document) instead of lib.sh's
 q() { psql -X -qAt -v ON_ERROR_STOP=1 "$@"; }
-failed=0
-check()
-{
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		echo "FAILED: $1: expected [$2], got [$3]"
-		failed=1
-	fi
-}
 
 dropdb --if-exists "$old"
 dropdb --if-exists "$new"
@@ -104,7 +98,7 @@ if diff -u --label "fresh $current" --label "0.1.0 updated to $current" "$out/fr
 else
 	echo "FAILED: the updated catalogue differs from a fresh install:"
 	cat "$out/diff"
-	failed=1
+	failed=$((failed + 1))
 fi
 [ "$failed" -eq 0 ] && echo "upgrade: all checks passed"
-exit "$failed"
+exit $((failed > 0))

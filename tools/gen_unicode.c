@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,41 @@ split_fields(char *line, char **fields, int max)
 		p++;
 	}
 	return n;
+}
+
+/* A UCD file read record by record */
+typedef struct Ucd
+{
+	FILE	   *f;
+	char		line[1024];
+	char		copy[1024];		/* the record's line as read, for messages */
+	char	   *fld[16];		/* its fields, split at ';' in line */
+	int			nf;				/* how many */
+} Ucd;
+
+/*
+ * The next record, split into at most max fields; comments and blank lines
+ * are skipped.  False at the end of the file.
+ */
+static bool
+ucd_next(Ucd *u, int max)
+{
+	while (fgets(u->line, sizeof(u->line), u->f))
+	{
+		char	   *hash;
+
+		u->line[strcspn(u->line, "\r\n")] = '\0';
+		memcpy(u->copy, u->line, sizeof(u->line));
+		hash = strchr(u->line, '#');
+		if (hash)
+			*hash = '\0';
+		if (strspn(u->line, " \t") != strlen(u->line))
+		{
+			u->nf = split_fields(u->line, u->fld, max);
+			return true;
+		}
+	}
+	return false;
 }
 
 static uint32_t
@@ -161,9 +197,7 @@ open_ucd(const char *dir, const char *name, int required)
 static void
 read_unicode_data(const char *dir)
 {
-	FILE	   *f = open_ucd(dir, "UnicodeData.txt", 1);
-	char		line[1024];
-	char		copy[1024];
+	Ucd			u = {.f = open_ucd(dir, "UnicodeData.txt", 1)};
 	int			range_open = 0;
 	uint32_t	range_first = 0;
 
@@ -172,24 +206,17 @@ read_unicode_data(const char *dir)
 	for (uint32_t cp = 0; cp < N_CODE_POINTS; cp++)
 		raw_index[cp] = -1;
 
-	while (fgets(line, sizeof(line), f))
+	while (ucd_next(&u, 16))
 	{
-		char	   *fld[16];
-		int			nf;
 		uint32_t	cp;
 		int			cls;
 		const char *name;
 
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		memcpy(copy, line, sizeof(line));
-		nf = split_fields(line, fld, 16);
-		if (nf < 15)
-			die("too few fields", copy);
-		cp = parse_cp(fld[0], copy);
-		name = fld[1];
-		cls = class_of_category(fld[2]);
+		if (u.nf < 15)
+			die("too few fields", u.copy);
+		cp = parse_cp(u.fld[0], u.copy);
+		name = u.fld[1];
+		cls = class_of_category(u.fld[2]);
 
 		/* <CJK Ideograph, First> ... <CJK Ideograph, Last>: one entry per range */
 		if (strstr(name, ", First>") != NULL)
@@ -200,28 +227,28 @@ read_unicode_data(const char *dir)
 		else if (strstr(name, ", Last>") != NULL)
 		{
 			if (!range_open)
-				die("range end without start", copy);
+				die("range end without start", u.copy);
 			for (uint32_t c = range_first; c < cp; c++)
 			{
 				gc_class[c] = (uint8_t) cls;
-				ccc[c] = (uint8_t) atoi(fld[3]);
+				ccc[c] = (uint8_t) atoi(u.fld[3]);
 			}
 			range_open = 0;
 		}
 		else if (range_open)
-			die("range start without end", copy);
+			die("range start without end", u.copy);
 
 		gc_class[cp] = (uint8_t) cls;
-		ccc[cp] = (uint8_t) atoi(fld[3]);
+		ccc[cp] = (uint8_t) atoi(u.fld[3]);
 
 		/* canonical decompositions only: compatibility ones start with <tag> */
-		if (fld[5][0] != '\0' && fld[5][0] != '<')
+		if (u.fld[5][0] != '\0' && u.fld[5][0] != '<')
 		{
 			RawDecomp	d;
 
-			d.len = parse_cp_list(fld[5], d.cps, MAX_RAW_DECOMP, copy);
+			d.len = parse_cp_list(u.fld[5], d.cps, MAX_RAW_DECOMP, u.copy);
 			if (d.len == 0)
-				die("empty decomposition", copy);
+				die("empty decomposition", u.copy);
 			if (n_raws == raws_cap)
 			{
 				raws_cap = raws_cap ? raws_cap * 2 : 4096;
@@ -232,12 +259,12 @@ read_unicode_data(const char *dir)
 			raws[n_raws] = d;
 			raw_index[cp] = n_raws++;
 		}
-		if (fld[13][0] != '\0')
-			lower[cp] = parse_cp(fld[13], copy);
+		if (u.fld[13][0] != '\0')
+			lower[cp] = parse_cp(u.fld[13], u.copy);
 	}
-	if (ferror(f))
+	if (ferror(u.f))
 		die("read error", "UnicodeData.txt");
-	fclose(f);
+	fclose(u.f);
 }
 
 /* Append the full canonical decomposition of cp to out; returns the new n. */
@@ -326,41 +353,28 @@ emit_lower(void)
 static void
 emit_special_lower(const char *dir)
 {
-	FILE	   *f = open_ucd(dir, "SpecialCasing.txt", 1);
-	char		line[1024];
-	char		copy[1024];
+	Ucd			u = {.f = open_ucd(dir, "SpecialCasing.txt", 1)};
 	uint32_t	count = 0;
 	uint32_t	prev = 0;
 
 	printf("const UnicodeSpecialLower unicode_special_lower[] = {\n");
-	while (fgets(line, sizeof(line), f))
+	while (ucd_next(&u, 8))
 	{
-		char	   *fld[8];
-		int			nf;
-		char	   *hash;
 		uint32_t	cp;
 		uint32_t	lw[MAX_SPECIAL];
 		int			n;
 
-		line[strcspn(line, "\r\n")] = '\0';
-		memcpy(copy, line, sizeof(line));
-		hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		if (strspn(line, " \t") == strlen(line))
-			continue;
-		nf = split_fields(line, fld, 8);
-		if (nf < 4)
-			die("too few fields in SpecialCasing.txt", copy);
+		if (u.nf < 4)
+			die("too few fields in SpecialCasing.txt", u.copy);
 		/* a fifth non-blank field is a condition */
-		if (nf >= 5 && strspn(fld[4], " \t") != strlen(fld[4]))
+		if (u.nf >= 5 && strspn(u.fld[4], " \t") != strlen(u.fld[4]))
 			continue;
-		cp = parse_cp(fld[0], copy);
-		n = parse_cp_list(fld[1], lw, MAX_SPECIAL, copy);
+		cp = parse_cp(u.fld[0], u.copy);
+		n = parse_cp_list(u.fld[1], lw, MAX_SPECIAL, u.copy);
 		if (n <= 1)
 			continue;			/* one-to-one: already in UnicodeData.txt */
 		if (count > 0 && cp <= prev)
-			die("SpecialCasing.txt not sorted", copy);
+			die("SpecialCasing.txt not sorted", u.copy);
 		printf("\t{0x%04X, %d, {", cp, n);
 		for (int i = 0; i < MAX_SPECIAL; i++)
 			printf("%s0x%04X", i ? ", " : "", i < n ? lw[i] : 0);
@@ -368,7 +382,7 @@ emit_special_lower(const char *dir)
 		prev = cp;
 		count++;
 	}
-	fclose(f);
+	fclose(u.f);
 	if (count == 0)
 		printf("\t{0, 0, {0, 0, 0}},\n");	/* C forbids an empty initializer */
 	printf("};\nconst uint32_t unicode_special_lower_count = %u;\n\n", count);

@@ -41,10 +41,12 @@ touch(const float *t, size_t n)
 	sink_f = t[0] + t[n - 1];
 }
 
-/* a linear weight: whichever of fp32, Q8 or F16P the model has */
+/* a linear layer: its weight, whichever of fp32, Q8 or F16P the model has, and its bias */
 static void
-touch_linear(const BertLayerWeights *L, BertLinearId id, const float *w, size_t out, size_t in)
+touch_linear(const BertLayerWeights *L, BertLinearId id, const float *w, const float *b,
+			 size_t out, size_t in)
 {
+	touch(b, out);
 	if (L->wq[id] != NULL)
 	{
 		sink_f = (float) (L->wq[id][0] + L->wq[id][out * in - 1]);
@@ -80,20 +82,14 @@ use_model(const BertModel *m)
 	{
 		const BertLayerWeights *L = &w->layers[l];
 
-		touch_linear(L, BERT_LIN_Q, L->q_w, H, H);
-		touch(L->q_b, H);
-		touch_linear(L, BERT_LIN_K, L->k_w, H, H);
-		touch(L->k_b, H);
-		touch_linear(L, BERT_LIN_V, L->v_w, H, H);
-		touch(L->v_b, H);
-		touch_linear(L, BERT_LIN_O, L->o_w, H, H);
-		touch(L->o_b, H);
+		touch_linear(L, BERT_LIN_Q, L->q_w, L->q_b, H, H);
+		touch_linear(L, BERT_LIN_K, L->k_w, L->k_b, H, H);
+		touch_linear(L, BERT_LIN_V, L->v_w, L->v_b, H, H);
+		touch_linear(L, BERT_LIN_O, L->o_w, L->o_b, H, H);
 		touch(L->ln1_g, H);
 		touch(L->ln1_b, H);
-		touch_linear(L, BERT_LIN_FF1, L->ff1_w, F, H);
-		touch(L->ff1_b, F);
-		touch_linear(L, BERT_LIN_FF2, L->ff2_w, H, F);
-		touch(L->ff2_b, H);
+		touch_linear(L, BERT_LIN_FF1, L->ff1_w, L->ff1_b, F, H);
+		touch_linear(L, BERT_LIN_FF2, L->ff2_w, L->ff2_b, H, F);
 		touch(L->ln2_g, H);
 		touch(L->ln2_b, H);
 	}

@@ -122,6 +122,18 @@ tensor(Image *im, const char *name, uint32_t d0, uint32_t d1)
 	t->nbytes = (uint64_t) d0 * (d1 ? d1 : 1) * 4;
 }
 
+/* PREFIX.weight [d0][d1] (d1 0: a vector) and PREFIX.bias [d0] */
+static void
+weight_and_bias(Image *im, const char *prefix, uint32_t d0, uint32_t d1)
+{
+	char		name[128];
+
+	snprintf(name, sizeof(name), "%s.weight", prefix);
+	tensor(im, name, d0, d1);
+	snprintf(name, sizeof(name), "%s.bias", prefix);
+	tensor(im, name, d0, 0);
+}
+
 static float
 next_weight(Image *im)
 {
@@ -172,43 +184,28 @@ write_seed(const char *dir, const Spec *sp)
 	tensor(&im, "embeddings.word_embeddings.weight", VOCAB_SIZE, HIDDEN);
 	tensor(&im, "embeddings.position_embeddings.weight", POSITIONS, HIDDEN);
 	tensor(&im, "embeddings.token_type_embeddings.weight", 2, HIDDEN);
-	tensor(&im, "embeddings.LayerNorm.weight", HIDDEN, 0);
-	tensor(&im, "embeddings.LayerNorm.bias", HIDDEN, 0);
+	weight_and_bias(&im, "embeddings.LayerNorm", HIDDEN, 0);
 	for (uint32_t l = 0; l < sp->n_layers; l++)
 	{
-#define LAYER(suffix, d0, d1) \
+#define LAYER(part, d0, d1) \
 		do { \
-			snprintf(name, sizeof(name), "encoder.layer.%u.%s", l, suffix); \
-			tensor(&im, name, d0, d1); \
+			snprintf(name, sizeof(name), "encoder.layer.%u.%s", l, part); \
+			weight_and_bias(&im, name, d0, d1); \
 		} while (0)
-		LAYER("attention.self.query.weight", HIDDEN, HIDDEN);
-		LAYER("attention.self.query.bias", HIDDEN, 0);
-		LAYER("attention.self.key.weight", HIDDEN, HIDDEN);
-		LAYER("attention.self.key.bias", HIDDEN, 0);
-		LAYER("attention.self.value.weight", HIDDEN, HIDDEN);
-		LAYER("attention.self.value.bias", HIDDEN, 0);
-		LAYER("attention.output.dense.weight", HIDDEN, HIDDEN);
-		LAYER("attention.output.dense.bias", HIDDEN, 0);
-		LAYER("attention.output.LayerNorm.weight", HIDDEN, 0);
-		LAYER("attention.output.LayerNorm.bias", HIDDEN, 0);
-		LAYER("intermediate.dense.weight", FFN, HIDDEN);
-		LAYER("intermediate.dense.bias", FFN, 0);
-		LAYER("output.dense.weight", HIDDEN, FFN);
-		LAYER("output.dense.bias", HIDDEN, 0);
-		LAYER("output.LayerNorm.weight", HIDDEN, 0);
-		LAYER("output.LayerNorm.bias", HIDDEN, 0);
+		LAYER("attention.self.query", HIDDEN, HIDDEN);
+		LAYER("attention.self.key", HIDDEN, HIDDEN);
+		LAYER("attention.self.value", HIDDEN, HIDDEN);
+		LAYER("attention.output.dense", HIDDEN, HIDDEN);
+		LAYER("attention.output.LayerNorm", HIDDEN, 0);
+		LAYER("intermediate.dense", FFN, HIDDEN);
+		LAYER("output.dense", HIDDEN, FFN);
+		LAYER("output.LayerNorm", HIDDEN, 0);
 #undef LAYER
 	}
 	if (sp->pooler)
-	{
-		tensor(&im, "pooler.dense.weight", HIDDEN, HIDDEN);
-		tensor(&im, "pooler.dense.bias", HIDDEN, 0);
-	}
+		weight_and_bias(&im, "pooler.dense", HIDDEN, HIDDEN);
 	if (sp->kind != BERT_KIND_EMBEDDING)
-	{
-		tensor(&im, "classifier.weight", sp->n_labels, HIDDEN);
-		tensor(&im, "classifier.bias", sp->n_labels, 0);
-	}
+		weight_and_bias(&im, "classifier", sp->n_labels, HIDDEN);
 	h.n_tensors = im.n_tensors;
 
 	/* sections in file order */

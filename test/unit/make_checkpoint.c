@@ -57,7 +57,12 @@ static struct
 	const char *omit;
 	const char *wrong_shape;
 	const char *act;
-}			o;
+}			o = {
+	/* the defaults; the options below change them */
+	.arch = "embed", .dtype = DT_F32, .pooler = true, .act = "gelu",
+	.layers = 2, .hidden = 32, .heads = 4, .ffn = 64, .vocab = 64, .labels = 5, .positions = 40,
+	.seed = 88172645463325252u,
+};
 
 static Tensor tensors[MAX_T];
 static int	n_tensors;
@@ -105,40 +110,29 @@ add(uint32_t d0, uint32_t d1, bool expected, const char *fmt, uint32_t layer, co
 	t->i64 = false;
 }
 
+/*
+ * A 16-bit float with mant_bits of mantissa and exp_bits of exponent
+ * (binary16: 10, 5; bfloat16: 7, 8), decoded with ldexp.
+ */
 static float
-half_value(uint16_t h)
+value16(uint16_t h, int mant_bits, int exp_bits)
 {
-	int			e = (h >> 10) & 0x1F;
-	int			m = h & 0x3FF;
+	int			emax = (1 << exp_bits) - 1;
+	int			bias = emax >> 1;
+	int			e = (h >> mant_bits) & emax;
+	int			m = h & ((1 << mant_bits) - 1);
 	float		v;
 
-	if (e == 0x1F)
+	if (e == emax)
 	{
-		uint32_t	bits = ((uint32_t) (h & 0x8000) << 16) | 0x7F800000 | ((uint32_t) m << 13);
+		uint32_t	bits = ((uint32_t) (h & 0x8000) << 16) | 0x7F800000 | ((uint32_t) m << (23 - mant_bits));
 
 		memcpy(&v, &bits, 4);
 		return v;
 	}
-	v = e == 0 ? ldexpf((float) m, -24) : ldexpf((float) (1024 + m), e - 25);
+	v = e == 0 ? ldexpf((float) m, 1 - bias - mant_bits) :
+		ldexpf((float) ((1 << mant_bits) + m), e - bias - mant_bits);
 	return (h & 0x8000) ? -v : v;
-}
-
-static float
-bf16_value(uint16_t b)
-{
-	int			e = (b >> 7) & 0xFF;
-	int			m = b & 0x7F;
-	float		v;
-
-	if (e == 0xFF)
-	{
-		uint32_t	bits = (uint32_t) b << 16;
-
-		memcpy(&v, &bits, 4);
-		return v;
-	}
-	v = e == 0 ? ldexpf((float) m, -133) : ldexpf((float) (128 + m), e - 134);
-	return (b & 0x8000) ? -v : v;
 }
 
 static const uint16_t special_f16[] = {
@@ -189,7 +183,7 @@ make_values(const Tensor *t, uint32_t count, uint8_t *raw, float *f32)
 				h &= 0xBFFF;
 			raw[2 * i] = (uint8_t) h;
 			raw[2 * i + 1] = (uint8_t) (h >> 8);
-			f32[i] = o.dtype == DT_F16 ? half_value(h) : bf16_value(h);
+			f32[i] = o.dtype == DT_F16 ? value16(h, 10, 5) : value16(h, 7, 8);
 		}
 	}
 }
@@ -498,24 +492,28 @@ write_safetensors(void)
 	free(offs);
 }
 
+/* the options without a value */
+static const struct
+{
+	const char *name;
+	bool	   *field;
+	bool		value;
+}			switches[] = {
+	{"--prefix", &o.prefix, true},
+	{"--crlf", &o.crlf, true},
+	{"--cased", &o.cased, true},
+	{"--no-pooler", &o.pooler, false},
+	{"--special", &o.special, true},
+	{"--mlm", &o.mlm, true},
+	{"--small", &o.small, true},
+};
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
 		die("usage: make_checkpoint DIR [options]", NULL);
 	o.dir = argv[1];
-	o.arch = "embed";
-	o.dtype = DT_F32;
-	o.pooler = true;
-	o.layers = 2;
-	o.hidden = 32;
-	o.heads = 4;
-	o.ffn = 64;
-	o.vocab = 64;
-	o.labels = 5;
-	o.positions = 40;
-	o.seed = 88172645463325252u;
-	o.act = "gelu";
 	for (int i = 2; i < argc; i++)
 	{
 		const char *a = argv[i];
@@ -548,22 +546,16 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(a, "--vocab") == 0 && v)
 			o.json_vocab = strcmp(v, "json") == 0, i++;
-		else if (strcmp(a, "--prefix") == 0)
-			o.prefix = true;
-		else if (strcmp(a, "--crlf") == 0)
-			o.crlf = true;
-		else if (strcmp(a, "--cased") == 0)
-			o.cased = true;
-		else if (strcmp(a, "--no-pooler") == 0)
-			o.pooler = false;
-		else if (strcmp(a, "--special") == 0)
-			o.special = true;
-		else if (strcmp(a, "--mlm") == 0)
-			o.mlm = true;
-		else if (strcmp(a, "--small") == 0)
-			o.small = true;
 		else
-			die("unknown option ", a);
+		{
+			size_t		f = 0;
+
+			while (f < sizeof(switches) / sizeof(switches[0]) && strcmp(a, switches[f].name) != 0)
+				f++;
+			if (f == sizeof(switches) / sizeof(switches[0]))
+				die("unknown option ", a);
+			*switches[f].field = switches[f].value;
+		}
 	}
 	if (o.small && o.dtype != DT_F32)
 		die("--small needs --dtype f32", NULL);

@@ -62,6 +62,16 @@ fi
 
 convert="$work/bert-convert"
 
+# same NAME GOT WANT: ok when GOT is WANT, else both are shown
+same()
+{
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "got:      $2" "expected: $3"
+	fi
+}
+
 # make_checkpoint NAME [options]: a fresh checkpoint directory $work/NAME
 mk()
 {
@@ -154,18 +164,11 @@ check_fields "embedding F32" "$work/embed_f32/out.bert" \
 	layer_norm_eps=9.99999975e-06 n_tensors=39 hash_slots=128 used_slots=64 \
 	"source=$work/embed_f32" labels=
 check_tensors "embedding F32" "$work/embed_f32"
-if [ "$(field "$work/embed_f32/out.bert" file_size)" = "$(stat -c %s "$work/embed_f32/out.bert")" ]; then
-	ok "embedding F32: file_size is the real size"
-else
-	not_ok "embedding F32: file_size is the real size"
-fi
+same "embedding F32: file_size is the real size" \
+	"$(field "$work/embed_f32/out.bert" file_size)" "$(stat -c %s "$work/embed_f32/out.bert")"
 for tok in '[CLS]:6' 'café:13' '##é:14' '"':11 '\:12' 'w63:63' 'nope:-1'; do
-	got=$("$work/dump_model" "$work/embed_f32/out.bert" --lookup "${tok%:*}")
-	if [ "$got" = "${tok##*:}" ]; then
-		ok "embedding F32: lookup ${tok%:*}"
-	else
-		not_ok "embedding F32: lookup ${tok%:*}" "got $got, expected ${tok##*:}"
-	fi
+	same "embedding F32: lookup ${tok%:*}" \
+		"$("$work/dump_model" "$work/embed_f32/out.bert" --lookup "${tok%:*}")" "${tok##*:}"
 done
 
 # F16 with "bert." prefix, tokenizer.json, MLM heads and position_ids to drop
@@ -185,11 +188,7 @@ want=$(for l in 0 1 2; do
 		echo "encoder.layer.$l.$t.weight"
 	done
 done)
-if [ "$f16p" = "$want" ]; then
-	ok "embedding F16: the 18 encoder linear weights are F16P, nothing else"
-else
-	not_ok "embedding F16: the 18 encoder linear weights are F16P, nothing else" "$f16p"
-fi
+same "embedding F16: the 18 encoder linear weights are F16P, nothing else" "$f16p" "$want"
 cp -r "$work/embed_f16" "$work/embed_f16_f32w"
 rm -f "$work/embed_f16_f32w/out.bert"
 convert_ok "embedding F16 --f32-weights" "$work/embed_f16_f32w" --quiet --f32-weights
@@ -207,13 +206,9 @@ check_tensors "embedding F16, hidden 40, ffn 72" "$work/embed_f16_odd"
 
 # F16 -> F32 is exact: 1, 2^-24, inf, -2, -inf, 0, -0, largest subnormal,
 # smallest normal, 65504, NaN, NaN with payload, 0.333251953125
-want="3f800000 33800000 7f800000 c0000000 ff800000 00000000 80000000 387fc000 38800000 477fe000 7fc00000 ffc02000 3eaaa000"
-got=$("$work/dump_model" "$work/embed_f16/out.bert" --values embeddings.LayerNorm.bias 13)
-if [ "$got" = "$want" ]; then
-	ok "F16 to F32 bit patterns"
-else
-	not_ok "F16 to F32 bit patterns" "got:      $got" "expected: $want"
-fi
+same "F16 to F32 bit patterns" \
+	"$("$work/dump_model" "$work/embed_f16/out.bert" --values embeddings.LayerNorm.bias 13)" \
+	"3f800000 33800000 7f800000 c0000000 ff800000 00000000 80000000 387fc000 38800000 477fe000 7fc00000 ffc02000 3eaaa000"
 
 # BF16, token classification, cased vocab.txt with CRLF, no pooler
 mk token_bf16 --dtype bf16 --arch token --cased --crlf --no-pooler --labels 7 --vocab-size 50 --special
@@ -222,19 +217,11 @@ check_fields "token classification BF16" "$work/token_bf16/out.bert" \
 	kind=1 num_labels=7 pooling=1 flags=4 vocab_size=50 n_tensors=39 hash_slots=128 \
 	labels=O,B-PER,I-PER,B-ORG,I-ORG,B-LOC,I-LOC
 check_tensors "token classification BF16" "$work/token_bf16"
-got=$("$work/dump_model" "$work/token_bf16/out.bert" --lookup McDonald)
-if [ "$got" = 21 ]; then
-	ok "token classification BF16: CRLF stripped"
-else
-	not_ok "token classification BF16: CRLF stripped" "McDonald is $got, expected 21"
-fi
-want="3f800000 00010000 7f800000 c0000000 ff800000 00000000 80000000 007f0000 00800000 7f7f0000 7fc00000 ffc10000 3eab0000"
-got=$("$work/dump_model" "$work/token_bf16/out.bert" --values embeddings.LayerNorm.bias 13)
-if [ "$got" = "$want" ]; then
-	ok "BF16 to F32 bit patterns"
-else
-	not_ok "BF16 to F32 bit patterns" "got:      $got" "expected: $want"
-fi
+same "token classification BF16: CRLF stripped" \
+	"$("$work/dump_model" "$work/token_bf16/out.bert" --lookup McDonald)" 21
+same "BF16 to F32 bit patterns" \
+	"$("$work/dump_model" "$work/token_bf16/out.bert" --values embeddings.LayerNorm.bias 13)" \
+	"3f800000 00010000 7f800000 c0000000 ff800000 00000000 80000000 007f0000 00800000 7f7f0000 7fc00000 ffc10000 3eab0000"
 
 # sequence classification, F32, prefix, tokenizer.json, relu
 mk seq_f32 --arch seq --prefix --vocab json --labels 5 --act relu --hidden 48 --heads 6 --ffn 96
@@ -276,13 +263,7 @@ check_fields "replace existing output" "$work/st/out.bert" max_seq_len=20 hidden
 # check_sha NAME FILE SHA256: the file's bytes are exactly the recorded ones
 check_sha()
 {
-	local got
-	got=$(sha256sum "$2" | cut -d' ' -f1)
-	if [ "$got" = "$3" ]; then
-		ok "$1: bytes as recorded"
-	else
-		not_ok "$1: bytes as recorded" "sha256 $got" "expected $3"
-	fi
+	same "$1: bytes as recorded" "$(sha256sum "$2" | cut -d' ' -f1)" "$3"
 }
 
 # The same checkpoints converted with a fixed --source (the default source is

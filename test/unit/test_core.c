@@ -13,22 +13,7 @@
 #include "model.h"
 #include "ops.h"
 #include "tokenizer.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
+#include "unit_check.h"
 
 /* Deterministic pseudo-random numbers (xorshift), for damage positions. */
 static uint64_t rng = 88172645463325252ull;
@@ -36,10 +21,7 @@ static uint64_t rng = 88172645463325252ull;
 static uint64_t
 next_random(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift_next(&rng);
 }
 
 static void
@@ -331,6 +313,44 @@ embed_text(const BertModel *m, BertRunState *st, BertTokens *tok, const char *te
 		bcore_pool(m, st, &n, 1, out);
 }
 
+/* Two models of one network, with a run state each, to compare their embeddings */
+typedef struct ModelPair
+{
+	BertModel	a,
+				b;
+	BertRunState sa,
+				sb;
+	BertTokens	tok;
+} ModelPair;
+
+/* Opens both (a failure is a failed check); false unless both are open. */
+static bool
+pair_open(ModelPair *p, const char *a_path, const char *b_path)
+{
+	char		err[512];
+
+	memset(p, 0, sizeof(*p));
+	CHECK(bcore_model_open(a_path, &p->a, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", a_path, err);
+	CHECK(bcore_model_open(b_path, &p->b, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", b_path, err);
+	if (p->a.base != NULL && p->b.base != NULL)
+		return true;
+	if (p->a.base != NULL)
+		bcore_model_close(&p->a);
+	if (p->b.base != NULL)
+		bcore_model_close(&p->b);
+	return false;
+}
+
+static void
+pair_close(ModelPair *p)
+{
+	bcore_tokens_free(&p->tok);
+	bcore_run_state_free(&p->sa);
+	bcore_run_state_free(&p->sb);
+	bcore_model_close(&p->a);
+	bcore_model_close(&p->b);
+}
+
 /*
  * The default model keeps its F16 linear weights as F16P (bert-convert)
  * and runs them on bcore_linear_f16; the same checkpoint converted with
@@ -346,12 +366,7 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 		"Permission is hereby granted, free of charge, to any person obtaining a copy of this software.",
 		"東京は日本の首都です。"
 	};
-	BertModel	h,
-				f;
-	BertRunState sh = {0},
-				sf = {0};
-	BertTokens	tok = {0};
-	char		err[512];
+	ModelPair	p;				/* a: F16P weights, b: fp32 */
 	float		eh[384],
 				ef[384],
 				es[384];
@@ -360,28 +375,26 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 	int			all_f16p = 1,
 				none_f16p = 1;
 
-	CHECK(bcore_model_open(f16_path, &h, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f16_path, err);
-	CHECK(bcore_model_open(f32_path, &f, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", f32_path, err);
-	if (h.base == NULL || f.base == NULL)
+	if (!pair_open(&p, f16_path, f32_path))
 		return;
-	for (int l = 0; l < h.config.n_layers; l++)
+	for (int l = 0; l < p.a.config.n_layers; l++)
 		for (int i = 0; i < BERT_LINEARS; i++)
 		{
-			all_f16p &= h.weights.layers[l].wh[i] != NULL && h.weights.layers[l].wq[i] == NULL;
-			none_f16p &= f.weights.layers[l].wh[i] == NULL;
+			all_f16p &= p.a.weights.layers[l].wh[i] != NULL && p.a.weights.layers[l].wq[i] == NULL;
+			none_f16p &= p.b.weights.layers[l].wh[i] == NULL;
 		}
-	CHECK(all_f16p && h.weights.layers[0].q_w == NULL && h.weights.layers[5].ff2_w == NULL,
+	CHECK(all_f16p && p.a.weights.layers[0].q_w == NULL && p.a.weights.layers[5].ff2_w == NULL,
 		  "default model: every linear weight is F16P");
-	CHECK(none_f16p && f.weights.layers[0].q_w != NULL, "--f32-weights model: fp32 linear weights");
-	CHECK(h.size < f.size - 20 * 1000 * 1000, "F16P model %zu bytes, fp32 %zu", h.size, f.size);
+	CHECK(none_f16p && p.b.weights.layers[0].q_w != NULL, "--f32-weights model: fp32 linear weights");
+	CHECK(p.a.size < p.b.size - 20 * 1000 * 1000, "F16P model %zu bytes, fp32 %zu", p.a.size, p.b.size);
 
 	bcore_blas_init(1);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 	{
-		embed_text(&h, &sh, &tok, texts[i], eh);
-		embed_text(&f, &sf, &tok, texts[i], ef);
+		embed_text(&p.a, &p.sa, &p.tok, texts[i], eh);
+		embed_text(&p.b, &p.sb, &p.tok, texts[i], ef);
 		bcore_kernels_use("scalar");
-		embed_text(&h, &sh, &tok, texts[i], es);
+		embed_text(&p.a, &p.sa, &p.tok, texts[i], es);
 		bcore_kernels_use(NULL);
 		for (int c = 0; c < 384; c++)
 		{
@@ -400,21 +413,17 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 		int			lens[] = {4, 3};
 		float		two[2 * 384];
 
-		CHECK(bcore_encode(&h, &sh, ids, lens, 1) == BERT_ENC_OK, "encode alone");
-		bcore_pool(&h, &sh, lens, 1, eh);
+		CHECK(bcore_encode(&p.a, &p.sa, ids, lens, 1) == BERT_ENC_OK, "encode alone");
+		bcore_pool(&p.a, &p.sa, lens, 1, eh);
 		bcore_blas_init(2);
-		CHECK(bcore_encode_threads(&h, &sh, ids, lens, 2, 2) == BERT_ENC_OK, "encode batch, 2 threads");
-		bcore_pool(&h, &sh, lens, 2, two);
+		CHECK(bcore_encode_threads(&p.a, &p.sa, ids, lens, 2, 2) == BERT_ENC_OK, "encode batch, 2 threads");
+		bcore_pool(&p.a, &p.sa, lens, 2, two);
 		bcore_blas_init(1);
 		CHECK(memcmp(eh, two, sizeof(eh)) == 0,
 			  "F16P: a sentence alone and in a batch on 2 threads give the same bits");
 	}
 
-	bcore_tokens_free(&tok);
-	bcore_run_state_free(&sh);
-	bcore_run_state_free(&sf);
-	bcore_model_close(&h);
-	bcore_model_close(&f);
+	pair_close(&p);
 }
 
 /*
@@ -432,11 +441,7 @@ test_quantized(const char *fp32_path, const char *q_path)
 		"Zoë Müller flew from São Paulo to Zürich on Tuesday.",
 		"東京は日本の首都です。", "!!! ??? ... ---", "a"
 	};
-	BertModel	f,
-				q;
-	BertRunState sf = {0},
-				sq = {0};
-	BertTokens	tok = {0};
+	ModelPair	p;				/* a: fp32, b: quantised */
 	char		err[512];
 	float		ef[384],
 				eq[384],
@@ -449,22 +454,16 @@ test_quantized(const char *fp32_path, const char *q_path)
 	const BertTensorEntry *t;
 	BertModel	bad;
 
-	if (bcore_model_open(fp32_path, &f, err, sizeof(err)) != BERT_MODEL_OK)
+	if (!pair_open(&p, fp32_path, q_path))
 		return;
-	CHECK(bcore_model_open(q_path, &q, err, sizeof(err)) == BERT_MODEL_OK, "open %s: %s", q_path, err);
-	if (q.base == NULL)
-	{
-		bcore_model_close(&f);
-		return;
-	}
-	CHECK(q.config.quantized == 1 && f.config.quantized == 0, "quantized flags %d %d",
-		  q.config.quantized, f.config.quantized);
-	for (int l = 0; l < q.config.n_layers; l++)
+	CHECK(p.b.config.quantized == 1 && p.a.config.quantized == 0, "quantized flags %d %d",
+		  p.b.config.quantized, p.a.config.quantized);
+	for (int l = 0; l < p.b.config.n_layers; l++)
 		for (int i = 0; i < BERT_LINEARS; i++)
-			all_q8 &= (q.weights.layers[l].wq[i] != NULL && q.weights.layers[l].ws[i] != NULL) ==
+			all_q8 &= (p.b.weights.layers[l].wq[i] != NULL && p.b.weights.layers[l].ws[i] != NULL) ==
 				(i != BERT_LIN_FF2);
-	CHECK(all_q8 && q.weights.layers[0].q_w == NULL &&
-		  (q.weights.layers[0].ff2_w != NULL) != (q.weights.layers[0].wh[BERT_LIN_FF2] != NULL),
+	CHECK(all_q8 && p.b.weights.layers[0].q_w == NULL &&
+		  (p.b.weights.layers[0].ff2_w != NULL) != (p.b.weights.layers[0].wh[BERT_LIN_FF2] != NULL),
 		  "every linear weight but the feed-forward output's is Q8");
 
 	bcore_blas_init(1);
@@ -472,8 +471,8 @@ test_quantized(const char *fp32_path, const char *q_path)
 	{
 		double		dot = 0;
 
-		embed_text(&f, &sf, &tok, texts[i], ef);
-		embed_text(&q, &sq, &tok, texts[i], eq);
+		embed_text(&p.a, &p.sa, &p.tok, texts[i], ef);
+		embed_text(&p.b, &p.sb, &p.tok, texts[i], eq);
 		for (int c = 0; c < 384; c++)
 			dot += (double) ef[c] * eq[c];
 		worst = dot < worst ? dot : worst;
@@ -485,7 +484,7 @@ test_quantized(const char *fp32_path, const char *q_path)
 		 * across a rounding boundary of its quantisation: close, not equal.
 		 */
 		bcore_kernels_use("scalar");
-		embed_text(&q, &sq, &tok, texts[i], eq2);
+		embed_text(&p.b, &p.sb, &p.tok, texts[i], eq2);
 		bcore_kernels_use(NULL);
 		dot = 0;
 		for (int c = 0; c < 384; c++)
@@ -498,8 +497,8 @@ test_quantized(const char *fp32_path, const char *q_path)
 		   sizeof(texts) / sizeof(texts[0]), worst);
 
 	/* one weight pushed outside +-127: refused with a reason */
-	copy = malloc(q.size);
-	memcpy(copy, q.base, q.size);
+	copy = malloc(p.b.size);
+	memcpy(copy, p.b.base, p.b.size);
 	h = (const BertFileHeader *) copy;
 	t = (const BertTensorEntry *) (copy + h->tensors_offset);
 	for (uint32_t i = 0; i < h->n_tensors; i++)
@@ -508,15 +507,11 @@ test_quantized(const char *fp32_path, const char *q_path)
 			((int16_t *) (copy + t[i].offset))[5] = 200;
 			break;
 		}
-	CHECK(bcore_model_parse(copy, q.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+	CHECK(bcore_model_parse(copy, p.b.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
 		  strstr(err, "value 200 at 5, outside +-127") != NULL, "Q8 bound: %s", err);
 	free(copy);
 
-	bcore_tokens_free(&tok);
-	bcore_run_state_free(&sf);
-	bcore_run_state_free(&sq);
-	bcore_model_close(&f);
-	bcore_model_close(&q);
+	pair_close(&p);
 }
 
 int
@@ -535,6 +530,5 @@ main(int argc, char **argv)
 		test_quantized(argv[1], argv[2]);
 	if (argc == 4)
 		test_f16_weights(argv[1], argv[3]);
-	printf("test_core: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_report("test_core");
 }

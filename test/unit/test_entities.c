@@ -24,32 +24,14 @@
 #include "model_write.h"
 #include "ops.h"
 #include "tagger.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
+#include "unit_check.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
 static double
 uniform(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double) (rng >> 11) / 9007199254740992.0;
+	return xorshift_uniform(&rng);
 }
 
 static const char *const names[] = {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"};
@@ -597,17 +579,12 @@ test_tagger(const char *model_path, const char *tmpdir)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2)
-	{
-		fprintf(stderr, "usage: %s MODEL.bert [TMPDIR]\n", argv[0]);
+	if (!unit_args(argc, argv, 1, 2, "MODEL.bert [TMPDIR]"))
 		return 2;
-	}
-	setvbuf(stdout, NULL, _IONBF, 0);
 	bcore_blas_init(1);
 	test_strategies();
 	test_viterbi();
 	test_crf_train();
 	test_tagger(argv[1], argc > 2 ? argv[2] : "/tmp");
-	printf("test_entities: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_report("test_entities");
 }

@@ -23,22 +23,7 @@
 #include "model.h"
 #include "model_write.h"
 #include "ops.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
+#include "unit_check.h"
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -46,10 +31,7 @@ static uint64_t rng = 88172645463325252ull;
 static double
 uniform(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double) (rng >> 11) / 9007199254740992.0;
+	return xorshift_uniform(&rng);
 }
 
 /* ---------------------------------------------------------------------------
@@ -122,77 +104,52 @@ check_groups(const char *what, int n, const int *lab, const float *score,
 	free(e);
 }
 
+/* Pieces with their labels, scores and spans; the entities they make. */
+typedef struct GroupCase
+{
+	const char *what;
+	int			n;
+	int			lab[8];
+	float		sc[8];
+	int32_t		st[8];
+	int32_t		en[8];
+	const char *expected;
+} GroupCase;
+
+static const GroupCase group_cases[] = {
+	/* [CLS] john smith lives in new york [SEP]; [SEP] tagged B-PER but special */
+	{"B-PER I-PER ... B-LOC I-LOC", 8, {O, BPER, IPER, O, O, BLOC, ILOC, BPER}, {.99f, .9f, .8f, .99f, .98f, .7f, .6f, .5f},
+		{0, 0, 5, 11, 17, 20, 24, 0}, {0, 4, 10, 16, 19, 23, 28, 0}, "PER 0.85 0 10; LOC 0.65 20 28"},
+	/* I- without B- starts an entity; I-LOC after B-PER is a new type */
+	{"I- without B-", 7, {O, O, IPER, IPER, BPER, ILOC, O}, {1, .9f, .6f, .7f, .5f, .4f, 1},
+		{0, 0, 3, 8, 12, 16, 0}, {0, 2, 7, 11, 15, 20, 0}, "PER 0.65 3 11; PER 0.5 12 15; LOC 0.4 16 20"},
+	/* adjacent entities: B-PER B-PER split, B-PER then B-LOC split */
+	{"adjacent", 6, {O, BPER, BPER, IPER, BLOC, O}, {1, .9f, .8f, .6f, .75f, 1},
+		{0, 0, 4, 8, 12, 0}, {0, 3, 7, 11, 16, 0}, "PER 0.9 0 3; PER 0.7 4 11; LOC 0.75 12 16"},
+	/* word pieces: jo ##hn (I-) merge, ka ##te (B- B-) do not: "simple" ignores words */
+	{"subword pieces", 7, {O, BPER, IPER, O, BPER, BPER, O}, {1, .9f, .5f, .9f, .8f, .4f, 1},
+		{0, 0, 2, 5, 9, 11, 0}, {0, 2, 4, 8, 11, 13, 0}, "PER 0.7 0 4; PER 0.8 9 11; PER 0.4 11 13"},
+	/* an O between two PER pieces splits them; O groups are dropped */
+	{"O between", 3, {BPER, O, IPER}, {.9f, .9f, .7f},
+		{0, 4, 8}, {3, 7, 11}, "PER 0.9 0 3; PER 0.7 8 11"},
+	/* labels without B-/I- merge as I-; "B-X-Y" is type X-Y (split("-", 1)[-1]) */
+	{"no prefix, hyphenated type, NaN score", 5, {MISC, MISC, BXY, BXY, O}, {.5f, .7f, .8f, NAN, .9f},
+		{0, 3, 6, 9, 12}, {2, 5, 8, 11, 14}, "MISC 0.6 0 5; X-Y 0.8 6 8; X-Y nan 9 11"},
+	/* only specials and O: nothing */
+	{"specials only", 3, {BPER, O, BPER}, {1, 1, 1},
+		{0, 0, 0}, {0, 3, 0}, ""},
+	{"no pieces", 0, {BPER, O, BPER}, {1, 1, 1},
+		{0, 0, 0}, {0, 3, 0}, ""},
+};
+
 static void
 test_entities(void)
 {
-	/* [CLS] john smith lives in new york [SEP]; [SEP] tagged B-PER but special */
+	for (size_t i = 0; i < sizeof(group_cases) / sizeof(group_cases[0]); i++)
 	{
-		int			lab[] = {O, BPER, IPER, O, O, BLOC, ILOC, BPER};
-		float		sc[] = {.99f, .9f, .8f, .99f, .98f, .7f, .6f, .5f};
-		int32_t		st[] = {0, 0, 5, 11, 17, 20, 24, 0};
-		int32_t		en[] = {0, 4, 10, 16, 19, 23, 28, 0};
+		const GroupCase *c = &group_cases[i];
 
-		check_groups("B-PER I-PER ... B-LOC I-LOC", 8, lab, sc, st, en,
-					 "PER 0.85 0 10; LOC 0.65 20 28");
-	}
-	/* I- without B- starts an entity; I-LOC after B-PER is a new type */
-	{
-		int			lab[] = {O, O, IPER, IPER, BPER, ILOC, O};
-		float		sc[] = {1, .9f, .6f, .7f, .5f, .4f, 1};
-		int32_t		st[] = {0, 0, 3, 8, 12, 16, 0};
-		int32_t		en[] = {0, 2, 7, 11, 15, 20, 0};
-
-		check_groups("I- without B-", 7, lab, sc, st, en,
-					 "PER 0.65 3 11; PER 0.5 12 15; LOC 0.4 16 20");
-	}
-	/* adjacent entities: B-PER B-PER split, B-PER then B-LOC split */
-	{
-		int			lab[] = {O, BPER, BPER, IPER, BLOC, O};
-		float		sc[] = {1, .9f, .8f, .6f, .75f, 1};
-		int32_t		st[] = {0, 0, 4, 8, 12, 0};
-		int32_t		en[] = {0, 3, 7, 11, 16, 0};
-
-		check_groups("adjacent", 6, lab, sc, st, en,
-					 "PER 0.9 0 3; PER 0.7 4 11; LOC 0.75 12 16");
-	}
-	/* word pieces: jo ##hn (I-) merge, ka ##te (B- B-) do not: "simple" ignores words */
-	{
-		int			lab[] = {O, BPER, IPER, O, BPER, BPER, O};
-		float		sc[] = {1, .9f, .5f, .9f, .8f, .4f, 1};
-		int32_t		st[] = {0, 0, 2, 5, 9, 11, 0};
-		int32_t		en[] = {0, 2, 4, 8, 11, 13, 0};
-
-		check_groups("subword pieces", 7, lab, sc, st, en,
-					 "PER 0.7 0 4; PER 0.8 9 11; PER 0.4 11 13");
-	}
-	/* an O between two PER pieces splits them; O groups are dropped */
-	{
-		int			lab[] = {BPER, O, IPER};
-		float		sc[] = {.9f, .9f, .7f};
-		int32_t		st[] = {0, 4, 8};
-		int32_t		en[] = {3, 7, 11};
-
-		check_groups("O between", 3, lab, sc, st, en, "PER 0.9 0 3; PER 0.7 8 11");
-	}
-	/* labels without B-/I- merge as I-; "B-X-Y" is type X-Y (split("-", 1)[-1]) */
-	{
-		int			lab[] = {MISC, MISC, BXY, BXY, O};
-		float		sc[] = {.5f, .7f, .8f, NAN, .9f};
-		int32_t		st[] = {0, 3, 6, 9, 12};
-		int32_t		en[] = {2, 5, 8, 11, 14};
-
-		check_groups("no prefix, hyphenated type, NaN score", 5, lab, sc, st, en,
-					 "MISC 0.6 0 5; X-Y 0.8 6 8; X-Y nan 9 11");
-	}
-	/* only specials and O: nothing */
-	{
-		int			lab[] = {BPER, O, BPER};
-		float		sc[] = {1, 1, 1};
-		int32_t		st[] = {0, 0, 0};
-		int32_t		en[] = {0, 3, 0};
-
-		check_groups("specials only", 3, lab, sc, st, en, "");
-		check_groups("no pieces", 0, lab, sc, st, en, "");
+		check_groups(c->what, c->n, c->lab, c->sc, c->st, c->en, c->expected);
 	}
 	/* a label id out of range */
 	{
@@ -266,42 +223,57 @@ make_blobs(float *X, int *y, int n, int d, int k, const int *counts,
 		}
 }
 
+/*
+ * The head's accuracy on X against labels y; in *worst (when not NULL) the
+ * recall of its worst class.
+ */
 static double
-accuracy(const float *X, const int *y, int n, int d, int k, const float *W, const float *b)
+score_head(const float *X, const int *y, int n, int d, int k, const float *W, const float *b,
+		   double *worst)
 {
 	float	   *p = malloc(sizeof(float) * (size_t) n * k);
+	int		   *all = calloc(k, sizeof(int)),
+			   *hit = calloc(k, sizeof(int));
 	int			right = 0;
 
 	bcore_head_probs(X, n, d, d, W, b, k, p);
 	for (int i = 0; i < n; i++)
-		right += bcore_argmax(p + (size_t) i * k, k, NULL) == y[i];
+	{
+		int			ok = bcore_argmax(p + (size_t) i * k, k, NULL) == y[i];
+
+		right += ok;
+		if (y[i] >= 0 && y[i] < k)
+		{
+			all[y[i]]++;
+			hit[y[i]] += ok;
+		}
+	}
+	if (worst)
+	{
+		*worst = 1.0;
+		for (int c = 0; c < k; c++)
+			if (all[c] && (double) hit[c] / all[c] < *worst)
+				*worst = (double) hit[c] / all[c];
+	}
 	free(p);
+	free(all);
+	free(hit);
 	return (double) right / n;
+}
+
+static double
+accuracy(const float *X, const int *y, int n, int d, int k, const float *W, const float *b)
+{
+	return score_head(X, y, n, d, k, W, b, NULL);
 }
 
 /* Per-class recall: the worst class. */
 static double
 worst_recall(const float *X, const int *y, int n, int d, int k, const float *W, const float *b)
 {
-	float	   *p = malloc(sizeof(float) * (size_t) n * k);
-	double		worst = 1.0;
+	double		worst;
 
-	bcore_head_probs(X, n, d, d, W, b, k, p);
-	for (int c = 0; c < k; c++)
-	{
-		int			all = 0,
-					right = 0;
-
-		for (int i = 0; i < n; i++)
-			if (y[i] == c)
-			{
-				all++;
-				right += bcore_argmax(p + (size_t) i * k, k, NULL) == c;
-			}
-		if (all && (double) right / all < worst)
-			worst = (double) right / all;
-	}
-	free(p);
+	score_head(X, y, n, d, k, W, b, &worst);
 	return worst;
 }
 
@@ -1203,12 +1175,8 @@ test_overlay(const char *model_path, const char *tmpdir)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2)
-	{
-		fprintf(stderr, "usage: %s MODEL.bert [TMPDIR]\n", argv[0]);
+	if (!unit_args(argc, argv, 1, 2, "MODEL.bert [TMPDIR]"))
 		return 2;
-	}
-	setvbuf(stdout, NULL, _IONBF, 0);	/* FAIL lines survive a sanitizer abort */
 	bcore_blas_init(1);
 	test_probs();
 	test_entities();
@@ -1216,6 +1184,5 @@ main(int argc, char **argv)
 	test_bio();
 	test_writer(argv[1], argc > 2 ? argv[2] : "/tmp");
 	test_overlay(argv[1], argc > 2 ? argv[2] : "/tmp");
-	printf("test_heads: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_report("test_heads");
 }

@@ -17,9 +17,7 @@
 #include <string.h>
 
 #include "ops.h"
-
-static int	passed,
-			failed;
+#include "unit_check.h"
 
 static void
 check(int ok, const char *fmt, const char *isa, const char *what, double got, double limit)
@@ -43,10 +41,7 @@ static uint64_t rng = 88172645463325252ULL;
 static double
 uniform(double lo, double hi)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return lo + (hi - lo) * ((rng >> 11) * (1.0 / 9007199254740992.0));
+	return lo + (hi - lo) * xorshift_uniform(&rng);
 }
 
 static float
@@ -149,34 +144,44 @@ sweep_inputs(uint32_t step, float lo, float hi, size_t *n)
 	return xs;
 }
 
+/*
+ * f against libm's g over xs: the largest error within abs_limit (none
+ * checked when 0) and ulp_limit.
+ */
+static void
+check_sweep(const char *isa, const char *name, void (*f) (float *, size_t), const char *libm,
+			float (*g) (float), const float *xs, size_t n, double abs_limit, double ulp_limit)
+{
+	Sweep		s;
+	char		label[16],
+				what[128];
+
+	memset(&s, 0, sizeof(s));
+	sweep(&s, f, g, xs, n);
+	snprintf(label, sizeof(label), "%s:", libm);
+	if (abs_limit > 0)
+	{
+		printf("  [%s] %-4s vs %-6s %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
+			   isa, name, label, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
+		snprintf(what, sizeof(what), "%s max abs error vs %s", name, libm);
+		CHECK_LE(isa, what, s.max_abs, abs_limit);
+	}
+	else
+		printf("  [%s] %-4s vs %-6s %ld inputs, max %lld ulp\n",
+			   isa, name, label, s.count, (long long) s.max_ulp);
+	snprintf(what, sizeof(what), "%s max ulp vs %s", name, libm);
+	CHECK_LE(isa, what, (double) s.max_ulp, ulp_limit);
+}
+
 static void
 test_sweeps(const char *isa)
 {
 	size_t		n;
 	float	   *xs = sweep_inputs(61, -INFINITY, INFINITY, &n);
-	Sweep		s;
-	char		what[128];
 
-	memset(&s, 0, sizeof(s));
-	sweep(&s, bcore_erf, erff, xs, n);
-	printf("  [%s] erf  vs erff:  %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
-		   isa, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
-	CHECK_LE(isa, "erf max abs error vs erff", s.max_abs, 1.2e-7);
-	CHECK_LE(isa, "erf max ulp vs erff", (double) s.max_ulp, 2.0);
-
-	memset(&s, 0, sizeof(s));
-	sweep(&s, bcore_tanh, tanhf, xs, n);
-	printf("  [%s] tanh vs tanhf: %ld inputs, max abs %.3g (at %.9g), max %lld ulp\n",
-		   isa, s.count, s.max_abs, s.worst, (long long) s.max_ulp);
-	CHECK_LE(isa, "tanh max abs error vs tanhf", s.max_abs, 1.2e-7);
-	CHECK_LE(isa, "tanh max ulp vs tanhf", (double) s.max_ulp, 3.0);
-
-	memset(&s, 0, sizeof(s));
-	sweep(&s, bcore_exp, expf, xs, n);
-	printf("  [%s] exp  vs expf:  %ld inputs, max %lld ulp\n",
-		   isa, s.count, (long long) s.max_ulp);
-	snprintf(what, sizeof(what), "exp max ulp vs expf");
-	CHECK_LE(isa, what, (double) s.max_ulp, 2.0);
+	check_sweep(isa, "erf", bcore_erf, "erff", erff, xs, n, 1.2e-7, 2.0);
+	check_sweep(isa, "tanh", bcore_tanh, "tanhf", tanhf, xs, n, 1.2e-7, 3.0);
+	check_sweep(isa, "exp", bcore_exp, "expf", expf, xs, n, 0, 2.0);
 	free(xs);
 }
 
@@ -187,9 +192,95 @@ static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 384, 153
 
 typedef void (*MapFn) (float *, size_t);
 
+/*
+ * A kernel call on buf, for run_three: the kernel and its other arguments
+ * are in ctx.
+ */
+typedef void (*KernelCall) (float *buf, const void *ctx);
+
+/*
+ * y, z and s: copies of the len floats of x, run through call twice on the
+ * variant under test (y, z) and once on the portable one (s).  True when y
+ * and z have the same bits.
+ */
+static int
+run_three(const char *isa, KernelCall call, const void *ctx, const float *x,
+		  float *y, float *z, float *s, size_t len)
+{
+	memcpy(y, x, len * sizeof(float));
+	memcpy(z, x, len * sizeof(float));
+	memcpy(s, x, len * sizeof(float));
+	call(y, ctx);
+	call(z, ctx);
+	bcore_kernels_use("scalar");
+	call(s, ctx);
+	bcore_kernels_use(isa);
+	return memcmp(y, z, len * sizeof(float)) == 0;
+}
+
+typedef struct MapArgs
+{
+	MapFn		f;
+	size_t		n;
+} MapArgs;
+
+static void
+map_call(float *buf, const void *ctx)
+{
+	const MapArgs *a = ctx;
+
+	a->f(buf, a->n);
+}
+
+typedef struct RowArgs
+{
+	int			rows,
+				n,
+				ld;				/* softmax: the row stride */
+	const float *g,
+			   *b;				/* layernorm: gain and bias */
+} RowArgs;
+
+static void
+softmax_call(float *buf, const void *ctx)
+{
+	const RowArgs *a = ctx;
+
+	bcore_softmax_rows(buf, a->rows, a->n, a->ld);
+}
+
+static void
+layernorm_call(float *buf, const void *ctx)
+{
+	const RowArgs *a = ctx;
+
+	bcore_layernorm(buf, a->rows, a->n, a->g, a->b, 1e-12f);
+}
+
 static double gelu_ref(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
 static double gelu_tanh_ref(double x) { return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x))); }
 static double tanh_ref(double x) { return tanh(x); }
+
+/*
+ * A kernel's verdicts against double precision and the portable variant
+ * (worst errors within limit; note qualifies their names) and run to run
+ * (same bits), then its line of figures (measure: the error's kind).
+ */
+static void
+verdicts(const char *isa, const char *name, const char *note, const char *measure,
+		 double worst_ref, double worst_scalar, double limit, int same)
+{
+	char		what[128];
+
+	snprintf(what, sizeof(what), "%s vs double%s", name, note);
+	CHECK_LE(isa, what, worst_ref, limit);
+	snprintf(what, sizeof(what), "%s vs scalar variant%s", name, note);
+	CHECK_LE(isa, what, worst_scalar, limit);
+	snprintf(what, sizeof(what), "%s same bits run to run", name);
+	check(same, "%g %g", isa, what, 0, 0);
+	printf("  [%s] %-9s %s vs double %.3g, vs scalar %.3g\n",
+		   isa, name, measure, worst_ref, worst_scalar);
+}
 
 /*
  * An elementwise kernel on activations in [-10, 10]: against the double
@@ -215,15 +306,7 @@ test_map(const char *isa, const char *name, MapFn f, double (*ref) (double))
 
 		for (int i = 0; i < n; i++)
 			x[i] = (float) (i % 5 == 0 ? uniform(-10, 10) : uniform(-4, 4));
-		memcpy(y, x, n * sizeof(float));
-		memcpy(z, x, n * sizeof(float));
-		memcpy(s, x, n * sizeof(float));
-		f(y, n);
-		f(z, n);
-		bcore_kernels_use("scalar");
-		f(s, n);
-		bcore_kernels_use(isa);
-		same &= memcmp(y, z, n * sizeof(float)) == 0;
+		same &= run_three(isa, map_call, &(MapArgs) {f, n}, x, y, z, s, n);
 		for (int i = 0; i < n; i++)
 		{
 			double		e = fabs(y[i] - ref(x[i])),
@@ -244,16 +327,9 @@ test_map(const char *isa, const char *name, MapFn f, double (*ref) (double))
 		free(z);
 		free(s);
 	}
-	snprintf(what, sizeof(what), "%s vs double, |x| <= 10", name);
-	CHECK_LE(isa, what, worst_ref, 1e-6);
-	snprintf(what, sizeof(what), "%s vs scalar variant, |x| <= 10", name);
-	CHECK_LE(isa, what, worst_scalar, 1e-6);
-	snprintf(what, sizeof(what), "%s same bits run to run", name);
-	check(same, "%g %g", isa, what, 0, 0);
 	snprintf(what, sizeof(what), "%s same bits alone as in an array", name);
 	check(alone, "%g %g", isa, what, 0, 0);
-	printf("  [%s] %-9s max abs error vs double %.3g, vs scalar %.3g\n",
-		   isa, name, worst_ref, worst_scalar);
+	verdicts(isa, name, ", |x| <= 10", "max abs error", worst_ref, worst_scalar, 1e-6, same);
 }
 
 /* special values through the elementwise kernels */
@@ -295,15 +371,7 @@ test_softmax(const char *isa)
 
 		for (size_t i = 0; i < len; i++)
 			x[i] = (float) uniform(-30, 30);
-		memcpy(y, x, len * sizeof(float));
-		memcpy(z, x, len * sizeof(float));
-		memcpy(s, x, len * sizeof(float));
-		bcore_softmax_rows(y, rows, n, ld);
-		bcore_softmax_rows(z, rows, n, ld);
-		bcore_kernels_use("scalar");
-		bcore_softmax_rows(s, rows, n, ld);
-		bcore_kernels_use(isa);
-		same &= memcmp(y, z, len * sizeof(float)) == 0;
+		same &= run_three(isa, softmax_call, &(RowArgs) {.rows = rows, .n = n, .ld = ld}, x, y, z, s, len);
 		for (int r = 0; r < rows; r++)
 		{
 			const float *xr = x + (size_t) r * ld;
@@ -331,12 +399,8 @@ test_softmax(const char *isa)
 		free(z);
 		free(s);
 	}
-	CHECK_LE(isa, "softmax vs double", worst_ref, 1e-6);
-	CHECK_LE(isa, "softmax vs scalar variant", worst_scalar, 1e-6);
-	check(same, "%g %g", isa, "softmax same bits run to run", 0, 0);
 	check(pad_ok, "%g %g", isa, "softmax leaves the row padding alone", 0, 0);
-	printf("  [%s] softmax   max abs error vs double %.3g, vs scalar %.3g\n",
-		   isa, worst_ref, worst_scalar);
+	verdicts(isa, "softmax", "", "max abs error", worst_ref, worst_scalar, 1e-6, same);
 }
 
 static void
@@ -371,15 +435,8 @@ test_layernorm(const char *isa)
 			g[i] = (float) uniform(0.2, 1.5);
 			b[i] = (float) uniform(-0.3, 0.3);
 		}
-		memcpy(y, x, len * sizeof(float));
-		memcpy(z, x, len * sizeof(float));
-		memcpy(s, x, len * sizeof(float));
-		bcore_layernorm(y, rows, n, g, b, 1e-12f);
-		bcore_layernorm(z, rows, n, g, b, 1e-12f);
-		bcore_kernels_use("scalar");
-		bcore_layernorm(s, rows, n, g, b, 1e-12f);
-		bcore_kernels_use(isa);
-		same &= memcmp(y, z, len * sizeof(float)) == 0;
+		same &= run_three(isa, layernorm_call, &(RowArgs) {.rows = rows, .n = n, .g = g, .b = b},
+						  x, y, z, s, len);
 		for (int r = 0; r < rows; r++)
 		{
 			const float *xr = x + (size_t) r * n;
@@ -410,11 +467,7 @@ test_layernorm(const char *isa)
 		free(g);
 		free(b);
 	}
-	CHECK_LE(isa, "layernorm vs double, relative", worst_ref, 5e-7);
-	CHECK_LE(isa, "layernorm vs scalar variant, relative", worst_scalar, 5e-7);
-	check(same, "%g %g", isa, "layernorm same bits run to run", 0, 0);
-	printf("  [%s] layernorm max error / (1 + |y|) vs double %.3g, vs scalar %.3g\n",
-		   isa, worst_ref, worst_scalar);
+	verdicts(isa, "layernorm", ", relative", "max error / (1 + |y|)", worst_ref, worst_scalar, 5e-7, same);
 }
 
 /*
@@ -506,12 +559,8 @@ test_attention(const char *isa)
 	 * Scores reach about 30 here, so a float score carries ~2e-6 absolute
 	 * rounding into exp(): the outputs (|v| < 3) may differ by a few 1e-6.
 	 */
-	CHECK_LE(isa, "attention vs double", worst_ref, 1e-5);
-	CHECK_LE(isa, "attention vs scalar variant", worst_scalar, 1e-5);
-	check(same, "%g %g", isa, "attention same bits run to run", 0, 0);
 	check(outside_ok, "%g %g", isa, "attention writes only the head's columns", 0, 0);
-	printf("  [%s] attention max abs error vs double %.3g, vs scalar %.3g\n",
-		   isa, worst_ref, worst_scalar);
+	verdicts(isa, "attention", "", "max abs error", worst_ref, worst_scalar, 1e-5, same);
 }
 
 /*
@@ -808,6 +857,5 @@ main(void)
 	bcore_kernels_use(NULL);
 	check(strcmp(bcore_kernels_isa(), best) == 0, "%g %g", best, "bcore_kernels_use(NULL) restores the best", 0, 0);
 
-	printf("test_ops: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_report("test_ops");
 }
