@@ -79,13 +79,13 @@ SELECT pg_temp.err($$SELECT bert_install_model('x', '/nonexistent/x.bert')$$);
 \getenv fixtures BERT_REGRESS_FIXTURES
 \set fifo :fixtures '/fifo'
 \set fifo_dir :fixtures '/fifo_dir'
-\! rm -rf :fifo :fifo_dir && mkfifo -m 666 :fifo && mkdir :fifo_dir && mkfifo -m 666 :fifo_dir/config.json && chmod 755 :fifo_dir
+\! cd "$BERT_REGRESS_FIXTURES" && rm -rf fifo fifo_dir && mkfifo -m 666 fifo && mkdir fifo_dir && mkfifo -m 666 fifo_dir/config.json && chmod 755 fifo_dir
 SET statement_timeout = '20s';
 SELECT replace(pg_temp.err(format('SELECT bert_install_model(%L, %L)', 'fifo', :'fifo')), :'fixtures', 'FIXTURES') AS fifo;
 SELECT pg_temp.err($$SELECT bert_install_model('device', '/dev/zero')$$);
 SELECT replace(pg_temp.err(format('SELECT bert_install_model(%L, %L)', 'fifo-dir', :'fifo_dir')), :'fixtures', 'FIXTURES') AS fifo_dir;
 RESET statement_timeout;
-\! rm -rf :fifo :fifo_dir
+\! rm -rf "$BERT_REGRESS_FIXTURES/fifo" "$BERT_REGRESS_FIXTURES/fifo_dir"
 
 -- damaged files (made by test/make-damaged-models.sh in this run's fixtures):
 -- truncated at 10 pseudo-random offsets, and single header bytes flipped;

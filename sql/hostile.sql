@@ -197,20 +197,20 @@ DROP TABLE hc;
 \set heads_token :fixtures '/heads/token'
 \set heads_seq :fixtures '/heads/seq'
 SELECT current_database() AS regress_db \gset
-SELECT bert_install_model('regress-hostile-token', :'heads_token', replace => true);
 DROP DATABASE IF EXISTS regression_bert_sql_ascii;	-- left by an interrupted run
 CREATE DATABASE regression_bert_sql_ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C';
 \c regression_bert_sql_ascii
 SET client_min_messages = warning;
 CREATE EXTENSION bert;
 RESET client_min_messages;
+-- models are stored per database (the registry)
+SELECT bert_install_model('regress-hostile-token', :'heads_token', replace => true);
 SELECT token, start_char, end_char, substr('café Hello World', start_char + 1, end_char - start_char) AS source
 FROM bert_token_labels('café Hello World', 'regress-hostile-token') ORDER BY position;
 SELECT entity = substr('café Hello World', start_char + 1, end_char - start_char) AS entity_is_source
 FROM bert_entities('café Hello World', 'regress-hostile-token');
 \c :regress_db
 DROP DATABASE regression_bert_sql_ascii;
-SELECT bert_drop_model('regress-hostile-token');
 DROP DATABASE IF EXISTS regression_bert_latin1_labels;	-- left by an interrupted run
 CREATE DATABASE regression_bert_latin1_labels TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
 \c regression_bert_latin1_labels

@@ -57,6 +57,12 @@ SELECT nearest('sunshine and blue skies');
 SQL
 }
 snapshot >"$out/before"
+# a model 0.1.0 installed: a file under the data directory, for the whole
+# server (here the shipped int8 model under another name)
+pgdata=$(q -d "$old" -c "SHOW data_directory")
+mkdir -p "$pgdata/pg_bert/models"
+cp "$(pg_config --sharedir)/bert/models/all-MiniLM-L6-v2-int8.bert" "$pgdata/pg_bert/models/installed-under-010.bert"
+[ "$(id -u)" -ne 0 ] || chown -R "$(stat -c %U "$pgdata")": "$pgdata/pg_bert"
 check "0.1.0 installed" "0.1.0" "$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'bert'")"
 
 echo "update paths from 0.1.0:"
@@ -67,6 +73,12 @@ check "a path from 0.1.0 to $current" "0.1.0--$current" \
 
 q -d "$old" -c "ALTER EXTENSION bert UPDATE"
 check "updated" "$current" "$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'bert'")"
+
+# the update carries 0.1.0's model files into this database's registry
+check "a 0.1.0 model file is stored in the registry by the update" "stored $(sha256sum <"$pgdata/pg_bert/models/installed-under-010.bert" | cut -c1-64)" \
+	"$(q -d "$old" -c "SELECT storage || ' ' || content_hash FROM bert_models WHERE name = 'installed-under-010'")"
+check "and gives the same embeddings as the file it came from" "t" \
+	"$(q -d "$old" -c "SELECT bert_embed('carried over', 'installed-under-010') = bert_embed('carried over', 'all-MiniLM-L6-v2-int8')")"
 
 # the objects still work, and give what they gave before
 snapshot >"$out/after"
