@@ -6,7 +6,12 @@
 # As root, after make install && make install-model, under the shared lock
 # (one MODE per hold: each takes a few minutes).  ROWS (default 20000).
 # Corpus: the licence sentences of bench/throughput.sh, repeated to ROWS.
-# Prints markdown rows: | setup | how | rows | s | rows/s | tokens/s |.
+# Prints markdown rows: | setup | how | rows | s | rows/s | tokens/s | CPU s |
+# rows per CPU-second |.  CPU seconds are every process of the cluster's
+# (postmasters, their live and exited children, from /proc): on a machine
+# shared with other jobs, wall-clock rows/s depends on how many processes
+# compete for the cores (32 tasks get a bigger share than 1 backend), rows
+# per CPU-second much less.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/citus-cluster.sh
@@ -46,17 +51,35 @@ tokens=$(C -c "SELECT sum(least(bert_token_count(c.body, '$model'), 256) * k)
 # load the model on every node before timing
 for p in "$COORD" "${WORKERS[@]}"; do cq "$p" -c "SELECT bert_embed('warm up', '$model')" >/dev/null; done
 
+cluster_cpu() {	# CPU seconds used so far by every process of the cluster
+	local f pid child ticks=0 st
+	for f in "$CITUS_DIR"/node-*/postmaster.pid; do
+		pid=$(head -1 "$f")
+		# the postmaster: its own time and its exited children's (fields 14-17)
+		st=$(sed 's/.*) //' "/proc/$pid/stat")
+		ticks=$((ticks + $(echo "$st" | awk '{ print $12 + $13 + $14 + $15 }')))
+		for child in $(pgrep -P "$pid"); do
+			st=$(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null) || continue
+			ticks=$((ticks + $(echo "$st" | awk '{ print $12 + $13 }')))
+		done
+	done
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
 setup=$([ "$workers" -eq 0 ] && echo "one node" || echo "Citus, $workers worker$([ "$workers" -gt 1 ] && echo s)")
 timed() {	# timed HOW SQL...: run, check every row is filled, print a row, empty the column
-	local how=$1 t0 t1 filled
+	local how=$1 t0 t1 c0 c1 filled
 	shift
+	c0=$(cluster_cpu)
 	t0=$(date +%s.%N)
 	C "$@" >/dev/null 2>"$CITUS_DIR/err" || { cat "$CITUS_DIR/err" >&2; return 1; }
 	t1=$(date +%s.%N)
+	c1=$(cluster_cpu)
 	filled=$(C -c "SELECT count(e) FROM docs")
 	[ "$filled" = "$rows" ] || { echo "$how: $filled of $rows rows filled" >&2; return 1; }
-	awk -v s="$setup" -v h="$how" -v r="$rows" -v t="$tokens" -v a="$t0" -v b="$t1" 'BEGIN {
-		d = b - a; printf "| %s | %s | %d | %.1f | %.1f | %.0f |\n", s, h, r, d, r / d, t / d }'
+	awk -v s="$setup" -v h="$how" -v r="$rows" -v t="$tokens" -v a="$t0" -v b="$t1" -v c="$c0" -v e="$c1" 'BEGIN {
+		d = b - a; u = e - c
+		printf "| %s | %s | %d | %.1f | %.1f | %.0f | %.1f | %.1f |\n", s, h, r, d, r / d, t / d, u, r / u }'
 	C -c "UPDATE docs SET e = NULL" -c "VACUUM docs" >/dev/null
 }
 
@@ -75,3 +98,5 @@ else
 		      \$\$CALL bert_embed_table(%L, 'body', 'e', 256, '$model')\$\$)"
 fi
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# an embedding: $(C -c "SELECT pg_column_size(e) || ' bytes as real[], ' || length(e::text) || ' as text'
+                             FROM (SELECT bert_embed('The weather is lovely today.', '$model') AS e) s")"
