@@ -172,14 +172,14 @@ ALTER TABLE one_node ADD COLUMN v vector(384);
 UPDATE one_node SET v = e::vector(384);
 CREATE INDEX ON one_node USING hnsw (v vector_cosine_ops);
 SQL
-# 12 rows a shard: make the planners use the indexes, and search wide
-# enough that HNSW misses nothing on either side
+# 12 rows a shard: make the planners use the indexes; and search as wide as
+# the table, so that HNSW (random levels) misses nothing on either side
 search() {	# search TABLE QUERY: ids of the 10 nearest, in order
 	C <<SQL
 SET citus.propagate_set_commands = 'local';
 BEGIN;
 SET LOCAL enable_seqscan = off;
-SET LOCAL hnsw.ef_search = 100;
+SET LOCAL hnsw.ef_search = 400;
 SELECT string_agg(id::text, ',') FROM (SELECT id FROM $1
   ORDER BY v <=> bert_embed('$2', '$model')::vector(384) LIMIT 10) t;
 COMMIT;
