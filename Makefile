@@ -23,7 +23,7 @@ DATA_built = extension/build/bert--$(EXTVERSION).sql
 SCRIPTS_built = model/bert-convert model/bert-quantize
 EXTRA_CLEAN = extension/build src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
 
-REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized
+REGRESS = info tokenizer embed inputs batch errors catalogue registry classify quantized
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.

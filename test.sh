@@ -28,6 +28,10 @@ echo "pg_regress: $ok passed, $bad failed"
 
 # several sessions at once: cold loads, replaced files, 8 clients x 30 s
 pg_virtualenv -t test/concurrency.sh
+# the registry: no half-seen changes, kill -9 mid-way, 60 s of sources rewritten in place
+pg_virtualenv -t test/registry.sh
+# models in dumps, on a standby, through pg_upgrade (clusters of its own)
+test/backup.sh
 # a BERT-base-sized token classifier laid out like dslim/bert-base-NER
 pg_virtualenv -t test/bert-base.sh
 # models loaded at server start

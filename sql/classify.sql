@@ -276,7 +276,7 @@ SELECT examples FROM bert_train_token_classifier('regress-x', 'all-MiniLM-L6-v2'
 RESET bert.max_tokens;
 SELECT bert_drop_model('regress-x');
 
--- training writes server files: superusers and pg_read_server_files only
+-- training writes the registry: revoked from PUBLIC, granted like any function
 CREATE ROLE bert_regress_trainer;
 GRANT SELECT ON topics TO bert_regress_trainer;
 SET ROLE bert_regress_trainer;

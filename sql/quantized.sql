@@ -7,7 +7,7 @@ RESET client_min_messages;
 \set VERBOSITY terse
 
 SELECT name, kind, layers, hidden,
-       round(bytes_on_disk / (SELECT bytes_on_disk FROM bert_models WHERE name = 'all-MiniLM-L6-v2')::numeric, 2) AS size_vs_default
+       round(bytes / (SELECT bytes FROM bert_models WHERE name = 'all-MiniLM-L6-v2')::numeric, 2) AS size_vs_default
 FROM bert_models WHERE name LIKE 'all-MiniLM-L6-v2%' ORDER BY name;
 
 -- the published similarities, within 0.002 of the fp32 references

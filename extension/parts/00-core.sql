@@ -105,10 +105,14 @@ CREATE FUNCTION bert_info(
 AS 'MODULE_PATHNAME', 'bert_info'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
--- The model catalogue: every installed model, and its use by this server.
+-- The model catalogue: the models stored in this database's registry (installed
+-- or trained here) and those shipped with the extension, and their use.
+-- Server paths (directory, source) are shown only to roles that may read
+-- server files.
 CREATE FUNCTION bert_models(
 	OUT name text,
 	OUT kind text,
+	OUT storage text,
 	OUT layers int,
 	OUT hidden int,
 	OUT heads int,
@@ -118,21 +122,34 @@ CREATE FUNCTION bert_models(
 	OUT labels text[],
 	OUT pooling text,
 	OUT normalized bool,
-	OUT directory text,
-	OUT bytes_on_disk bigint,
+	OUT content_hash text,
+	OUT base_model text,
+	OUT base_hash text,
+	OUT bytes bigint,
+	OUT bytes_in_database bigint,
+	OUT bytes_in_cache bigint,
 	OUT bytes_resident bigint,
+	OUT directory text,
+	OUT source text,
+	OUT installed_by text,
+	OUT installed_at timestamptz,
 	OUT loaded_since timestamptz,
 	OUT calls bigint,
 	OUT tokens bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_models'
-LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 CREATE VIEW bert_models AS SELECT * FROM @extschema@.bert_models();
+GRANT SELECT ON bert_models TO PUBLIC;
 
--- Install a model from a server path: a converted .bert file, or a Hugging
--- Face checkpoint directory (converted with bert-convert).  Superusers and
--- members of pg_read_server_files only.
+COMMENT ON FUNCTION bert_models() IS 'every model this database can use (stored in its registry or shipped), its sizes and its use';
+COMMENT ON VIEW bert_models IS 'every model this database can use (stored in its registry or shipped), its sizes and its use';
+
+-- Install a model from a server path (a converted .bert file, or a Hugging
+-- Face checkpoint directory, converted in the server) into this database's
+-- registry: also needs superuser or pg_read_server_files.  Revoked from
+-- PUBLIC (30-registry.sql); GRANT EXECUTE to whom may install.
 CREATE FUNCTION bert_install_model(name text, path text, replace boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'bert_install_model'

@@ -75,9 +75,10 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE COST 20000 ROWS 4;
 
 -- Train a sequence classifier on the sentence embeddings of a frozen
 -- embedding model: training_query returns (text, label) rows (label of any
--- type, taken as its text form; rows with a NULL are skipped).  Writes and
--- installs model "name" (as bert_install_model: superusers and members of
--- pg_read_server_files only).  Deterministic for a given seed and row order.
+-- type, taken as its text form; rows with a NULL are skipped).  Stores the
+-- head as model "name" in the registry (an overlay on the base model: a few
+-- kilobytes).  The query runs as the caller.  Revoked from PUBLIC
+-- (30-registry.sql).  Deterministic for a given seed and row order.
 CREATE FUNCTION bert_train_classifier(name text, base_model text, training_query text,
 	epochs int DEFAULT 100, learning_rate float8 DEFAULT 0.01, l2 float8 DEFAULT 1e-4,
 	seed int DEFAULT 42, balanced boolean DEFAULT false, replace boolean DEFAULT false,

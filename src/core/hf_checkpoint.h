@@ -30,6 +30,8 @@ typedef struct HfCtx
 	BertConvertStatus status;	/* of the first problem */
 	void		(*warn) (void *arg, const char *message);
 	void	   *warn_arg;
+	int			(*cancel) (void *arg);	/* polled before every read */
+	void	   *cancel_arg;
 } HfCtx;
 
 /* Add "file: message" (file may be NULL) as a problem; returns false. */

@@ -640,6 +640,8 @@ bcore_convert_checkpoint(const char *dir, const char *out_path, const BertConver
 		errbuf[0] = '\0';
 	cx.warn = opt->warn;
 	cx.warn_arg = opt->warn_arg;
+	cx.cancel = opt->cancel;
+	cx.cancel_arg = opt->cancel_arg;
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&tok, 0, sizeof(tok));
 	memset(&sts, 0, sizeof(sts));

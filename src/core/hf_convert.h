@@ -8,7 +8,9 @@
  * tokenizer_config.json and the sentence-transformers files (modules.json,
  * the Pooling module's config.json, sentence_bert_config.json).
  * Everything is read and checked before the output is created; the file is
- * written through the one model writer (model_write.h).  Tensors are
+ * written through the one model writer (model_write.h).  Only regular files
+ * are read, and opening never waits (a FIFO in the directory is refused,
+ * not waited on).  Tensors are
  * converted in chunks, so memory stays small whatever the model.
  */
 #ifndef BERT_HF_CONVERT_H
@@ -26,7 +28,8 @@ typedef enum BertConvertStatus
 	BERT_CONVERT_BAD_OPTION = 2,	/* an option does not fit the checkpoint */
 	BERT_CONVERT_IO = 3,		/* the output cannot be written */
 	BERT_CONVERT_NOMEM = 4,
-	BERT_CONVERT_INTERNAL = 5	/* the file written does not load (a bug) */
+	BERT_CONVERT_INTERNAL = 5,	/* the file written does not load (a bug) */
+	BERT_CONVERT_CANCELLED = 6	/* the cancel callback said stop */
 } BertConvertStatus;
 
 typedef struct BertConvertOptions
@@ -45,6 +48,9 @@ typedef struct BertConvertOptions
 	void		(*warn) (void *arg, const char *message);
 	void	   *warn_arg;
 	BertFileHeader *written;	/* not NULL: gets the header of the file written */
+	/* polled before every read: non-zero stops with BERT_CONVERT_CANCELLED */
+	int			(*cancel) (void *arg);
+	void	   *cancel_arg;
 } BertConvertOptions;
 
 /* Every option at its default: from the checkpoint. */

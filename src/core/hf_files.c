@@ -133,7 +133,11 @@ hf_read_at(HfCtx *cx, int fd, const char *path, void *buf, size_t len, uint64_t 
 
 	while (len > 0)
 	{
-		ssize_t		n = pread(fd, p, len, (off_t) off);
+		ssize_t		n;
+
+		if (cx->cancel != NULL && cx->cancel(cx->cancel_arg))
+			return hf_fail(cx, BERT_CONVERT_CANCELLED, path, "cancelled");
+		n = pread(fd, p, len, (off_t) off);
 
 		if (n < 0)
 		{
@@ -161,7 +165,8 @@ hf_read_file(HfCtx *cx, const char *path, bool required, char **bufp, size_t *le
 	bool		ok;
 
 	*bufp = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (refused below) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 	{
 		if (errno == ENOENT && !required)

@@ -5,6 +5,9 @@
  * is checked against the configuration and the file size before a pointer
  * into the mapping is handed out.  Messages name what is wrong and what was
  * expected, so a user can tell a truncated copy from a wrong converter.
+ * An overlay is parsed against its base model: its header must name the
+ * base's SHA-256 and repeat the base's configuration, and the tensors it
+ * does not carry are taken from the base (model_format.h).
  */
 #include "model.h"
 
@@ -74,13 +77,57 @@ check_strings(const uint8_t *base, uint64_t off, uint64_t bytes, uint32_t count,
 	return 1;
 }
 
+/*
+ * Where a model's tensors come from: its own table, and for an overlay its
+ * base's.  Every tensor of the own table must be used; a base's tensors may
+ * go unused (its head, say).
+ */
+typedef struct TensorTable
+{
+	const uint8_t *data;		/* the image the offsets point into */
+	const BertTensorEntry *t;
+	uint32_t	n;
+	uint8_t    *used;			/* NULL for a base's table */
+} TensorTable;
+
+typedef struct TensorSources
+{
+	TensorTable own;
+	TensorTable base;			/* n = 0 unless an overlay */
+} TensorSources;
+
+/* An overlay takes the base's embeddings and encoder, never its head. */
+static int
+inheritable(const char *name)
+{
+	return strncmp(name, "embeddings.", 11) == 0 || strncmp(name, "encoder.", 8) == 0;
+}
+
+/* The table that holds the tensor called name, or NULL if none does. */
+static const TensorTable *
+find_table(const TensorSources *src, const char *name)
+{
+	for (uint32_t i = 0; i < src->own.n; i++)
+		if (strncmp(src->own.t[i].name, name, BERT_TENSOR_NAME_LEN) == 0)
+			return &src->own;
+	if (inheritable(name))
+		for (uint32_t i = 0; i < src->base.n; i++)
+			if (strncmp(src->base.t[i].name, name, BERT_TENSOR_NAME_LEN) == 0)
+				return &src->base;
+	return NULL;
+}
+
 /* The dtype of the tensor called name, or -1 if there is none. */
 static int
-tensor_dtype(const BertTensorEntry *tensors, uint32_t n, const char *name)
+tensor_dtype(const TensorSources *src, const char *name)
 {
-	for (uint32_t i = 0; i < n; i++)
-		if (strncmp(tensors[i].name, name, BERT_TENSOR_NAME_LEN) == 0)
-			return (int) tensors[i].dtype;
+	const TensorTable *tt = find_table(src, name);
+
+	if (tt == NULL)
+		return -1;
+	for (uint32_t i = 0; i < tt->n; i++)
+		if (strncmp(tt->t[i].name, name, BERT_TENSOR_NAME_LEN) == 0)
+			return (int) tt->t[i].dtype;
 	return -1;
 }
 
@@ -108,19 +155,21 @@ check_q8(const int16_t *q, uint32_t out, uint32_t in, const char *name,
 	return 1;
 }
 
-/* Find a tensor by name, checking its dtype and shape; NULL with errbuf set if wrong. */
+/*
+ * The tensor called name in table tt, checking its dtype and shape; NULL
+ * with errbuf set if wrong (or, unless optional, missing).
+ */
 static const void *
-get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
-		   uint8_t *used, const char *name, uint32_t dtype, int ndim, const uint32_t *shape,
-		   int optional, char *errbuf, size_t errlen)
+get_tensor_in(const TensorTable *tt, const char *name, uint32_t dtype, int ndim,
+			  const uint32_t *shape, int optional, char *errbuf, size_t errlen)
 {
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; tt != NULL && i < tt->n; i++)
 	{
-		const BertTensorEntry *t = &tensors[i];
+		const BertTensorEntry *t = &tt->t[i];
 
 		if (strncmp(t->name, name, BERT_TENSOR_NAME_LEN) != 0)
 			continue;
-		if (used[i])
+		if (tt->used != NULL && tt->used[i])
 		{
 			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' appears more than once", name);
 			return NULL;
@@ -149,48 +198,157 @@ get_tensor(const uint8_t *base, const BertTensorEntry *tensors, uint32_t n,
 				 name, t->dtype, dtype);
 			return NULL;
 		}
-		used[i] = 1;
-		return base + t->offset;
+		if (tt->used != NULL)
+			tt->used[i] = 1;
+		return tt->data + t->offset;
 	}
 	if (!optional)
 		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' is missing", name);
 	return NULL;
 }
 
+/* The same, from the overlay itself, else (embeddings and encoder) its base. */
+static const void *
+get_tensor(const TensorSources *src, const char *name, uint32_t dtype, int ndim,
+		   const uint32_t *shape, int optional, char *errbuf, size_t errlen)
+{
+	return get_tensor_in(find_table(src, name), name, dtype, ndim, shape, optional, errbuf, errlen);
+}
+
 BertModelStatus
-bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
-				 char *errbuf, size_t errlen)
+bcore_model_check_header(const uint8_t *data, size_t have, uint64_t file_size,
+						 BertFileHeader *hp, char *errbuf, size_t errlen)
 {
 	BertFileHeader h;
-	const BertTensorEntry *tensors;
-	BertConfig *c = &model->config;
-	BertWeights *w = &model->weights;
-	uint8_t    *used = NULL;
-	char		tmp[BERT_TENSOR_NAME_LEN];
-	uint32_t	H,
-				F;
 
-	memset(model, 0, sizeof(*model));
-	if (size < sizeof(BertFileHeader))
+	if (have < sizeof(BertFileHeader) || file_size < sizeof(BertFileHeader))
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
-					"file is %zu bytes, shorter than the %d-byte header", size, BERT_HEADER_SIZE);
-	memcpy(&h, base, sizeof(h));
+					"file is %llu bytes, shorter than the %d-byte header",
+					(unsigned long long) file_size, BERT_HEADER_SIZE);
+	memcpy(&h, data, sizeof(h));
 	if (memcmp(h.magic, BERT_FILE_MAGIC, 8) != 0)
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "not a bert model file (bad magic number)");
-	if (h.version != BERT_FORMAT_VERSION)
+	if (h.version < BERT_FORMAT_VERSION_BASE || h.version > BERT_FORMAT_VERSION)
 		return bcore_error(errbuf, errlen, BERT_MODEL_VERSION,
-					"model file format version %u is not supported (this build reads version %d)",
-					h.version, BERT_FORMAT_VERSION);
+					"model file format version %u is not supported (this build reads versions %d to %d)",
+					h.version, BERT_FORMAT_VERSION_BASE, BERT_FORMAT_VERSION);
 	if (h.header_crc != bcore_header_crc(&h))
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
 					"header checksum mismatch (the first %d bytes are damaged)", BERT_HEADER_SIZE);
 	if (h.header_size != BERT_HEADER_SIZE)
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "header size is %u, expected %d",
 					h.header_size, BERT_HEADER_SIZE);
-	if (h.file_size != size)
+	if (h.file_size != file_size)
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
-					"file is %zu bytes but its header says %llu (truncated or extended copy?)",
-					size, (unsigned long long) h.file_size);
+					"file is %llu bytes but its header says %llu (truncated or extended copy?)",
+					(unsigned long long) file_size, (unsigned long long) h.file_size);
+	if (h.version >= BERT_FORMAT_VERSION_OVERLAY && (h.file_flags & ~BERT_FILE_FLAGS_ALL) != 0)
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "file flags 0x%x are unknown",
+					h.file_flags);
+	if (hp != NULL)
+		*hp = h;
+	return BERT_MODEL_OK;
+}
+
+void
+bcore_sha256_hex(const uint8_t *sha, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < BERT_SHA256_LEN; i++)
+	{
+		hex[2 * i] = digits[sha[i] >> 4];
+		hex[2 * i + 1] = digits[sha[i] & 15];
+	}
+	hex[2 * BERT_SHA256_LEN] = '\0';
+}
+
+/*
+ * An overlay's configuration must be its base's, but for what a head may
+ * change: kind and labels, pooling, normalisation, max_seq_len.
+ */
+static BertModelStatus
+check_overlay_config(const BertFileHeader *h, const BertModel *base, char *errbuf, size_t errlen)
+{
+	const BertConfig *b = &base->config;
+
+#define SAME(field, value) \
+	if ((uint64_t) h->field != (uint64_t) (value)) \
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, \
+					"overlay's %s is %llu but its base's is %llu", #field, \
+					(unsigned long long) h->field, (unsigned long long) (value))
+	SAME(n_layers, b->n_layers);
+	SAME(hidden, b->hidden);
+	SAME(n_heads, b->n_heads);
+	SAME(ffn, b->ffn);
+	SAME(max_positions, b->max_positions);
+	SAME(type_vocab, b->type_vocab);
+	SAME(vocab_size, b->vocab_size);
+	SAME(activation, b->activation);
+	SAME(max_chars_per_word, base->vocab.max_chars_per_word);
+	SAME(unk_id, base->vocab.unk_id);
+	SAME(cls_id, base->vocab.cls_id);
+	SAME(sep_id, base->vocab.sep_id);
+#undef SAME
+	if ((h->flags & ~BERT_FLAG_NORMALIZE) != (b->flags & ~BERT_FLAG_NORMALIZE))
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"overlay's tokenizer flags 0x%x are not its base's 0x%x",
+					h->flags & ~BERT_FLAG_NORMALIZE, b->flags & ~BERT_FLAG_NORMALIZE);
+	if (memcmp(&h->layer_norm_eps, &b->layer_norm_eps, sizeof(float)) != 0)
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"overlay's layer_norm_eps %g is not its base's %g",
+					(double) h->layer_norm_eps, (double) b->layer_norm_eps);
+	if (h->vocab_bytes != 0 || h->hash_slots != 0 || h->hash_bytes != 0)
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
+					"an overlay carries no vocabulary (it has %llu + %llu bytes of one)",
+					(unsigned long long) h->vocab_bytes, (unsigned long long) h->hash_bytes);
+	return BERT_MODEL_OK;
+}
+
+static BertModelStatus
+parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_t *base_sha256,
+	  BertModel *model, char *errbuf, size_t errlen)
+{
+	BertFileHeader h;
+	const BertTensorEntry *tensors;
+	BertConfig *c = &model->config;
+	BertWeights *w = &model->weights;
+	TensorSources src;
+	char		tmp[BERT_TENSOR_NAME_LEN];
+	uint32_t	H,
+				F;
+	int			overlay;
+	BertModelStatus st;
+
+	memset(model, 0, sizeof(*model));
+	memset(&src, 0, sizeof(src));
+	if ((st = bcore_model_check_header(base, size, size, &h, errbuf, errlen)) != BERT_MODEL_OK)
+		return st;
+	overlay = bcore_header_is_overlay(&h);
+	if (overlay && basemodel == NULL)
+	{
+		char		hex[2 * BERT_SHA256_LEN + 1];
+
+		bcore_sha256_hex(h.base_sha256, hex);
+		return bcore_error(errbuf, errlen, BERT_MODEL_NEEDS_BASE,
+					"the file is an overlay on the base model with SHA-256 %s", hex);
+	}
+	if (!overlay && basemodel != NULL)
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "the file is not an overlay");
+	if (overlay)
+	{
+		char		want[2 * BERT_SHA256_LEN + 1],
+					got[2 * BERT_SHA256_LEN + 1];
+
+		if (basemodel->overlay || basemodel->base == NULL)
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
+						"an overlay's base must be a complete model");
+		bcore_sha256_hex(h.base_sha256, want);
+		bcore_sha256_hex(base_sha256, got);
+		if (memcmp(h.base_sha256, base_sha256, BERT_SHA256_LEN) != 0)
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT,
+						"the overlay's base has SHA-256 %s, not %s", want, got);
+	}
 
 	/* configuration: ranges first, then relations between fields */
 #define CHECK_RANGE(field, lo, hi) \
@@ -225,30 +383,40 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 	if (!(h.layer_norm_eps > 0.0f && h.layer_norm_eps < 1.0f))
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "layer_norm_eps %g is out of range",
 					(double) h.layer_norm_eps);
+	if (overlay && (st = check_overlay_config(&h, basemodel, errbuf, errlen)) != BERT_MODEL_OK)
+		return st;
 
 	/* sections */
-	if (h.n_tensors == 0 || h.n_tensors > 16 + (16 + BERT_LINEARS) * h.n_layers ||
+	if ((h.n_tensors == 0 && !overlay) || h.n_tensors > 16 + (16 + BERT_LINEARS) * h.n_layers ||
 		h.tensors_bytes != (uint64_t) h.n_tensors * sizeof(BertTensorEntry) ||
 		h.tensors_offset % 8 != 0 || !in_bounds(h.tensors_offset, h.tensors_bytes, size))
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor table (%u entries at offset %llu) is out of bounds",
 					h.n_tensors, (unsigned long long) h.tensors_offset);
-	if (!in_bounds(h.vocab_offset, h.vocab_bytes, size) ||
-		!check_strings(base, h.vocab_offset, h.vocab_bytes, h.vocab_size,
-					   &model->vocab.offsets, &model->vocab.blob))
-		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary section is inconsistent");
-	if (h.hash_slots < 2 * h.vocab_size || (h.hash_slots & (h.hash_slots - 1)) != 0 ||
-		h.hash_bytes != (uint64_t) h.hash_slots * 4 || h.hash_offset % 4 != 0 ||
-		!in_bounds(h.hash_offset, h.hash_bytes, size))
-		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index section is inconsistent");
+	if (overlay)
+		model->vocab = basemodel->vocab;
+	else
+	{
+		if (!in_bounds(h.vocab_offset, h.vocab_bytes, size) ||
+			!check_strings(base, h.vocab_offset, h.vocab_bytes, h.vocab_size,
+						   &model->vocab.offsets, &model->vocab.blob))
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary section is inconsistent");
+		if (h.hash_slots < 2 * h.vocab_size || (h.hash_slots & (h.hash_slots - 1)) != 0 ||
+			h.hash_bytes != (uint64_t) h.hash_slots * 4 || h.hash_offset % 4 != 0 ||
+			!in_bounds(h.hash_offset, h.hash_bytes, size))
+			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index section is inconsistent");
+	}
 	if (!in_bounds(h.labels_offset, h.labels_bytes, size) ||
 		!check_strings(base, h.labels_offset, h.labels_bytes, h.num_labels,
 					   &model->label_offsets, &model->label_blob))
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "label section is inconsistent");
 
-	model->vocab.slots = (const uint32_t *) (base + h.hash_offset);
-	for (uint32_t i = 0; i < h.hash_slots; i++)
-		if (model->vocab.slots[i] > h.vocab_size)
-			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index slot %u is out of range", i);
+	if (!overlay)
+	{
+		model->vocab.slots = (const uint32_t *) (base + h.hash_offset);
+		for (uint32_t i = 0; i < h.hash_slots; i++)
+			if (model->vocab.slots[i] > h.vocab_size)
+				return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "vocabulary index slot %u is out of range", i);
+	}
 
 	/* every tensor entry: name terminated, f32, 1..4 dims, aligned, in bounds */
 	tensors = (const BertTensorEntry *) (base + h.tensors_offset);
@@ -296,11 +464,23 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 	H = h.hidden;
 	F = h.ffn;
 
-	used = calloc(h.n_tensors, 1);
-	w->layers = calloc(h.n_layers, sizeof(BertLayerWeights));
-	if (used == NULL || w->layers == NULL)
+	src.own.data = base;
+	src.own.t = tensors;
+	src.own.n = h.n_tensors;
+	src.own.used = calloc(h.n_tensors + 1, 1);
+	if (overlay)
 	{
-		free(used);
+		BertFileHeader bh;
+
+		memcpy(&bh, basemodel->base, sizeof(bh));	/* validated when it was parsed */
+		src.base.data = basemodel->base;
+		src.base.t = (const BertTensorEntry *) (basemodel->base + bh.tensors_offset);
+		src.base.n = bh.n_tensors;
+	}
+	w->layers = calloc(h.n_layers, sizeof(BertLayerWeights));
+	if (src.own.used == NULL || w->layers == NULL)
+	{
+		free(src.own.used);
 		free(w->layers);
 		w->layers = NULL;
 		return bcore_error(errbuf, errlen, BERT_MODEL_NOMEM, "out of memory");
@@ -309,7 +489,7 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 #define TENSOR(dst, name, opt, ...) \
 	do { \
 		const uint32_t shape_[] = {__VA_ARGS__}; \
-		(dst) = get_tensor(base, tensors, h.n_tensors, used, (name), BERT_DTYPE_F32, \
+		(dst) = get_tensor(&src, (name), BERT_DTYPE_F32, \
 						   (int) (sizeof(shape_) / sizeof(shape_[0])), shape_, (opt), errbuf, errlen); \
 		if ((dst) == NULL && !(opt)) \
 			goto corrupt; \
@@ -329,31 +509,39 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
 			TENSOR(dst, tmp, 0, __VA_ARGS__); \
 		} while (0)
-/* a linear weight, fp32, half precision or quantised (then with its scale) */
+/*
+ * a linear weight, fp32, half precision or quantised (then with its scale,
+ * from the same file as the weight)
+ */
 #define LINEAR(dst, id, suffix, out, in) \
 		do { \
 			const uint32_t shape_[] = {(out), (in)}; \
+			const uint32_t scale_shape_[] = {(out)}; \
+			const TensorTable *tt_; \
 			int			dtype_; \
 			snprintf(tmp, sizeof(tmp), "encoder.layer.%u.%s", l, (suffix)); \
-			dtype_ = tensor_dtype(tensors, h.n_tensors, tmp); \
+			tt_ = find_table(&src, tmp); \
+			dtype_ = tensor_dtype(&src, tmp); \
 			if (dtype_ == BERT_DTYPE_F16P) \
 			{ \
-				if ((L->wh[id] = get_tensor(base, tensors, h.n_tensors, used, tmp, BERT_DTYPE_F16P, \
-											2, shape_, 0, errbuf, errlen)) == NULL) \
+				if ((L->wh[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_F16P, \
+											   2, shape_, 0, errbuf, errlen)) == NULL) \
 					goto corrupt; \
 				c->half = 1; \
 			} \
 			else if (dtype_ != BERT_DTYPE_Q8) \
 				TENSOR(dst, tmp, 0, (out), (in)); \
-			else if ((L->wq[id] = get_tensor(base, tensors, h.n_tensors, used, tmp, BERT_DTYPE_Q8, \
-											 2, shape_, 0, errbuf, errlen)) == NULL || \
+			else if ((L->wq[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q8, \
+												2, shape_, 0, errbuf, errlen)) == NULL || \
 					 !check_q8(L->wq[id], (out), (in), tmp, errbuf, errlen)) \
 				goto corrupt; \
 			else \
 			{ \
 				c->quantized = 1; \
 				strcat(tmp, "_scale"); \
-				TENSOR(L->ws[id], tmp, 0, (out)); \
+				if ((L->ws[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_F32, 1, scale_shape_, 0, \
+											   errbuf, errlen)) == NULL) \
+					goto corrupt; \
 			} \
 		} while (0)
 		LINEAR(L->q_w, BERT_LIN_Q, "attention.self.query.weight", H, H);
@@ -394,32 +582,58 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 #undef TENSOR
 
 	for (uint32_t i = 0; i < h.n_tensors; i++)
-		if (!used[i])
+		if (!src.own.used[i])
 		{
 			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "unexpected tensor '%s'", tensors[i].name);
 			goto corrupt;
 		}
-	free(used);
+	free(src.own.used);
 
-	model->vocab.size = h.vocab_size;
-	model->vocab.n_slots = h.hash_slots;
-	model->vocab.unk_id = h.unk_id;
-	model->vocab.cls_id = h.cls_id;
-	model->vocab.sep_id = h.sep_id;
-	model->vocab.flags = h.flags;
-	model->vocab.max_chars_per_word = h.max_chars_per_word;
+	if (!overlay)
+	{
+		model->vocab.size = h.vocab_size;
+		model->vocab.n_slots = h.hash_slots;
+		model->vocab.unk_id = h.unk_id;
+		model->vocab.cls_id = h.cls_id;
+		model->vocab.sep_id = h.sep_id;
+		model->vocab.flags = h.flags;
+		model->vocab.max_chars_per_word = h.max_chars_per_word;
+	}
 	model->n_labels = h.num_labels;
 	memcpy(model->source, h.source, sizeof(h.source));
 	model->source[sizeof(h.source)] = '\0';
 	model->base = base;
 	model->size = size;
+	model->overlay = overlay;
+	if (overlay)
+		memcpy(model->base_sha256, h.base_sha256, BERT_SHA256_LEN);
 	return BERT_MODEL_OK;
 
 corrupt:
-	free(used);
+	free(src.own.used);
 	free(w->layers);
 	w->layers = NULL;
 	return BERT_MODEL_CORRUPT;
+}
+
+BertModelStatus
+bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
+				 char *errbuf, size_t errlen)
+{
+	return parse(base, size, NULL, NULL, model, errbuf, errlen);
+}
+
+BertModelStatus
+bcore_model_parse_overlay(const uint8_t *data, size_t size, const BertModel *base,
+						  const uint8_t *base_sha256, BertModel *model,
+						  char *errbuf, size_t errlen)
+{
+	if (base == NULL || base_sha256 == NULL)
+	{
+		memset(model, 0, sizeof(*model));
+		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "an overlay needs its base");
+	}
+	return parse(data, size, base, base_sha256, model, errbuf, errlen);
 }
 
 BertModelStatus

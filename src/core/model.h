@@ -81,17 +81,24 @@ typedef struct BertWeights
 	const float *cls_b;			/* (num_labels) or NULL */
 } BertWeights;
 
+/*
+ * A model: pointers into the image of its file (base, size), and for an
+ * overlay also into its base model's image, which the caller keeps alive
+ * for as long as the overlay is used.
+ */
 typedef struct BertModel
 {
 	BertConfig	config;
 	BertWeights weights;
-	BertVocab	vocab;
+	BertVocab	vocab;			/* an overlay's points into its base */
 	uint32_t	n_labels;
 	const uint32_t *label_offsets;	/* n_labels + 1 */
 	const char *label_blob;
 	const uint8_t *base;		/* the mapping */
 	size_t		size;			/* bytes mapped */
 	int			mapped;		/* base came from bcore_model_open() */
+	int			overlay;		/* tensors and vocabulary from a base model */
+	uint8_t		base_sha256[BERT_SHA256_LEN];	/* the overlay's base */
 	char		source[129];
 } BertModel;
 
@@ -101,7 +108,8 @@ typedef enum BertModelStatus
 	BERT_MODEL_IO = 1,			/* cannot open, stat or map the file */
 	BERT_MODEL_CORRUPT = 2,		/* the contents are inconsistent */
 	BERT_MODEL_VERSION = 3,		/* a format version we do not read */
-	BERT_MODEL_NOMEM = 4
+	BERT_MODEL_NOMEM = 4,
+	BERT_MODEL_NEEDS_BASE = 5	/* an overlay: parse it with bcore_model_parse_overlay */
 } BertModelStatus;
 
 /*
@@ -112,13 +120,43 @@ int			bcore_error(char *errbuf, size_t errlen, int status, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
 
 /*
+ * Check the header of a model file of file_size bytes, of which the first
+ * have bytes are at data: magic number, version, checksum, header size and
+ * file size.  *h gets a copy of the header.  Enough to refuse most damaged
+ * or foreign files before reading the rest.
+ */
+BertModelStatus bcore_model_check_header(const uint8_t *data, size_t have, uint64_t file_size,
+										BertFileHeader *h, char *errbuf, size_t errlen);
+
+/* Is the file with this (checked) header an overlay? */
+static inline int
+bcore_header_is_overlay(const BertFileHeader *h)
+{
+	return h->version >= BERT_FORMAT_VERSION_OVERLAY && (h->file_flags & BERT_FILE_OVERLAY) != 0;
+}
+
+/*
  * Check a model image of size bytes at base and fill *model with pointers
- * into it.  On failure, errbuf (errlen bytes) says what is wrong.
+ * into it.  An overlay is refused with BERT_MODEL_NEEDS_BASE (errbuf names
+ * its base).  On failure, errbuf (errlen bytes) says what is wrong.
  * The caller keeps base alive for as long as the model is used, and releases
  * model->weights.layers with bcore_model_close().
  */
 BertModelStatus bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 								 char *errbuf, size_t errlen);
+
+/*
+ * The same for an overlay image: base is its base model, loaded (a complete
+ * model, not an overlay), and base_sha256 the SHA-256 of the base's file,
+ * which must be the one the overlay names.  The overlay's configuration must
+ * match the base's.  A complete model is refused here.
+ */
+BertModelStatus bcore_model_parse_overlay(const uint8_t *data, size_t size, const BertModel *base,
+										 const uint8_t *base_sha256, BertModel *model,
+										 char *errbuf, size_t errlen);
+
+/* Lower-case hex of a SHA-256 (65 bytes with the NUL). */
+void		bcore_sha256_hex(const uint8_t *sha, char *hex);
 
 /* Map path read-only and parse it. */
 BertModelStatus bcore_model_open(const char *path, BertModel *model,

@@ -23,6 +23,16 @@
  * "embeddings.word_embeddings.weight", "encoder.layer.3.attention.self.query.weight",
  * "pooler.dense.weight", "classifier.weight".
  *
+ * An overlay (format version 2, BERT_FILE_OVERLAY) is a model that carries
+ * only some tensors: its header names a base model by the SHA-256 of the
+ * base's whole file, and the loader takes the vocabulary and every
+ * embeddings.* and encoder.* tensor the overlay does not carry from that
+ * base.  Its configuration must be the base's (only kind, labels, pooling,
+ * normalisation and max_seq_len may differ); its vocabulary and index
+ * sections are empty; its head (pooler.*, classifier.*) is its own and never
+ * the base's.  A trained classifier is an overlay of a few kilobytes on the
+ * embedding model it was trained on, instead of a copy of it.
+ *
  * The loader (model.c) trusts nothing here: every count, offset and shape is
  * checked against the configuration and the file size.  One writer makes
  * every file (model_write.c): the converter (hf_convert.c, run by
@@ -38,7 +48,16 @@
 #include <string.h>
 
 #define BERT_FILE_MAGIC "PGBERT\r\n"	/* 8 bytes, no terminator stored */
-#define BERT_FORMAT_VERSION 1
+/*
+ * Version 1: a model complete in itself.  Version 2 adds overlays
+ * (file_flags, base_sha256).  The writer writes a complete model as version
+ * 1, so that every reader since the first reads it, and an overlay as
+ * version 2; the loader reads both.
+ */
+#define BERT_FORMAT_VERSION 2	/* the newest this build reads and writes */
+#define BERT_FORMAT_VERSION_BASE 1	/* a complete model */
+#define BERT_FORMAT_VERSION_OVERLAY 2
+#define BERT_SHA256_LEN 32
 #define BERT_HEADER_SIZE 512
 #define BERT_TENSOR_ALIGN 64
 #define BERT_TENSOR_NAME_LEN 96
@@ -80,6 +99,10 @@ typedef enum BertPooling
 	BERT_POOL_MEAN = 0,			/* mean of the last hidden state over real tokens */
 	BERT_POOL_CLS = 1			/* last hidden state of [CLS] */
 } BertPooling;
+
+/* file_flags (version 2) */
+#define BERT_FILE_OVERLAY		0x01	/* tensors and vocabulary from base_sha256 */
+#define BERT_FILE_FLAGS_ALL		0x01
 
 /* flags */
 #define BERT_FLAG_LOWER_CASE	0x01	/* lowercase input (uncased vocabulary) */
@@ -160,7 +183,7 @@ bcore_f16p_halves(uint32_t out, uint32_t in)
 typedef struct BertFileHeader
 {
 	char		magic[8];		/* BERT_FILE_MAGIC */
-	uint32_t	version;		/* BERT_FORMAT_VERSION */
+	uint32_t	version;		/* BERT_FORMAT_VERSION_BASE or _OVERLAY */
 	uint32_t	header_size;	/* BERT_HEADER_SIZE */
 	uint64_t	file_size;		/* total size of the file in bytes */
 
@@ -199,7 +222,10 @@ typedef struct BertFileHeader
 	uint64_t	labels_bytes;
 
 	char		source[128];	/* free text: where the model came from */
-	uint8_t		reserved[BERT_HEADER_SIZE - 8 - 4 - 4 - 8 - 22 * 4 - 8 * 8 - 128 - 4];
+	/* version 2 (zero in version 1 files, and ignored there) */
+	uint32_t	file_flags;		/* BERT_FILE_* */
+	uint8_t		base_sha256[BERT_SHA256_LEN];	/* an overlay's base: SHA-256 of its file */
+	uint8_t		reserved[BERT_HEADER_SIZE - 8 - 4 - 4 - 8 - 22 * 4 - 8 * 8 - 128 - 4 - BERT_SHA256_LEN - 4];
 	uint32_t	header_crc;		/* bcore_header_crc() of everything above */
 } BertFileHeader;
 

@@ -10,7 +10,9 @@
  *
  * bcore_model_write (below) puts a new head on a loaded base: the base's
  * sections and tensors are copied byte for byte from its mapping; only the
- * header, the label section and the head change.
+ * header, the label section and the head change.  Or, as an overlay, only
+ * the header, the labels and the head are written, and the header names the
+ * base by the SHA-256 of its file.
  */
 #include "model_write.h"
 
@@ -264,9 +266,21 @@ lay_out(const BertModelParts *p, BertFileHeader *h, BertTensorEntry *e)
 
 	*h = p->header;
 	memcpy(h->magic, BERT_FILE_MAGIC, sizeof(h->magic));
-	h->version = BERT_FORMAT_VERSION;
 	h->header_size = BERT_HEADER_SIZE;
-	h->vocab_size = p->vocab.n;
+	if (p->overlay_base_sha256 != NULL)
+	{
+		h->version = BERT_FORMAT_VERSION_OVERLAY;
+		h->file_flags = BERT_FILE_OVERLAY;
+		memcpy(h->base_sha256, p->overlay_base_sha256, BERT_SHA256_LEN);
+	}
+	else
+	{
+		/* a complete model stays version 1: every reader reads it */
+		h->version = BERT_FORMAT_VERSION_BASE;
+		h->file_flags = 0;
+		memset(h->base_sha256, 0, BERT_SHA256_LEN);
+		h->vocab_size = p->vocab.n;
+	}
 	h->num_labels = p->labels.n;
 	h->n_tensors = p->n_tensors;
 	h->hash_slots = p->hash_slots;
@@ -276,7 +290,7 @@ lay_out(const BertModelParts *p, BertFileHeader *h, BertTensorEntry *e)
 	h->tensors_bytes = (uint64_t) p->n_tensors * sizeof(BertTensorEntry);
 	pos += h->tensors_bytes;
 	h->vocab_offset = align_up(pos, 8);
-	h->vocab_bytes = strings_bytes(&p->vocab);
+	h->vocab_bytes = p->overlay_base_sha256 != NULL ? 0 : strings_bytes(&p->vocab);
 	pos = h->vocab_offset + h->vocab_bytes;
 	h->hash_offset = align_up(pos, 8);
 	h->hash_bytes = (uint64_t) p->hash_slots * sizeof(uint32_t);
@@ -305,7 +319,8 @@ emit(BertModelOut *o, const BertModelParts *p, const BertFileHeader *h,
 {
 	if (!bcore_model_out_put(o, h, sizeof(*h)) ||
 		!bcore_model_out_put(o, e, (size_t) h->tensors_bytes) ||
-		!out_pad(o, h->vocab_offset) || !put_strings(o, &p->vocab) ||
+		!out_pad(o, h->vocab_offset) ||
+		(p->overlay_base_sha256 == NULL && !put_strings(o, &p->vocab)) ||
 		!out_pad(o, h->hash_offset) ||
 		!bcore_model_out_put(o, p->hash, (size_t) h->hash_bytes) ||
 		!out_pad(o, h->labels_offset) || !put_strings(o, &p->labels))
@@ -341,7 +356,7 @@ emit(BertModelOut *o, const BertModelParts *p, const BertFileHeader *h,
 
 /* Map the written file and parse it: the writer's own consistency check. */
 static BertWriteStatus
-verify(int fd, uint64_t size, const char *tmp, char *errbuf, size_t errlen)
+verify(int fd, uint64_t size, const BertModelParts *p, const char *tmp, char *errbuf, size_t errlen)
 {
 	void	   *map = mmap(NULL, (size_t) size, PROT_READ, MAP_SHARED, fd, 0);
 	BertModel	m;
@@ -351,7 +366,11 @@ verify(int fd, uint64_t size, const char *tmp, char *errbuf, size_t errlen)
 	if (map == MAP_FAILED)
 		return bcore_error(errbuf, errlen, BERT_WRITE_IO, "%s: cannot map to check it: %s",
 						   tmp, strerror(errno));
-	st = bcore_model_parse(map, (size_t) size, &m, err, sizeof(err));
+	if (p->overlay_base_sha256 != NULL)
+		st = bcore_model_parse_overlay(map, (size_t) size, p->overlay_base, p->overlay_base_sha256,
+									   &m, err, sizeof(err));
+	else
+		st = bcore_model_parse(map, (size_t) size, &m, err, sizeof(err));
 	if (st == BERT_MODEL_OK)
 		bcore_model_close(&m);	/* not mapped by the model: frees the layers only */
 	munmap(map, (size_t) size);
@@ -377,6 +396,11 @@ bcore_model_file_write(const char *path, const BertModelParts *parts, BertFileHe
 	if ((status = check_strings(&parts->vocab, "token", errbuf, errlen)) != BERT_WRITE_OK ||
 		(status = check_strings(&parts->labels, "label", errbuf, errlen)) != BERT_WRITE_OK)
 		return status;
+	if (parts->overlay_base_sha256 != NULL &&
+		(parts->overlay_base == NULL || parts->overlay_base->overlay || parts->vocab.n != 0 ||
+		 parts->hash_slots != 0))
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "an overlay needs a complete base model and carries no vocabulary");
 	e = malloc((size_t) parts->n_tensors * sizeof(BertTensorEntry) + 1);
 	o = malloc(sizeof(BertModelOut));
 	tmp = malloc(tmp_len);
@@ -406,7 +430,7 @@ bcore_model_file_write(const char *path, const BertModelParts *parts, BertFileHe
 		bcore_error(errbuf, errlen, status, "%s: write failed: %s", tmp, strerror(o->err));
 	if (status != BERT_WRITE_OK)
 		goto done;
-	if ((status = verify(fd, h.file_size, tmp, errbuf, errlen)) != BERT_WRITE_OK)
+	if ((status = verify(fd, h.file_size, parts, tmp, errbuf, errlen)) != BERT_WRITE_OK)
 		goto done;
 	if (fsync(fd) != 0)
 	{
@@ -621,9 +645,16 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	size_t		blob_len;
 	BertWriteStatus status;
 	uint32_t	H = (uint32_t) base->config.hidden;
+	int			overlay = head->overlay_base_sha256 != NULL;
 
 	if (base->base == NULL || base->size < sizeof(BertFileHeader))
 		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "the base model is not loaded");
+	if (base->overlay)
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "the base model is an overlay; write on its own base instead");
+	if (overlay && head->quantize)
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "an overlay carries no encoder weights to quantise");
 	if ((status = check_head(base, head, &blob_len, errbuf, errlen)) != BERT_WRITE_OK)
 		return status;
 
@@ -649,6 +680,9 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 		if (strncmp(name, "classifier.", 11) == 0)
 			continue;
 		if (strncmp(name, "pooler.", 7) == 0 && !head->keep_pooler)
+			continue;
+		/* an overlay takes the encoder from its base; only the head is its own */
+		if (overlay && strncmp(name, "pooler.", 7) != 0)
 			continue;
 		t[nt].entry = bt[i];
 		t[nt].data = base->base + bt[i].offset;
@@ -687,11 +721,22 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	p.header.kind = (uint32_t) head->kind;
 	if (head->source)
 		bcore_model_set_source(&p.header, head->source);
-	p.vocab.n = bh.vocab_size;
-	p.vocab.offsets = (const uint32_t *) (base->base + bh.vocab_offset);
-	p.vocab.blob = (const char *) (p.vocab.offsets + bh.vocab_size + 1);
-	p.hash = (const uint32_t *) (base->base + bh.hash_offset);
-	p.hash_slots = bh.hash_slots;
+	if (overlay)
+	{
+		static const uint32_t no_strings[1] = {0};
+
+		p.vocab.offsets = no_strings;
+		p.overlay_base_sha256 = head->overlay_base_sha256;
+		p.overlay_base = base;
+	}
+	else
+	{
+		p.vocab.n = bh.vocab_size;
+		p.vocab.offsets = (const uint32_t *) (base->base + bh.vocab_offset);
+		p.vocab.blob = (const char *) (p.vocab.offsets + bh.vocab_size + 1);
+		p.hash = (const uint32_t *) (base->base + bh.hash_offset);
+		p.hash_slots = bh.hash_slots;
+	}
 	p.tensors = t;
 	p.n_tensors = nt;
 	status = bcore_model_file_write(path, &p, NULL, errbuf, errlen);

@@ -69,6 +69,15 @@ typedef struct BertModelParts
 	BertWriteStatus (*fill) (void *arg, uint32_t i, const BertTensorEntry *entry,
 							 BertModelOut *out, char *errbuf, size_t errlen);
 	void	   *fill_arg;
+
+	/*
+	 * Not NULL: write an overlay (model_format.h) on overlay_base, a loaded
+	 * complete model whose file has this SHA-256.  The vocabulary and its
+	 * index are then empty (the base's are used) and header.vocab_size is
+	 * the base's; the file is version 2.
+	 */
+	const uint8_t *overlay_base_sha256;
+	const BertModel *overlay_base;
 } BertModelParts;
 
 /*
@@ -110,13 +119,21 @@ typedef struct BertHeadSpec
 	int			keep_pooler;	/* copy the base's pooler.dense.* (if it has one) */
 	int			quantize;		/* write the base's fp32 linear weights as Q8 */
 	const char *source;			/* header "where from" text; NULL keeps the base's */
+
+	/*
+	 * Not NULL: write an overlay that names the base by this SHA-256 of its
+	 * file and carries only the head (and the pooler, if kept), a few
+	 * kilobytes, instead of a copy of the base.  Not with quantize.
+	 */
+	const uint8_t *overlay_base_sha256;
 } BertHeadSpec;
 
 /*
  * Write base with a new head to path, through bcore_model_file_write.
  * The base's configuration (pooling, normalisation, tokenizer flags,
- * max_seq_len ...), vocabulary and encoder tensors are kept byte for byte;
- * a base classifier is dropped.
+ * max_seq_len ...), vocabulary and encoder tensors are kept byte for byte
+ * (or, for an overlay, referred to); a base classifier is dropped.  The base
+ * must be a complete model, not an overlay.
  *
  * With quantize, the fp32 weights of an encoder layer's q, k, v, attention
  * output and feed-forward input linear layers (not the feed-forward output:

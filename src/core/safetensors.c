@@ -193,11 +193,14 @@ read_header(HfCtx *cx, HfWeights *w)
 	json_t	   *value;
 	bool		ok = true;
 
-	w->fd = open(w->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (refused below) */
+	w->fd = open(w->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (w->fd < 0)
 		return hf_fail(cx, BERT_CONVERT_BAD_INPUT, w->path, "cannot open: %s", strerror(errno));
 	if (fstat(w->fd, &sb) != 0)
 		return hf_fail(cx, BERT_CONVERT_BAD_INPUT, w->path, "cannot stat: %s", strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return hf_fail(cx, BERT_CONVERT_BAD_INPUT, w->path, "not a regular file");
 	w->file_size = (uint64_t) sb.st_size;
 	if (w->file_size < 8)
 		return hf_fail(cx, BERT_CONVERT_BAD_INPUT, w->path,

@@ -1,53 +1,73 @@
 /*
- * cache.c — one copy of each model's weights per server.
+ * cache.c — one copy of each model's weights per server, by content.
  *
- * The first backend that uses a model copies its file into a snapshot under
- * $PGDATA/pg_bert/cache/ (taking a file lock, writing NAME.KEY.tmp.PID,
- * validating it, fsyncing and renaming it into place), and every backend maps
- * that snapshot read-only and shared: all of them use the same page-cache
- * pages, and nothing is copied or converted per backend.  The snapshot is
- * private to the server, so an administrator replacing, truncating or
- * deleting the installed file cannot pull pages from under a running query
- * (no SIGBUS); the KEY (device, inode, size, mtime of the installed file)
- * makes a changed file a new snapshot.
+ * A model's weights are mapped from a snapshot, $PGDATA/pg_bert/cache/
+ * HASH.bert, named by the SHA-256 of the model file.  Only this file writes
+ * snapshots: from the bytes in a database's registry (a model installed or
+ * trained there) or from a shipped file (read, never mapped), to
+ * HASH.bert.tmp.PID, whose hash is checked and which is parsed before it is
+ * fsynced and renamed into place; a lock file per hash (striped over 256
+ * files) makes concurrent first loads build once.  A snapshot is never
+ * written in place, so mapping one is safe however the sources change: the
+ * server never maps a file anything else may rewrite.  Two names with the
+ * same weights share one snapshot, and so do databases.
  *
- * Shared counters (calls, tokens, load time) and a generation number bumped
- * by install/drop live in $PGDATA/pg_bert/stats, a small file every backend
- * maps shared; this works without shared_preload_libraries.  With it,
- * bert.preload_models maps models in the postmaster, and backends inherit
- * the mapping when they fork.
+ * Which snapshots are still needed: a database that loads a model claims
+ * its snapshot (an empty file cache/claims/DBOID/HASH).  pgb_cache_collect
+ * (after every install, drop or training, and after a snapshot is built)
+ * drops this database's claims its registry no longer needs, every claim of
+ * a database that no longer exists, and every snapshot nobody claims (a
+ * mapping of an unlinked file stays valid); and temporary files of writers
+ * that died.  A database never used again keeps its claims until it is
+ * dropped.
+ *
+ * Per backend, a name maps to a loaded model until the registry changes: a
+ * relcache invalidation of _bert.model (sent at commit by every writer and
+ * by the table's trigger, replayed on standbys) makes the next call check
+ * the name again, so a call costs no catalogue query.
+ *
+ * Usage counters (calls, tokens, load time; per database and name for a
+ * stored model, per name for a shipped one) live in
+ * $PGDATA/pg_bert/stats, a small file every backend maps shared; this works
+ * without shared_preload_libraries.  With it, bert.preload_models maps
+ * shipped models in the postmaster and backends inherit the mapping.
  */
 #include "postgres.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
 #include "cache.h"
 #include "encoder.h"
 #include "model.h"
+#include "registry.h"
 #include "store.h"
 #include "util.h"
 
 #define STATS_MAGIC 0x42455254	/* "BERT" */
-#define STATS_VERSION 1
-#define STATS_SLOTS 64
+#define STATS_VERSION 2
+#define STATS_SLOTS 256
 
 typedef struct StatsSlot
 {
-	char		name[BERT_MODEL_NAME_MAX + 8];	/* "" = free */
-	uint64		key;			/* snapshot in use */
+	Oid			dboid;
+	char		name[BERT_MODEL_NAME_MAX + 4];	/* "" = free */
+	uint64		key;			/* the content in use (its hash's first bytes) */
 	TimestampTz loaded_at;
 	uint64		calls;
 	uint64		tokens;
@@ -59,15 +79,35 @@ typedef struct StatsFile
 	uint32		version;
 	int32		postmaster_pid; /* counters restart with the server */
 	uint32		n_slots;
-	uint64		generation;		/* bumped by install and drop */
 	StatsSlot	slots[STATS_SLOTS];
 } StatsFile;
 
 static char *bert_preload_models = NULL;
 
 static StatsFile *stats = NULL;
-static uint64 seen_generation = 0;
 static LoadedModel *loaded_models = NULL;
+
+/* set by the relcache callback: names must be checked against the registry */
+static bool registry_changed = false;
+static uint64 seen_store_generation = 0;
+
+/* What a name means now. */
+typedef struct Resolved
+{
+	bool		stored;
+	char		hash[BERT_HASH_HEX + 1];
+	int64		bytes;			/* stored: the file's size */
+} Resolved;
+
+static void
+registry_callback(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (!OidIsValid(relid) || relid == pgb_registry_cached_relid())
+	{
+		registry_changed = true;
+		pgb_registry_forget_relid();
+	}
+}
 
 void
 pgb_cache_init(void)
@@ -75,46 +115,466 @@ pgb_cache_init(void)
 	/* PGC_POSTMASTER settings can only exist when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomStringVariable("bert.preload_models",
-								   "Comma-separated models to load at server start.",
+								   "Comma-separated shipped models to load at server start.",
 								   "Needs bert in shared_preload_libraries.",
 								   &bert_preload_models,
 								   "",
 								   PGC_POSTMASTER,
 								   GUC_LIST_INPUT,
 								   NULL, NULL, NULL);
+	CacheRegisterRelcacheCallback(registry_callback, (Datum) 0);
 }
 
-/* An exclusive lock on path (created if needed); returns the fd to close. */
-static int
-lock_file(const char *path)
-{
-	int			fd = BasicOpenFilePerm(path, O_RDWR | O_CREAT, S_IRUSR | S_IWUSR);
+/* ---------------------------------------------------------------------------
+ * Paths and small files
+ */
 
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open lock file \"%s\": %m", path)));
-	while (flock(fd, LOCK_EX) != 0)
-	{
-		if (errno == EINTR)
-		{
-			CHECK_FOR_INTERRUPTS();
-			continue;
-		}
-		close(fd);
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not lock file \"%s\": %m", path)));
-	}
-	return fd;
+static void
+cache_path(char *buf, const char *fmt,...) pg_attribute_printf(2, 3);
+
+static void
+cache_path(char *buf, const char *fmt,...)
+{
+	char		dir[MAXPGPATH];
+	char		rest[MAXPGPATH];
+	va_list		ap;
+
+	pgb_data_path(dir, sizeof(dir), "cache");
+	va_start(ap, fmt);
+	vsnprintf(rest, sizeof(rest), fmt, ap);
+	va_end(ap);
+	snprintf(buf, MAXPGPATH, "%s%s%s", dir, rest[0] ? "/" : "", rest);
 }
 
 static void
-unlock_file(int fd)
+make_cache_dirs(void)
 {
-	flock(fd, LOCK_UN);
+	char		path[MAXPGPATH];
+
+	pgb_data_path(path, sizeof(path), NULL);
+	pgb_make_dir(path);
+	cache_path(path, "%s", "");
+	pgb_make_dir(path);
+	cache_path(path, "locks");
+	pgb_make_dir(path);
+	cache_path(path, "shipped");
+	pgb_make_dir(path);
+	cache_path(path, "claims");
+	pgb_make_dir(path);
+}
+
+static bool
+is_hash_name(const char *s, size_t len)
+{
+	return len == BERT_HASH_HEX && strspn(s, "0123456789abcdef") >= BERT_HASH_HEX;
+}
+
+/* Concurrent builders of one hash wait for each other (256 lock files). */
+static int
+lock_hash(const char *hash)
+{
+	char		path[MAXPGPATH];
+
+	cache_path(path, "locks/%.2s", hash);
+	return pgb_lock_file(path);
+}
+
+static bool
+snapshot_exists(const char *hash)
+{
+	char		path[MAXPGPATH];
+	struct stat st;
+
+	cache_path(path, "%s.bert", hash);
+	return stat(path, &st) == 0;
+}
+
+/* This database uses the snapshot of hash (nothing in the postmaster). */
+static void
+claim(const char *hash)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+
+	if (!OidIsValid(MyDatabaseId))
+		return;
+	cache_path(path, "claims/%u", MyDatabaseId);
+	pgb_make_dir(path);
+	cache_path(path, "claims/%u/%s", MyDatabaseId, hash);
+	fd = BasicOpenFilePerm(path, O_WRONLY | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", path)));
 	close(fd);
 }
+
+/* Map the snapshot of hash read-only; NULL if it does not exist (any more). */
+static void *
+map_snapshot(const char *hash, size_t *size)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+	struct stat st;
+	void	   *map;
+
+	cache_path(path, "%s.bert", hash);
+	fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+	{
+		if (errno == ENOENT)
+			return NULL;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", path)));
+	}
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t) BERT_HEADER_SIZE)
+	{
+		close(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("snapshot \"%s\" is damaged", path),
+				 errhint("Remove it: it is rebuilt on the next use.")));
+	}
+	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not map file \"%s\": %m", path)));
+	*size = (size_t) st.st_size;
+	return map;
+}
+
+/* Check a file we wrote ourselves (mapping it is safe); an overlay passes here. */
+static BertModelStatus
+check_own_file(const char *path, char *err, size_t errlen)
+{
+	int			fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	struct stat st;
+	void	   *map;
+	BertModel	m;
+	BertModelStatus status;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", path)));
+	if (st.st_size < (off_t) BERT_HEADER_SIZE)
+	{
+		close(fd);
+		return bcore_error(err, errlen, BERT_MODEL_CORRUPT, "file is %lld bytes, shorter than the %d-byte header",
+						   (long long) st.st_size, BERT_HEADER_SIZE);
+	}
+	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not map file \"%s\": %m", path)));
+	status = bcore_model_parse(map, (size_t) st.st_size, &m, err, errlen);
+	if (status == BERT_MODEL_OK)
+		bcore_model_close(&m);
+	munmap(map, (size_t) st.st_size);
+	return status == BERT_MODEL_NEEDS_BASE ? BERT_MODEL_OK : status;
+}
+
+/* Put our checked temporary file in place as the snapshot of hash. */
+static void
+publish_snapshot(const char *tmp, const char *hash)
+{
+	char		path[MAXPGPATH];
+
+	cache_path(path, "%s.bert", hash);
+	if (snapshot_exists(hash))
+		unlink(tmp);			/* built meanwhile from another source */
+	else
+		durable_rename(tmp, path, ERROR);
+}
+
+/* ---------------------------------------------------------------------------
+ * Building snapshots
+ */
+
+typedef struct SinkState
+{
+	int			fd;
+	const char *path;
+	PgbSha256  *sha;
+} SinkState;
+
+static void
+sink_write(void *arg, const char *data, size_t len)
+{
+	SinkState  *s = arg;
+
+	pgb_sha256_update(s->sha, data, len);
+	pgb_write_all(s->fd, data, len, s->path);
+}
+
+/* The snapshot of stored content hash (bytes long), from the registry; under its lock. */
+static void
+build_from_registry(const char *hash, int64 bytes)
+{
+	char		tmp[MAXPGPATH];
+	char		err[512];
+	uint8		sha[BERT_SHA256_LEN];
+	char		got[BERT_HASH_HEX + 1];
+	SinkState	s;
+	BertModelStatus status;
+
+	cache_path(tmp, "%s.bert.tmp.%d", hash, MyProcPid);
+	unlink(tmp);				/* only a dead backend with our pid left one */
+	s.fd = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, S_IRUSR | S_IWUSR);
+	if (s.fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", tmp)));
+	s.path = tmp;
+	PG_TRY();
+	{
+		s.sha = pgb_sha256_begin();
+		pgb_registry_read_content(hash, bytes, sink_write, &s);
+		pgb_sha256_final(s.sha, sha);
+		if (pg_fsync(s.fd) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not fsync file \"%s\": %m", tmp)));
+	}
+	PG_CATCH();
+	{
+		close(s.fd);
+		unlink(tmp);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	close(s.fd);
+	pgb_sha256_hex(sha, got);
+	if (strcmp(got, hash) != 0)
+	{
+		unlink(tmp);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the model content %.12s is damaged in the database", hash),
+				 errdetail("Its bytes have SHA-256 %s.", got)));
+	}
+	status = check_own_file(tmp, err, sizeof(err));
+	if (status != BERT_MODEL_OK)
+	{
+		unlink(tmp);
+		pgb_model_error(hash, status, err);
+	}
+	publish_snapshot(tmp, hash);
+}
+
+static uint64
+file_key(const struct stat *st)
+{
+	uint64		parts[5] = {(uint64) st->st_dev, (uint64) st->st_ino, (uint64) st->st_size,
+	(uint64) st->st_mtim.tv_sec, (uint64) st->st_mtim.tv_nsec};
+
+	return hash_bytes_extended((const unsigned char *) parts, sizeof(parts), 0);
+}
+
+/* The remembered hash of a shipped file with this key, if its snapshot exists. */
+static bool
+read_memo(uint64 key, char *hash)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+	ssize_t		n;
+
+	cache_path(path, "shipped/%016llx", (unsigned long long) key);
+	fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	n = read(fd, hash, BERT_HASH_HEX);
+	close(fd);
+	if (n != BERT_HASH_HEX)
+		return false;
+	hash[BERT_HASH_HEX] = '\0';
+	return is_hash_name(hash, BERT_HASH_HEX);
+}
+
+static void
+write_memo(uint64 key, const char *hash)
+{
+	char		path[MAXPGPATH],
+				tmp[MAXPGPATH];
+	int			fd;
+
+	cache_path(path, "shipped/%016llx", (unsigned long long) key);
+	cache_path(tmp, "shipped/%016llx.tmp.%d", (unsigned long long) key, MyProcPid);
+	fd = BasicOpenFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, S_IRUSR | S_IWUSR);
+	if (fd < 0)
+		return;					/* only a memo: next time we hash again */
+	if (write(fd, hash, BERT_HASH_HEX) != BERT_HASH_HEX || pg_fsync(fd) != 0)
+	{
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+/*
+ * The hash of the shipped file at path (stat st): remembered by (device,
+ * inode, size, mtime), so a backend start does not hash 70 MB again; else
+ * the file is copied into the cache, hashed on the way, checked, and
+ * becomes the snapshot.  false, with *status and err, if it is no model.
+ */
+static bool
+shipped_file_hash(const char *path, const struct stat *st, char *hash,
+				  BertModelStatus *status, char *err, size_t errlen)
+{
+	uint64		key = file_key(st);
+	char		tmp[MAXPGPATH];
+	uint8		sha[BERT_SHA256_LEN];
+	struct stat after;
+	int			lockfd;
+
+	*status = BERT_MODEL_OK;
+	if (read_memo(key, hash) && snapshot_exists(hash))
+		return true;
+	make_cache_dirs();
+	cache_path(tmp, "shipped.tmp.%d", MyProcPid);
+	unlink(tmp);
+	if (pgb_copy_model_file(path, tmp, sha, status, err, errlen) < 0)
+		return false;
+	if ((*status = check_own_file(tmp, err, errlen)) != BERT_MODEL_OK)
+	{
+		unlink(tmp);
+		return false;
+	}
+	pgb_sha256_hex(sha, hash);
+	lockfd = lock_hash(hash);
+	PG_TRY();
+	{
+		claim(hash);
+		publish_snapshot(tmp, hash);
+	}
+	PG_FINALLY();
+	{
+		pgb_unlock_file(lockfd);
+	}
+	PG_END_TRY();
+	/* a file rewritten while we read it: what we copied is consistent, but remember nothing */
+	if (stat(path, &after) == 0 && file_key(&after) == key)
+		write_memo(key, hash);
+	return true;
+}
+
+bool
+pgb_shipped_hash(const char *name, char *hash, BertModelStatus *status, char *err, size_t errlen)
+{
+	char		path[MAXPGPATH];
+	struct stat st;
+
+	if (!pgb_shipped_file(name, path, &st))
+	{
+		*status = BERT_MODEL_IO;
+		bcore_error(err, errlen, BERT_MODEL_IO, "there is no file \"%s\"", path);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		*status = BERT_MODEL_IO;
+		bcore_error(err, errlen, BERT_MODEL_IO, "\"%s\" is not a regular file", path);
+		return false;
+	}
+	if (!shipped_file_hash(path, &st, hash, status, err, errlen))
+		return false;
+	claim(hash);
+	return true;
+}
+
+/*
+ * Make sure the snapshot of content hash exists, and claim it: from the
+ * registry (bytes long, or -1 to look), else from a shipped file with that
+ * content.  for_name names the model that needs it in messages.
+ */
+static void
+ensure_content(const char *hash, int64 size, const char *for_name, bool is_base)
+{
+	int			lockfd;
+	volatile bool built = false;
+	volatile bool found = false;
+	volatile int64 bytes = size;
+
+	make_cache_dirs();
+	if (bytes < 0 && !snapshot_exists(hash))
+		bytes = pgb_registry_content_bytes(hash);
+	lockfd = lock_hash(hash);
+	PG_TRY();
+	{
+		claim(hash);
+		if (snapshot_exists(hash))
+			found = true;
+		else if (bytes >= 0)
+		{
+			build_from_registry(hash, bytes);
+			found = built = true;
+		}
+	}
+	PG_FINALLY();
+	{
+		pgb_unlock_file(lockfd);
+	}
+	PG_END_TRY();
+
+	if (!found)
+	{
+		/* a shipped file with that content? */
+		char		dir[MAXPGPATH];
+		DIR		   *d;
+		struct dirent *de;
+
+		pgb_shipped_dir(dir, sizeof(dir));
+		d = AllocateDir(dir);
+		while (!found && d != NULL && (de = ReadDirExtended(d, dir, LOG)) != NULL)
+		{
+			size_t		len = strlen(de->d_name);
+			char		path[MAXPGPATH],
+						h[BERT_HASH_HEX + 1],
+						err[512];
+			struct stat st;
+			BertModelStatus status;
+
+			if (len <= 5 || strcmp(de->d_name + len - 5, ".bert") != 0 || de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+				continue;
+			if (shipped_file_hash(path, &st, h, &status, err, sizeof(err)) && strcmp(h, hash) == 0)
+				found = true;
+		}
+		if (d != NULL)
+			FreeDir(d);
+		if (found)
+			claim(hash);
+	}
+	if (!found)
+	{
+		if (is_base)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("the base model of \"%s\" is not available", for_name),
+					 errdetail("No model stored in this database or shipped with the extension has the content %s.", hash),
+					 errhint("Install the base model's file again, under any name.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the content of model \"%s\" is missing from the database", for_name),
+				 errdetail("Content %s has no bytes in _bert.model_chunk.", hash)));
+	}
+	if (built)
+		pgb_cache_collect();
+}
+
+/* ---------------------------------------------------------------------------
+ * Usage counters
+ */
 
 /* Map the shared counters file, creating or resetting it as needed. */
 static void
@@ -131,13 +591,13 @@ stats_attach(void)
 	pgb_data_path(dir, sizeof(dir), NULL);
 	pgb_make_dir(dir);
 	pgb_data_path(path, sizeof(path), "stats");
-	fd = lock_file(path);
+	fd = pgb_lock_file(path);
 	if (fstat(fd, &st) != 0 ||
 		(st.st_size != sizeof(StatsFile) && ftruncate(fd, sizeof(StatsFile)) != 0))
 	{
 		int			save = errno;
 
-		unlock_file(fd);
+		pgb_unlock_file(fd);
 		errno = save;
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -148,7 +608,7 @@ stats_attach(void)
 	{
 		int			save = errno;
 
-		unlock_file(fd);
+		pgb_unlock_file(fd);
 		errno = save;
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -158,31 +618,53 @@ stats_attach(void)
 	if (stats->magic != STATS_MAGIC || stats->version != STATS_VERSION ||
 		stats->postmaster_pid != (int32) PostmasterPid || stats->n_slots != STATS_SLOTS)
 	{
-		uint64		generation = stats->magic == STATS_MAGIC ? stats->generation : 0;
-
 		memset(stats, 0, sizeof(StatsFile));
 		stats->magic = STATS_MAGIC;
 		stats->version = STATS_VERSION;
 		stats->postmaster_pid = (int32) PostmasterPid;
 		stats->n_slots = STATS_SLOTS;
-		stats->generation = generation + 1;
 	}
-	unlock_file(fd);
-	seen_generation = __atomic_load_n(&stats->generation, __ATOMIC_ACQUIRE);
+	pgb_unlock_file(fd);
+}
+
+static uint64
+hash_key(const char *hash)
+{
+	uint8		sha[BERT_SHA256_LEN];
+	uint64		key = 0;
+
+	if (pgb_sha256_parse(hash, sha))
+		memcpy(&key, sha, sizeof(key));
+	return key;
+}
+
+/*
+ * Whose counters: a stored model's are its database's (another database may
+ * store other weights under the name); a shipped model's are the server's,
+ * as the file is, so that one preloaded in the postmaster counts too.
+ */
+static Oid
+counter_db(bool stored)
+{
+	return stored ? MyDatabaseId : InvalidOid;
 }
 
 /* The counters slot of a model, claimed if new; -1 if all are taken. */
 static int
-stats_slot(const char *name, uint64 key)
+stats_slot(const char *name, const char *hash, bool stored)
 {
 	char		path[MAXPGPATH];
 	int			fd;
 	int			slot = -1;
+	uint64		key = hash_key(hash);
+	Oid			dboid = counter_db(stored);
 
+	stats_attach();
 	pgb_data_path(path, sizeof(path), "stats");
-	fd = lock_file(path);
+	fd = pgb_lock_file(path);
 	for (int i = 0; i < STATS_SLOTS; i++)
-		if (strcmp(stats->slots[i].name, name) == 0)
+		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
+			strcmp(stats->slots[i].name, name) == 0)
 		{
 			slot = i;
 			break;
@@ -192,6 +674,7 @@ stats_slot(const char *name, uint64 key)
 			if (stats->slots[i].name[0] == '\0')
 			{
 				slot = i;
+				stats->slots[i].dboid = dboid;
 				strlcpy(stats->slots[i].name, name, sizeof(stats->slots[i].name));
 				stats->slots[i].key = 0;
 				break;
@@ -205,164 +688,8 @@ stats_slot(const char *name, uint64 key)
 		__atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->tokens, 0, __ATOMIC_RELAXED);
 	}
-	unlock_file(fd);
+	pgb_unlock_file(fd);
 	return slot;
-}
-
-/* Free the counters slot of a dropped model, for the next model to use. */
-static void
-stats_release(const char *name)
-{
-	char		path[MAXPGPATH];
-	int			fd;
-
-	stats_attach();
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = lock_file(path);
-	for (int i = 0; i < STATS_SLOTS; i++)
-		if (strcmp(stats->slots[i].name, name) == 0)
-			memset(&stats->slots[i], 0, sizeof(StatsSlot));
-	unlock_file(fd);
-}
-
-static uint64
-file_key(const struct stat *st)
-{
-	uint64		parts[5] = {(uint64) st->st_dev, (uint64) st->st_ino, (uint64) st->st_size,
-	(uint64) st->st_mtim.tv_sec, (uint64) st->st_mtim.tv_nsec};
-
-	return hash_bytes_extended((const unsigned char *) parts, sizeof(parts), 0);
-}
-
-/* Remove files in dir named PREFIX* except keep (may be NULL). */
-static void
-remove_files(const char *dir, const char *prefix, const char *keep)
-{
-	DIR		   *d = AllocateDir(dir);
-	struct dirent *de;
-	size_t		plen = strlen(prefix);
-
-	while ((de = ReadDir(d, dir)) != NULL)
-	{
-		char		path[MAXPGPATH];
-
-		if (strncmp(de->d_name, prefix, plen) != 0 ||
-			(keep != NULL && strcmp(de->d_name, keep) == 0))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);			/* mappings of it stay valid */
-	}
-	FreeDir(d);
-}
-
-/*
- * Make sure the snapshot of the installed file exists; return its path.
- * Holding NAME.lock, only one backend copies; the others wait, then map it.
- */
-static void
-ensure_snapshot(const char *name, const char *src, uint64 key, char *snap)
-{
-	char		dir[MAXPGPATH],
-				lock[MAXPGPATH],
-				tmp[MAXPGPATH],
-				file[MAXPGPATH],
-				prefix[MAXPGPATH],
-				keep[MAXPGPATH];
-	int			lockfd;
-	struct stat st;
-
-	pgb_data_path(dir, sizeof(dir), "cache");
-	snprintf(file, sizeof(file), "%s.%016llx.bert", name, (unsigned long long) key);
-	snprintf(snap, MAXPGPATH, "%s/%s", dir, file);
-	if (stat(snap, &st) == 0)
-		return;
-
-	pgb_make_dir(dir);
-	snprintf(lock, sizeof(lock), "%s/%s.lock", dir, name);
-	lockfd = lock_file(lock);
-	PG_TRY();
-	{
-		if (stat(snap, &st) != 0)
-		{
-			/* older snapshots of this model and dead writers' leftovers */
-			snprintf(prefix, sizeof(prefix), "%s.", name);
-			snprintf(keep, sizeof(keep), "%s.lock", name);
-			remove_files(dir, prefix, keep);
-			snprintf(tmp, sizeof(tmp), "%s/%s.tmp.%d", dir, file, MyProcPid);
-			pgb_validate_model_file(name, src);	/* fail fast, before copying */
-			pgb_copy_file(src, tmp);
-			pgb_publish_model_file(name, tmp, snap);
-		}
-	}
-	PG_FINALLY();
-	{
-		unlock_file(lockfd);
-	}
-	PG_END_TRY();
-}
-
-static void
-forget_models(void)
-{
-	while (loaded_models != NULL)
-	{
-		LoadedModel *lm = loaded_models;
-
-		loaded_models = lm->next;
-		bcore_run_state_free(&lm->state);
-		bcore_model_close(&lm->model);
-		pfree(lm);
-	}
-}
-
-LoadedModel *
-pgb_get_model(const char *name)
-{
-	LoadedModel *lm;
-	char		src[MAXPGPATH],
-				snap[MAXPGPATH],
-				err[512];
-	struct stat st;
-	uint64		key;
-	BertModel	model;
-	BertModelStatus status;
-
-	stats_attach();
-	/* an install or drop anywhere in the server: look models up again */
-	if (__atomic_load_n(&stats->generation, __ATOMIC_ACQUIRE) != seen_generation)
-	{
-		forget_models();
-		seen_generation = __atomic_load_n(&stats->generation, __ATOMIC_ACQUIRE);
-	}
-	for (lm = loaded_models; lm != NULL; lm = lm->next)
-		if (strcmp(lm->name, name) == 0)
-			return lm;
-
-	pgb_check_model_name(name);
-	if (!pgb_find_model_file(name, src, &st))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" is not installed", name),
-				 errdetail("There is no file \"%s.bert\" in the models directories.", name)));
-	if (!S_ISREG(st.st_mode))
-		ereport(ERROR,
-				(errcode(ERRCODE_IO_ERROR),
-				 errmsg("could not load model \"%s\"", name),
-				 errdetail("\"%s\" is not a regular file.", src)));
-	key = file_key(&st);
-	ensure_snapshot(name, src, key, snap);
-
-	status = bcore_model_open(snap, &model, err, sizeof(err));
-	if (status != BERT_MODEL_OK)
-		pgb_model_error(name, status, err);
-
-	lm = MemoryContextAllocZero(TopMemoryContext, sizeof(LoadedModel));
-	strlcpy(lm->name, name, sizeof(lm->name));
-	lm->model = model;
-	lm->slot = stats_slot(name, key);
-	lm->next = loaded_models;
-	loaded_models = lm;
-	return lm;
 }
 
 void
@@ -373,6 +700,312 @@ pgb_count_use(LoadedModel *lm, int64 tokens)
 	__atomic_add_fetch(&stats->slots[lm->slot].calls, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&stats->slots[lm->slot].tokens, (uint64) tokens, __ATOMIC_RELAXED);
 }
+
+void
+pgb_cache_reset_counters(const char *name)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+
+	stats_attach();
+	pgb_data_path(path, sizeof(path), "stats");
+	fd = pgb_lock_file(path);
+	for (int i = 0; i < STATS_SLOTS; i++)
+	{
+		StatsSlot  *s = &stats->slots[i];
+
+		if (s->name[0] != '\0' && (s->dboid == MyDatabaseId || s->dboid == InvalidOid) &&
+			(name == NULL || strcmp(s->name, name) == 0))
+		{
+			__atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->tokens, 0, __ATOMIC_RELAXED);
+		}
+	}
+	pgb_unlock_file(fd);
+}
+
+/* ---------------------------------------------------------------------------
+ * Loading
+ */
+
+static void remove_dead_writers_files(void);
+
+static void
+free_model(LoadedModel *lm)
+{
+	bcore_run_state_free(&lm->state);
+	bcore_model_close(&lm->model);
+	if (lm->base_map != NULL)
+	{
+		bcore_model_close(&lm->base);
+		munmap(lm->base_map, lm->base_map_size);
+	}
+	if (lm->map != NULL)
+		munmap(lm->map, lm->map_size);
+	pfree(lm);
+}
+
+/* What name means now: a stored model, else a shipped one; ERROR if neither. */
+static void
+resolve(const char *name, Resolved *r)
+{
+	PgbStoredModel m;
+	BertModelStatus status;
+	char		err[512];
+
+	memset(r, 0, sizeof(*r));
+	pgb_check_model_name(name);
+	if (pgb_registry_lookup(name, &m))
+	{
+		r->stored = true;
+		strlcpy(r->hash, m.hash, sizeof(r->hash));
+		r->bytes = m.bytes;
+		return;
+	}
+	{
+		char		path[MAXPGPATH];
+		struct stat st;
+
+		if (!pgb_shipped_file(name, path, &st))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" is not installed", name),
+					 errdetail("No model of that name is stored in this database or shipped with the extension.")));
+	}
+	if (!pgb_shipped_hash(name, r->hash, &status, err, sizeof(err)))
+		pgb_model_error(name, status, err);
+}
+
+/*
+ * Load the model a name resolved to from its snapshot (and an overlay's
+ * base from its own): NULL, with *status and err, if its file does not
+ * parse.  The result is in TopMemoryContext and linked nowhere.
+ */
+static LoadedModel *
+load(const char *name, const Resolved *r, BertModelStatus *status, char *err, size_t errlen)
+{
+	LoadedModel *volatile lm = MemoryContextAllocZero(TopMemoryContext, sizeof(LoadedModel));
+
+	strlcpy(lm->name, name, sizeof(lm->name));
+	strlcpy(lm->hash, r->hash, sizeof(lm->hash));
+	lm->stored = r->stored;
+	lm->slot = -1;
+	*status = BERT_MODEL_OK;
+	PG_TRY();
+	{
+		BertFileHeader h;
+
+		/* what writers that died left behind goes at the next load */
+		remove_dead_writers_files();
+		/* a concurrent collection may remove a snapshot between build and map */
+		for (int attempt = 0; lm->map == NULL && attempt < 3; attempt++)
+		{
+			ensure_content(r->hash, r->stored ? r->bytes : -1, name, false);
+			lm->map = map_snapshot(r->hash, &lm->map_size);
+		}
+		if (lm->map == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("could not load model \"%s\"", name),
+					 errdetail("Its snapshot keeps disappearing.")));
+		*status = bcore_model_check_header(lm->map, lm->map_size, lm->map_size, &h, err, errlen);
+		if (*status == BERT_MODEL_OK && bcore_header_is_overlay(&h))
+		{
+			pgb_sha256_hex(h.base_sha256, lm->base_hash);
+			for (int attempt = 0; lm->base_map == NULL && attempt < 3; attempt++)
+			{
+				ensure_content(lm->base_hash, -1, name, true);
+				lm->base_map = map_snapshot(lm->base_hash, &lm->base_map_size);
+			}
+			if (lm->base_map == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_IO_ERROR),
+						 errmsg("could not load the base model of \"%s\"", name)));
+			*status = bcore_model_parse(lm->base_map, lm->base_map_size, &lm->base, err, errlen);
+			if (*status == BERT_MODEL_OK)
+			{
+				*status = bcore_model_parse_overlay(lm->map, lm->map_size, &lm->base,
+													h.base_sha256, &lm->model, err, errlen);
+				if (*status != BERT_MODEL_OK)
+					bcore_model_close(&lm->base);
+			}
+			else if (*status == BERT_MODEL_NEEDS_BASE)
+			{
+				*status = BERT_MODEL_CORRUPT;
+				snprintf(err, errlen, "its base is an overlay itself");
+			}
+		}
+		else if (*status == BERT_MODEL_OK)
+			*status = bcore_model_parse(lm->map, lm->map_size, &lm->model, err, errlen);
+	}
+	PG_CATCH();
+	{
+		if (lm->base_map != NULL)
+			munmap(lm->base_map, lm->base_map_size);
+		if (lm->map != NULL)
+			munmap(lm->map, lm->map_size);
+		pfree(lm);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (*status != BERT_MODEL_OK)
+	{
+		if (lm->base_map != NULL)
+			munmap(lm->base_map, lm->base_map_size);
+		munmap(lm->map, lm->map_size);
+		pfree(lm);
+		return NULL;
+	}
+	lm->slot = stats_slot(name, lm->hash, lm->stored);
+	lm->verified = true;
+	return lm;
+}
+
+/* Names are checked against the registry again after it changed. */
+static void
+check_invalidation(void)
+{
+	if (registry_changed || seen_store_generation != pgb_store_generation)
+	{
+		for (LoadedModel *lm = loaded_models; lm != NULL; lm = lm->next)
+			lm->verified = false;
+		registry_changed = false;
+		seen_store_generation = pgb_store_generation;
+	}
+}
+
+/*
+ * The loaded model for name: from this backend's list while the registry
+ * has not changed; else the name is resolved again, and the loaded model
+ * kept if it still means the same content.
+ */
+static LoadedModel *
+get_model(const char *name, bool shipped_only, BertModelStatus *status, char *err, size_t errlen)
+{
+	LoadedModel *lm,
+			  **prev;
+	Resolved	r;
+	bool		resolved = false;
+
+	*status = BERT_MODEL_OK;
+	check_invalidation();
+	for (prev = &loaded_models; (lm = *prev) != NULL; prev = &lm->next)
+		if (strcmp(lm->name, name) == 0)
+		{
+			if (lm->verified && !(shipped_only && lm->stored))
+				return lm;
+			if (shipped_only)
+			{
+				memset(&r, 0, sizeof(r));
+				if (!pgb_shipped_hash(name, r.hash, status, err, errlen))
+					return NULL;
+			}
+			else
+				resolve(name, &r);
+			resolved = true;
+			if (strcmp(r.hash, lm->hash) == 0 && r.stored == lm->stored)
+			{
+				lm->verified = true;
+				claim(lm->hash);
+				if (lm->base_hash[0])
+					claim(lm->base_hash);
+				if (lm->slot < 0)
+					lm->slot = stats_slot(name, lm->hash, lm->stored);
+				return lm;
+			}
+			*prev = lm->next;
+			free_model(lm);
+			break;
+		}
+	if (!resolved)
+	{
+		if (shipped_only)
+		{
+			memset(&r, 0, sizeof(r));
+			pgb_check_model_name(name);
+			if (!pgb_shipped_hash(name, r.hash, status, err, errlen))
+				return NULL;
+		}
+		else
+			resolve(name, &r);
+	}
+	lm = load(name, &r, status, err, errlen);
+	if (lm == NULL)
+		return NULL;
+	lm->next = loaded_models;
+	loaded_models = lm;
+	return lm;
+}
+
+LoadedModel *
+pgb_get_model(const char *name)
+{
+	BertModelStatus status;
+	char		err[512];
+	LoadedModel *lm = get_model(name, false, &status, err, sizeof(err));
+
+	if (lm == NULL)
+		pgb_model_error(name, status, err);
+	return lm;
+}
+
+LoadedModel *
+pgb_try_shipped_model(const char *name, BertModelStatus *status, char *err, size_t errlen)
+{
+	return get_model(name, true, status, err, errlen);
+}
+
+LoadedModel *
+pgb_open_model(const char *name)
+{
+	Resolved	r;
+	BertModelStatus status;
+	char		err[512];
+	LoadedModel *lm;
+
+	resolve(name, &r);
+	lm = load(name, &r, &status, err, sizeof(err));
+	if (lm == NULL)
+		pgb_model_error(name, status, err);
+	return lm;
+}
+
+LoadedModel *
+pgb_open_base(const char *hash)
+{
+	Resolved	r;
+	BertModelStatus status;
+	char		err[512];
+	char		name[BERT_MODEL_NAME_MAX + 1];
+	LoadedModel *lm;
+
+	memset(&r, 0, sizeof(r));
+	strlcpy(r.hash, hash, sizeof(r.hash));
+	snprintf(name, sizeof(name), "base %.12s", hash);
+	ensure_content(hash, -1, name, true);
+	lm = load(name, &r, &status, err, sizeof(err));
+	if (lm == NULL)
+		pgb_model_error(name, status, err);
+	if (lm->model.overlay)
+	{
+		pgb_close_model(lm);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the base model %.12s is an overlay itself", hash),
+				 errdetail("An overlay's base is a complete model.")));
+	}
+	return lm;
+}
+
+void
+pgb_close_model(LoadedModel *lm)
+{
+	free_model(lm);
+}
+
+/* ---------------------------------------------------------------------------
+ * The catalogue's view of a model
+ */
 
 /* Bytes of the mapping at base (size bytes) that are in memory. */
 static int64
@@ -396,42 +1029,27 @@ resident_bytes(const void *base, size_t size)
 }
 
 void
-pgb_model_usage(const char *name, const char *path, BertModelInfo *info)
+pgb_model_usage(const char *name, const char *hash, bool stored, BertModelInfo *info)
 {
-	struct stat st;
-	char		snap[MAXPGPATH],
-				dir[MAXPGPATH];
-	int			fd;
+	size_t		size;
+	void	   *map;
+	uint64		key = hash_key(hash);
+	Oid			dboid = counter_db(stored);
 
 	memset(info, 0, sizeof(*info));
+	info->bytes_in_cache = -1;
 	info->bytes_resident = -1;
 	stats_attach();
-	if (stat(path, &st) != 0)
-		return;
-	info->bytes_on_disk = st.st_size;
-
-	pgb_data_path(dir, sizeof(dir), "cache");
-	snprintf(snap, sizeof(snap), "%s/%s.%016llx.bert", dir, name,
-			 (unsigned long long) file_key(&st));
-	fd = BasicOpenFile(snap, O_RDONLY);
-	if (fd >= 0)
+	map = is_hash_name(hash, strlen(hash)) ? map_snapshot(hash, &size) : NULL;
+	if (map != NULL)
 	{
-		struct stat ss;
-
-		if (fstat(fd, &ss) == 0 && ss.st_size > 0)
-		{
-			void	   *map = mmap(NULL, ss.st_size, PROT_READ, MAP_SHARED, fd, 0);
-
-			if (map != MAP_FAILED)
-			{
-				info->bytes_resident = resident_bytes(map, ss.st_size);
-				munmap(map, ss.st_size);
-			}
-		}
-		close(fd);
+		info->bytes_in_cache = (int64) size;
+		info->bytes_resident = resident_bytes(map, size);
+		munmap(map, size);
 	}
 	for (int i = 0; i < STATS_SLOTS; i++)
-		if (strcmp(stats->slots[i].name, name) == 0 && stats->slots[i].key == file_key(&st))
+		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
+			strcmp(stats->slots[i].name, name) == 0 && stats->slots[i].key == key)
 		{
 			info->loaded = true;
 			info->loaded_since = stats->slots[i].loaded_at;
@@ -440,35 +1058,260 @@ pgb_model_usage(const char *name, const char *path, BertModelInfo *info)
 		}
 }
 
-/* A dropped model: its snapshots go (mappings of them stay valid), its slot frees. */
+/* ---------------------------------------------------------------------------
+ * Collection
+ */
+
+static bool
+in_list(List *hashes, const char *hash)
+{
+	ListCell   *lc;
+
+	foreach(lc, hashes)
+		if (strcmp(lfirst(lc), hash) == 0)
+		return true;
+	return false;
+}
+
+/* The hashes of the shipped files we have hashed (nothing is hashed here). */
+static List *
+shipped_hashes(void)
+{
+	char		dir[MAXPGPATH];
+	DIR		   *d;
+	struct dirent *de;
+	List	   *out = NIL;
+
+	pgb_shipped_dir(dir, sizeof(dir));
+	d = AllocateDir(dir);
+	while (d != NULL && (de = ReadDirExtended(d, dir, LOG)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+		char		path[MAXPGPATH],
+					h[BERT_HASH_HEX + 1];
+		struct stat st;
+
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".bert") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && read_memo(file_key(&st), h))
+			out = lappend(out, pstrdup(h));
+	}
+	if (d != NULL)
+		FreeDir(d);
+	return out;
+}
+
+/* A temporary file NAME.tmp.PID of a writer that is gone. */
+static bool
+dead_writers_file(const char *dir, const char *file)
+{
+	const char *p = strstr(file, ".tmp.");
+	char		path[MAXPGPATH];
+	struct stat st;
+	int			pid;
+
+	if (p == NULL || (pid = atoi(p + 5)) <= 0)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (stat(path, &st) != 0)
+		return false;
+	/* older than the server, or its process is gone */
+	return (st.st_mtime < timestamptz_to_time_t(PgStartTime)) ||
+		(kill(pid, 0) != 0 && errno == ESRCH);
+}
+
+/* Remove the temporary files of writers that died, in the cache and its memos. */
+static void
+remove_dead_writers_files(void)
+{
+	const char *subs[] = {"", "shipped"};
+
+	for (int i = 0; i < 2; i++)
+	{
+		char		dir[MAXPGPATH];
+		DIR		   *d;
+		struct dirent *de;
+
+		cache_path(dir, "%s", subs[i]);
+		d = AllocateDir(dir);
+		while (d != NULL && (de = ReadDirExtended(d, dir, DEBUG1)) != NULL)
+		{
+			char		path[MAXPGPATH];
+
+			if (strstr(de->d_name, ".tmp.") == NULL || !dead_writers_file(dir, de->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+		if (d != NULL)
+			FreeDir(d);
+	}
+}
+
+/* Does any database claim hash? */
+static bool
+claimed(const char *hash)
+{
+	char		dir[MAXPGPATH];
+	DIR		   *d;
+	struct dirent *de;
+	bool		found = false;
+
+	cache_path(dir, "claims");
+	d = AllocateDir(dir);
+	while (!found && d != NULL && (de = ReadDirExtended(d, dir, LOG)) != NULL)
+	{
+		char		path[MAXPGPATH];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, hash);
+		found = stat(path, &st) == 0;
+	}
+	if (d != NULL)
+		FreeDir(d);
+	return found;
+}
+
+/* Remove the directory path and the files in it. */
+static void
+remove_dir(const char *path)
+{
+	DIR		   *d = AllocateDir(path);
+	struct dirent *de;
+
+	while (d != NULL && (de = ReadDirExtended(d, path, LOG)) != NULL)
+	{
+		char		file[MAXPGPATH];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		unlink(file);
+	}
+	if (d != NULL)
+		FreeDir(d);
+	rmdir(path);
+}
+
 void
-pgb_cache_forget_model(const char *name)
+pgb_cache_collect(void)
 {
 	char		dir[MAXPGPATH],
-				prefix[MAXPGPATH],
-				keep[MAXPGPATH];
+				path[MAXPGPATH];
+	DIR		   *d;
+	struct dirent *de;
+	List	   *in_use;
+	struct stat st;
 
-	pgb_data_path(dir, sizeof(dir), "cache");
-	snprintf(prefix, sizeof(prefix), "%s.", name);
-	snprintf(keep, sizeof(keep), "%s.lock", name);
-	if (access(dir, F_OK) == 0)
-		remove_files(dir, prefix, keep);
-	stats_release(name);
-}
+	cache_path(dir, "%s", "");
+	if (stat(dir, &st) != 0 || !OidIsValid(MyDatabaseId))
+		return;
+	in_use = list_concat(pgb_registry_hashes(), shipped_hashes());
 
-/* Bump the generation: every backend forgets its models at its next lookup. */
-void
-pgb_cache_invalidate(void)
-{
+	/* this database's claims on what it no longer names */
+	cache_path(path, "claims/%u", MyDatabaseId);
+	d = AllocateDir(path);
+	while (d != NULL && (de = ReadDirExtended(d, path, LOG)) != NULL)
+	{
+		char		file[MAXPGPATH];
+
+		if (!is_hash_name(de->d_name, strlen(de->d_name)) || in_list(in_use, de->d_name))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		unlink(file);
+	}
+	if (d != NULL)
+		FreeDir(d);
+
+	/* claims of databases that were dropped */
+	cache_path(path, "claims");
+	d = AllocateDir(path);
+	while (d != NULL && (de = ReadDirExtended(d, path, LOG)) != NULL)
+	{
+		char	   *end;
+		unsigned long dboid = strtoul(de->d_name, &end, 10);
+		char		sub[MAXPGPATH];
+
+		if (de->d_name[0] == '.' || *end != '\0' || dboid == 0)
+			continue;
+		if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum((Oid) dboid)))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		remove_dir(sub);
+	}
+	if (d != NULL)
+		FreeDir(d);
+
+	/* snapshots nobody claims, dead writers' files, 0.1.0's snapshots */
+	d = AllocateDir(dir);
+	while (d != NULL && (de = ReadDirExtended(d, dir, LOG)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (len == BERT_HASH_HEX + 5 && strcmp(de->d_name + BERT_HASH_HEX, ".bert") == 0 &&
+			is_hash_name(de->d_name, BERT_HASH_HEX))
+		{
+			char		hash[BERT_HASH_HEX + 1];
+			int			lockfd;
+
+			strlcpy(hash, de->d_name, sizeof(hash));
+			if (claimed(hash))
+				continue;
+			/* under its lock: a loader claims before it looks */
+			lockfd = lock_hash(hash);
+			if (!claimed(hash))
+				unlink(path);	/* mappings of it stay valid */
+			pgb_unlock_file(lockfd);
+		}
+		else if ((len > 5 && strcmp(de->d_name + len - 5, ".bert") == 0) ||
+				 (len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0))
+			unlink(path);		/* 0.1.0's NAME.KEY.bert and NAME.lock */
+	}
+	if (d != NULL)
+		FreeDir(d);
+
+	remove_dead_writers_files();
+
+	/* counters of this database's models that are gone */
 	stats_attach();
-	__atomic_add_fetch(&stats->generation, 1, __ATOMIC_ACQ_REL);
+	{
+		int			fd;
+
+		pgb_data_path(path, sizeof(path), "stats");
+		fd = pgb_lock_file(path);
+		for (int i = 0; i < STATS_SLOTS; i++)
+		{
+			StatsSlot  *s = &stats->slots[i];
+			bool		used = false;
+			ListCell   *lc;
+
+			if (s->name[0] == '\0' || s->dboid != MyDatabaseId)
+				continue;
+			foreach(lc, in_use)
+				if (hash_key(lfirst(lc)) == s->key)
+				used = true;
+			if (!used)
+				memset(s, 0, sizeof(StatsSlot));
+		}
+		pgb_unlock_file(fd);
+	}
 }
+
+/* ---------------------------------------------------------------------------
+ * Preload
+ */
 
 /*
- * In the postmaster (shared_preload_libraries): load each listed model so
- * that backends inherit the mapping.  A model that fails is reported and
- * skipped; the server still starts.  Only the weights are mapped here: no
- * BLIS, no threads in the postmaster.
+ * In the postmaster (shared_preload_libraries): load each listed shipped
+ * model so that backends inherit the mapping (they check, on first use,
+ * that their database does not store a model of that name).  There is no
+ * database here, so models stored in a registry cannot be preloaded.  A
+ * model that fails is reported and skipped; the server still starts.  Only
+ * the weights are mapped: no BLIS, no threads in the postmaster.
  */
 void
 pgb_cache_preload(void)
@@ -497,6 +1340,7 @@ pgb_cache_preload(void)
 		{
 			LoadedModel *lm = pgb_get_model(name);
 
+			lm->verified = false;
 			ereport(LOG,
 					(errmsg("bert: preloaded model \"%s\" (%zu bytes)", name, lm->model.size)));
 		}

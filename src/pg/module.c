@@ -4,8 +4,9 @@
  * The glue is layered; a file uses only the layers below it:
  *
  *   util      text <-> UTF-8, real[], privilege check, kind names, errors
- *   store     model files on disk: names, directories, safe copies
- *   cache     snapshots shared by the server, counters, loading, preload
+ *   store     model files on disk: names, the shipped directory, safe reads
+ *   registry  the _bert tables: a database's models, as the extension owner
+ *   cache     snapshots by content hash, counters, loading, preload, collection
  *   run       a call's model, token limit and tokens; the encoder run
  *   embed, classify, catalogue   SQL functions (catalogue also installs)
  *   train     SQL functions that train and install (through catalogue)
@@ -23,10 +24,12 @@
 #include "utils/guc.h"
 
 #include "cache.h"
+#include "catalogue.h"
 #include "model_format.h"
 #include "ops.h"
 #include "run.h"
 #include "store.h"
+#include "util.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,6 +41,7 @@ _PG_init(void)
 	pgb_run_init();
 	pgb_store_init();
 	pgb_cache_init();
+	pgb_catalogue_init();
 	MarkGUCPrefixReserved("bert");
 
 	/* in the postmaster: map the weights, touch nothing else (no BLIS, no threads) */
@@ -46,7 +50,8 @@ _PG_init(void)
 
 /*
  * What this module runs on: BLIS and its kernel set (and why), threads,
- * the model format it reads, where it looks for models, the CPU's features.
+ * the model format it reads, where the shipped models are (to roles that may
+ * read server files), the CPU's features.
  */
 PG_FUNCTION_INFO_V1(bert_info);
 Datum
@@ -55,8 +60,7 @@ bert_info(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[8];
 	bool		nulls[8] = {0};
-	char		dirs[2][MAXPGPATH];
-	int			ndirs = pgb_models_dirs(dirs);
+	char		dir[MAXPGPATH];
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "bert_info: return type must be a row type");
@@ -66,7 +70,10 @@ bert_info(PG_FUNCTION_ARGS)
 	values[2] = CStringGetTextDatum(bcore_blas_arch_reason());
 	values[3] = Int32GetDatum(bcore_blas_threads());
 	values[4] = Int32GetDatum(BERT_FORMAT_VERSION);
-	values[5] = CStringGetTextDatum(ndirs == 1 ? dirs[0] : psprintf("%s:%s", dirs[0], dirs[1]));
+	/* a server path: only for roles that may read server files */
+	pgb_shipped_dir(dir, sizeof(dir));
+	values[5] = CStringGetTextDatum(dir);
+	nulls[5] = !pgb_may_read_server_files();
 	values[6] = CStringGetTextDatum(bcore_cpu_features());
 	values[7] = CStringGetTextDatum(bcore_kernels_isa());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));

@@ -3,10 +3,14 @@
  * bert_train_token_classifier.
  *
  * Training embeds the rows of a query with a frozen base model, learns a
- * softmax head with the core's seeded trainer (heads.h) and writes a new
- * model file with it (model_write.h), installed like bert_install_model.
- * All work memory is palloc'd in one context, so an ERROR or a cancel
- * leaves nothing behind.
+ * softmax head with the core's seeded trainer (heads.h) and writes it as an
+ * overlay on the base (model_write.h: a few kilobytes that name the base by
+ * its content hash), installed in the registry like bert_install_model.
+ * The training query runs as the caller, so a role trains only on rows it
+ * may read.  The base is loaded for the training alone, so nothing the
+ * query does (installing or replacing the base itself, say) can unmap it.
+ * All work memory is palloc'd in one context, whose deletion also closes
+ * the base, so an ERROR or a cancel leaves nothing behind.
  */
 #include "postgres.h"
 
@@ -477,14 +481,14 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 	int32		epochs = PG_GETARG_INT32(3);
 	float8		lr = PG_GETARG_FLOAT8(4);
 	float8		l2 = PG_GETARG_FLOAT8(5);
-	char		path[MAXPGPATH];
 
 	a->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	a->base = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	a->query = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	a->replace = PG_GETARG_BOOL(8);
-	pgb_check_file_privilege(tokens ? "train a token classifier" : "train a classifier");
-	pgb_check_model_name(a->name);
+	/* fail before the work, not after it */
+	pgb_check_install(a->name, a->replace,
+					  tokens ? "bert_train_token_classifier()" : "bert_train_classifier()");
 	if (epochs < 1 || epochs > 100000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -505,23 +509,24 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 	a->params.seed = (uint64) (uint32) PG_GETARG_INT32(6) + 1;
 	a->params.class_weight = PG_GETARG_BOOL(7) ? BERT_CLASS_WEIGHT_BALANCED : BERT_CLASS_WEIGHT_NONE;
 
-	/* fail before the work, not after it */
-	pgb_writable_models_dir(path, sizeof(path));
-	strlcat(path, "/", sizeof(path));
-	strlcat(path, a->name, sizeof(path));
-	strlcat(path, ".bert", sizeof(path));
-	if (!a->replace && access(path, F_OK) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("model \"%s\" is already installed", a->name),
-				 errhint("Drop it first, or pass replace => true.")));
 }
 
-static LoadedModel *
-base_model(const char *base)
+static void
+close_base(void *arg)
 {
-	LoadedModel *lm = pgb_get_model(base);
+	pgb_close_model((LoadedModel *) arg);
+}
 
+/* The base model, loaded for this training alone and closed with cxt. */
+static LoadedModel *
+base_model(const char *base, MemoryContext cxt)
+{
+	LoadedModel *lm = pgb_open_model(base);
+	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+
+	cb->func = close_base;
+	cb->arg = lm;
+	MemoryContextRegisterResetCallback(cxt, cb);
 	if (lm->model.config.kind != BERT_KIND_EMBEDDING)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -561,18 +566,24 @@ train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
 		elog(ERROR, "bert: trainer rejected its input: %s", bcore_head_status_message(st));
 }
 
-/* Write the trained model and install it under a->name, like bert_install_model. */
+/*
+ * Write the trained head as an overlay on the base and install it under
+ * a->name, like bert_install_model.
+ */
 static void
 write_and_install(TrainSet *ts, TrainArgs *a, BertModelKind kind, char **labels, int k,
 				  const float *W, const float *b, const char *fn)
 {
-	char		dir[MAXPGPATH];
 	char		tmp[MAXPGPATH];
 	char		err[512];
 	size_t	   *lens = MemoryContextAlloc(ts->cxt, sizeof(size_t) * k);
+	uint8		base_sha[BERT_SHA256_LEN];
 	BertHeadSpec spec;
 	BertWriteStatus st;
+	char	   *source = psprintf("%s on %.64s", fn, a->base);
 
+	if (!pgb_sha256_parse(ts->lm->hash, base_sha))
+		elog(ERROR, "bert: base model \"%s\" has no content hash", a->base);
 	for (int i = 0; i < k; i++)
 		lens[i] = strlen(labels[i]);
 	memset(&spec, 0, sizeof(spec));
@@ -583,30 +594,28 @@ write_and_install(TrainSet *ts, TrainArgs *a, BertModelKind kind, char **labels,
 	spec.cls_w = W;
 	spec.cls_b = b;
 	spec.keep_pooler = 0;
-	spec.source = psprintf("%s on %.64s", fn, a->base);
+	spec.source = source;
+	spec.overlay_base_sha256 = base_sha;
 
-	/* a server temporary file: removed at restart if we die before the rename */
-	TempTablespacePath(dir, DEFAULTTABLESPACE_OID);
-	if (MakePGDirectory(dir) != 0 && errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", dir)));
-	snprintf(tmp, sizeof(tmp), "%s/%s%d.bert-train", dir, PG_TEMP_FILE_PREFIX, MyProcPid);
-	st = bcore_model_write(tmp, &ts->lm->model, &spec, err, sizeof(err));
-	if (st != BERT_WRITE_OK)
-		ereport(ERROR,
-				(st == BERT_WRITE_NOMEM ? errcode(ERRCODE_OUT_OF_MEMORY) : errcode(ERRCODE_IO_ERROR),
-				 errmsg("could not write model \"%s\"", a->name),
-				 errdetail("%s", err)));
-	/* the activation buffers grew for the batches: give them back */
-	bcore_run_state_free(&ts->lm->state);
+	/* a server temporary file: removed at restart if we die before it is stored */
+	pgb_temp_path(tmp, sizeof(tmp), "train");
 	PG_TRY();
 	{
-		pgb_install_model_file(a->name, tmp, a->replace);
+		st = bcore_model_write(tmp, &ts->lm->model, &spec, err, sizeof(err));
+		if (st != BERT_WRITE_OK)
+			ereport(ERROR,
+					(st == BERT_WRITE_NOMEM ? errcode(ERRCODE_OUT_OF_MEMORY) :
+					 st == BERT_WRITE_BAD_INPUT ? errcode(ERRCODE_INVALID_PARAMETER_VALUE) :
+					 errcode(ERRCODE_IO_ERROR),
+					 errmsg("could not write model \"%s\"", a->name),
+					 errdetail("%s", err)));
+		/* the activation buffers grew for the batches: give them back */
+		bcore_run_state_free(&ts->lm->state);
+		pgb_install_own_file(a->name, tmp, source, a->base, a->replace, fn);
 	}
 	PG_FINALLY();
 	{
-		unlink(tmp);
+		pgb_unlink_if_exists(tmp);
 	}
 	PG_END_TRY();
 }
@@ -633,13 +642,15 @@ train_result(FunctionCallInfo fcinfo, const char *name, char **labels, int k,
 }
 
 static TrainSet *
-train_set(FunctionCallInfo fcinfo, LoadedModel *lm, bool tokens)
+train_set(FunctionCallInfo fcinfo, const char *base, bool tokens)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "bert training",
 											  ALLOCSET_DEFAULT_SIZES);
 	TrainSet   *ts = MemoryContextAllocZero(cxt, sizeof(TrainSet));
+	LoadedModel *lm;
 
 	ts->cxt = cxt;
+	lm = base_model(base, cxt);
 	ts->lm = lm;
 	ts->tokens = tokens;
 	ts->d = lm->model.config.hidden;
@@ -662,7 +673,7 @@ bert_train_classifier(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	train_args(fcinfo, &a, false);
-	ts = train_set(fcinfo, base_model(a.base), false);
+	ts = train_set(fcinfo, a.base, false);
 	read_training_query(ts, a.query);
 
 	labels = MemoryContextAlloc(ts->cxt, sizeof(char *) * ts->n_examples);
@@ -682,7 +693,7 @@ bert_train_classifier(PG_FUNCTION_ARGS)
 	b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
 	train_head(ts, y, k, &a.params, W, b, &progress);
 	write_and_install(ts, &a, BERT_KIND_SEQUENCE_CLASSIFICATION, labels, k, W, b,
-					  "bert_train_classifier");
+					  "bert_train_classifier()");
 	result = train_result(fcinfo, a.name, labels, k, ts->n_examples, &progress);
 	MemoryContextDelete(ts->cxt);
 	return result;
@@ -708,7 +719,7 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	train_args(fcinfo, &a, true);
-	ts = train_set(fcinfo, base_model(a.base), true);
+	ts = train_set(fcinfo, a.base, true);
 	read_training_query(ts, a.query);
 	if (ts->n_entities == 0)
 		ereport(ERROR,
@@ -783,7 +794,7 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 	b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
 	train_head(ts, y, k, &a.params, W, b, &progress);
 	write_and_install(ts, &a, BERT_KIND_TOKEN_CLASSIFICATION, labels, k, W, b,
-					  "bert_train_token_classifier");
+					  "bert_train_token_classifier()");
 	result = train_result(fcinfo, a.name, labels, k, ts->n_examples, &progress);
 	MemoryContextDelete(ts->cxt);
 	return result;

@@ -1,6 +1,6 @@
 /*
  * util.c — helpers every glue file may use: text between the database
- * encoding and UTF-8, real[] results, the file privilege check, kind names
+ * encoding and UTF-8, real[] results, the server-file privilege, kind names
  * and the loader's errors.  It uses no other glue file.
  */
 #include "postgres.h"
@@ -81,14 +81,21 @@ pgb_kind_name(BertModelKind kind)
 	return "unknown";
 }
 
+bool
+pgb_may_read_server_files(void)
+{
+	return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
+}
+
 void
 pgb_check_file_privilege(const char *what)
 {
-	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+	if (!pgb_may_read_server_files())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", what),
-				 errdetail("Only superusers and members of pg_read_server_files may install, train or drop models.")));
+				 errdetail("Only superusers and members of pg_read_server_files may read server files."),
+				 errhint("Send the model's bytes instead: bert_install_model(name, data bytea).")));
 }
 
 /* Report a loader failure for model name as the right SQL error. */

@@ -27,8 +27,10 @@ ArrayType  *pgb_float_array(const float *v, int n);
 /* "embedding", "token classification" or "sequence classification". */
 const char *pgb_kind_name(BertModelKind kind);
 
-/* ERROR unless the user may read and write server files (superuser or
- * pg_read_server_files): installing, training and dropping models. */
+/* May the user read server files (superuser or pg_read_server_files)? */
+bool		pgb_may_read_server_files(void);
+
+/* ERROR unless pgb_may_read_server_files(): installing from a server path. */
 void		pgb_check_file_privilege(const char *what);
 
 /* ERROR for a loader failure (status, message err) of model name. */

@@ -130,7 +130,8 @@ main(int argc, char **argv)
 	h = (const BertFileHeader *) base;
 	if (memcmp(h->magic, BERT_FILE_MAGIC, 8) != 0)
 		fail("bad magic");
-	if (h->version != BERT_FORMAT_VERSION || h->header_size != BERT_HEADER_SIZE)
+	/* the converter writes complete models: version 1, no overlay fields */
+	if (h->version != BERT_FORMAT_VERSION_BASE || h->header_size != BERT_HEADER_SIZE)
 		fail("bad version or header size");
 	if (h->file_size != (uint64_t) size)
 		fail("file_size %" PRIu64 " but the file is %ld bytes", h->file_size, size);
@@ -157,6 +158,11 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(h->reserved); i++)
 		if (h->reserved[i] != 0)
 			fail("reserved bytes not zero");
+	if (h->file_flags != 0)
+		fail("file_flags");
+	for (size_t i = 0; i < sizeof(h->base_sha256); i++)
+		if (h->base_sha256[i] != 0)
+			fail("base_sha256 not zero");
 
 	/* sections */
 	if (h->tensors_offset % 8 != 0 ||

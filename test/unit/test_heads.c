@@ -1,6 +1,7 @@
 /*
  * test_heads.c — unit tests of heads.c (classification heads, entity
- * grouping, the softmax-regression trainer, BIO labels) and model_write.c.
+ * grouping, the softmax-regression trainer, BIO labels), model_write.c and
+ * overlays (a head naming its base by hash).
  * Built with ASan + UBSan.  Usage: test_heads MODEL.bert [TMPDIR]
  *
  * Expected entity groups are worked out by hand from transformers'
@@ -8,6 +9,7 @@
  * group_entities, group_sub_entities, ignore_labels ["O"].
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -855,6 +857,347 @@ test_writer(const char *model_path, const char *tmpdir)
 	bcore_model_close(&base);
 }
 
+/* ---------------------------------------------------------------------------
+ * overlays: a head that names its base by SHA-256 instead of copying it
+ */
+
+/* The file at path, read whole into *buf (malloc'd); its size, or 0. */
+static size_t
+read_whole(const char *path, uint8_t **buf)
+{
+	FILE	   *f = fopen(path, "rb");
+	long		n;
+
+	*buf = NULL;
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0)
+	{
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	rewind(f);
+	*buf = malloc((size_t) n);
+	if (*buf == NULL || fread(*buf, 1, (size_t) n, f) != (size_t) n)
+	{
+		fclose(f);
+		free(*buf);
+		*buf = NULL;
+		return 0;
+	}
+	fclose(f);
+	return (size_t) n;
+}
+
+/* Parse a copy of img (size bytes) as an overlay on base after edit; the status. */
+static BertModelStatus
+parse_edited(const uint8_t *img, size_t size, size_t cut, const BertModel *base,
+			 const uint8_t *sha, void (*edit) (BertFileHeader *h), char *err, size_t errlen)
+{
+	uint8_t    *copy = malloc(size);
+	BertModel	m;
+	BertModelStatus st;
+
+	memcpy(copy, img, size);
+	if (edit)
+	{
+		BertFileHeader h;
+
+		memcpy(&h, copy, sizeof(h));
+		edit(&h);
+		h.header_crc = bcore_header_crc(&h);
+		memcpy(copy, &h, sizeof(h));
+	}
+	st = bcore_model_parse_overlay(copy, cut, base, sha, &m, err, errlen);
+	if (st == BERT_MODEL_OK)
+		bcore_model_close(&m);
+	free(copy);
+	return st;
+}
+
+static void edit_hidden(BertFileHeader *h) { h->hidden = 768; }
+static void edit_vocab(BertFileHeader *h) { h->vocab_bytes = 4; }
+static void edit_flags(BertFileHeader *h) { h->file_flags |= 0x80; }
+static void edit_lower(BertFileHeader *h) { h->flags ^= BERT_FLAG_LOWER_CASE; }
+static void edit_eps(BertFileHeader *h) { h->layer_norm_eps *= 2.0f; }
+static void edit_base(BertFileHeader *h) { h->base_sha256[31] ^= 1; }
+static void edit_not_overlay(BertFileHeader *h) { h->file_flags = 0; }
+static void edit_v1(BertFileHeader *h) { h->version = BERT_FORMAT_VERSION_BASE; }
+
+/* The probabilities of model m on text, sequence (1 row) or token (rows) head. */
+static int
+head_probs(const BertModel *m, BertRunState *rs, const char *text, BertTokens *tok, float *probs)
+{
+	int			T = encode(m, rs, text, tok);
+
+	if (T == 0)
+		return 0;
+	if (m->config.kind == BERT_KIND_SEQUENCE_CLASSIFICATION)
+		return bcore_classify_sequence(m, rs, &T, 1, NULL, probs) == BERT_HEAD_OK ? 1 : 0;
+	return bcore_classify_tokens(m, rs, &T, 1, probs) == BERT_HEAD_OK ? T : 0;
+}
+
+static void
+test_overlay(const char *model_path, const char *tmpdir)
+{
+	BertModel	base,
+				full,
+				ov;
+	char		err[512],
+				full_path[512],
+				ov_path[512];
+	uint8_t		sha[BERT_SHA256_LEN],
+				other[BERT_SHA256_LEN];
+	int			H;
+	float	   *W,
+				b[3] = {0.2f, -0.1f, 0.05f};
+	const char *names[] = {"O", "B-PER", "I-PER"};
+	size_t		nlens[] = {1, 5, 5};
+	BertHeadSpec spec;
+	BertRunState rs = {0};
+	BertTokens	tok = {0};
+	const char *text = "Mary Ann moved to New Hampshire last year.";
+	BertModelStatus ms;
+	BertWriteStatus ws;
+	uint8_t    *img = NULL;
+	size_t		size;
+
+	if (bcore_model_open(model_path, &base, err, sizeof(err)) != BERT_MODEL_OK)
+	{
+		CHECK(0, "open %s: %s", model_path, err);
+		return;
+	}
+	H = base.config.hidden;
+	/* any 32 bytes: the core compares hashes, the caller computes them */
+	for (int i = 0; i < BERT_SHA256_LEN; i++)
+	{
+		sha[i] = (uint8_t) (i * 37 + 11);
+		other[i] = (uint8_t) (i * 37 + 12);
+	}
+	snprintf(full_path, sizeof(full_path), "%s/test_overlay_full.%ld.bert", tmpdir, (long) getpid());
+	snprintf(ov_path, sizeof(ov_path), "%s/test_overlay.%ld.bert", tmpdir, (long) getpid());
+	W = malloc(sizeof(float) * 3 * H);
+	for (int i = 0; i < 3 * H; i++)
+		W[i] = (float) (uniform() - 0.5) * 2.0f;
+
+	for (int kind = 0; kind < 3; kind++)
+	{
+		/* 0: token head; 1: sequence head on the pooled embedding; 2: with the pooler */
+		const char *what[] = {"token head", "sequence head", "sequence head with pooler"};
+		float	   *pf = malloc(sizeof(float) * 3 * 512),
+				   *po = malloc(sizeof(float) * 3 * 512);
+		int			nf,
+					no;
+
+		memset(&spec, 0, sizeof(spec));
+		spec.kind = kind == 0 ? BERT_KIND_TOKEN_CLASSIFICATION : BERT_KIND_SEQUENCE_CLASSIFICATION;
+		spec.num_labels = 3;
+		spec.labels = names;
+		spec.label_lens = nlens;
+		spec.cls_w = W;
+		spec.cls_b = b;
+		spec.keep_pooler = kind == 2;
+		ws = bcore_model_write(full_path, &base, &spec, err, sizeof(err));
+		CHECK(ws == BERT_WRITE_OK, "%s: full copy: %s", what[kind], err);
+		spec.overlay_base_sha256 = sha;
+		ws = bcore_model_write(ov_path, &base, &spec, err, sizeof(err));
+		CHECK(ws == BERT_WRITE_OK, "%s: overlay: %s", what[kind], err);
+		ms = bcore_model_open(full_path, &full, err, sizeof(err));
+		CHECK(ms == BERT_MODEL_OK, "%s: open full copy: %s", what[kind], err);
+		size = read_whole(ov_path, &img);
+		CHECK(size > 0 && size <= (size_t) (kind == 2 ? 600 * 1024 : 8 * 1024),
+			  "%s: overlay is %zu bytes (full copy %zu)", what[kind], size, full.size);
+		printf("%s: overlay %zu bytes, full copy %zu bytes\n", what[kind], size, full.size);
+
+		/* alone, an overlay needs its base; with it, the full copy's numbers */
+		CHECK(bcore_model_parse(img, size, &ov, err, sizeof(err)) == BERT_MODEL_NEEDS_BASE &&
+			  strstr(err, "overlay") != NULL, "%s: parsed alone: %s", what[kind], err);
+		ms = bcore_model_parse_overlay(img, size, &base, sha, &ov, err, sizeof(err));
+		CHECK(ms == BERT_MODEL_OK && ov.overlay && memcmp(ov.base_sha256, sha, sizeof(sha)) == 0,
+			  "%s: parse with base: %s", what[kind], err);
+		if (ms != BERT_MODEL_OK || size == 0)
+		{
+			free(pf);
+			free(po);
+			free(img);
+			img = NULL;
+			continue;
+		}
+		CHECK(ov.weights.word_emb == base.weights.word_emb &&
+			  ov.weights.layers[5].ff2_b == base.weights.layers[5].ff2_b &&
+			  ov.vocab.blob == base.vocab.blob, "%s: encoder and vocabulary are the base's", what[kind]);
+		CHECK((ov.weights.pooler_w != NULL) == (kind == 2) &&
+			  (uintptr_t) ov.weights.cls_w >= (uintptr_t) img &&
+			  (uintptr_t) ov.weights.cls_w < (uintptr_t) img + size, "%s: head is the overlay's", what[kind]);
+		CHECK(ov.config.kind == full.config.kind && ov.config.num_labels == 3 &&
+			  ov.config.pooling == full.config.pooling && ov.config.flags == full.config.flags &&
+			  ov.config.max_seq_len == full.config.max_seq_len, "%s: configuration", what[kind]);
+		nf = head_probs(&full, &rs, text, &tok, pf);
+		no = head_probs(&ov, &rs, text, &tok, po);
+		CHECK(nf > 0 && nf == no && memcmp(pf, po, sizeof(float) * 3 * nf) == 0,
+			  "%s: overlay and full copy give the same bits (%d, %d rows)", what[kind], nf, no);
+		bcore_model_close(&ov);
+		bcore_model_close(&full);
+
+		/* refused: another base, a damaged or inconsistent overlay */
+		CHECK(parse_edited(img, size, size, &base, other, NULL, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+			  strstr(err, "SHA-256") != NULL, "%s: wrong base hash: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_base, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+			  "%s: header names another base: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_hidden, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+			  strstr(err, "hidden") != NULL, "%s: other hidden size: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_lower, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+			  strstr(err, "tokenizer flags") != NULL, "%s: other tokenizer: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_eps, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+			  "%s: other layer_norm_eps: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_vocab, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+			  "%s: a vocabulary: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_flags, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+			  strstr(err, "flags") != NULL, "%s: unknown file flag: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_not_overlay, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+			  "%s: flag cleared: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size, &base, sha, edit_v1, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+			  "%s: version 1: %s", what[kind], err);
+		CHECK(parse_edited(img, size, size - 1, &base, sha, NULL, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+			  "%s: truncated by one byte: %s", what[kind], err);
+		{
+			int			refused = 0;
+
+			for (size_t cut = 0; cut < size; cut += 1 + size / 97)
+				refused += parse_edited(img, size, cut, &base, sha, NULL, err, sizeof(err)) != BERT_MODEL_OK;
+			CHECK(refused == (int) ((size - 1) / (1 + size / 97) + 1), "%s: every cut refused", what[kind]);
+		}
+		{
+			uint8_t    *flipped = malloc(size);
+			int			refused = 0,
+						tries = 0;
+			BertFileHeader oh;
+			/* fields of a tensor entry that every flip must break */
+			const size_t fields[] = {offsetof(BertTensorEntry, name), offsetof(BertTensorEntry, dtype),
+				offsetof(BertTensorEntry, ndim), offsetof(BertTensorEntry, shape),
+			offsetof(BertTensorEntry, offset), offsetof(BertTensorEntry, nbytes)};
+			size_t		offs[BERT_HEADER_SIZE / 7 + 64];
+			int			n_offs = 0;
+
+			memcpy(&oh, img, sizeof(oh));
+			for (size_t off = 0; off < BERT_HEADER_SIZE; off += 7)
+				offs[n_offs++] = off;
+			for (uint32_t e = 0; e < oh.n_tensors; e++)
+				for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+					offs[n_offs++] = oh.tensors_offset + e * sizeof(BertTensorEntry) + fields[f];
+			for (int i = 0; i < n_offs; i++)
+			{
+				memcpy(flipped, img, size);
+				flipped[offs[i]] ^= 0x55;
+				tries++;
+				if (bcore_model_parse_overlay(flipped, size, &base, sha, &ov, err, sizeof(err)) != BERT_MODEL_OK)
+					refused++;
+				else
+					bcore_model_close(&ov);
+			}
+			CHECK(refused == tries, "%s: %d of %d flipped header and table bytes refused",
+				  what[kind], refused, tries);
+			free(flipped);
+		}
+		/* a complete file is not an overlay */
+		{
+			uint8_t    *fimg;
+			size_t		fsize = read_whole(full_path, &fimg);
+
+			CHECK(fsize > 0 && bcore_model_parse_overlay(fimg, fsize, &base, sha, &ov, err, sizeof(err)) ==
+				  BERT_MODEL_CORRUPT && strstr(err, "not an overlay") != NULL, "complete file: %s", err);
+			free(fimg);
+		}
+		/* an overlay is no base: neither to parse on nor to write on */
+		if (kind == 1)
+		{
+			BertModel	ov2;
+
+			ms = bcore_model_parse_overlay(img, size, &base, sha, &ov, err, sizeof(err));
+			CHECK(ms == BERT_MODEL_OK, "parse again");
+			if (ms == BERT_MODEL_OK)
+			{
+				CHECK(bcore_model_parse_overlay(img, size, &ov, sha, &ov2, err, sizeof(err)) == BERT_MODEL_CORRUPT,
+					  "overlay on an overlay: %s", err);
+				spec.overlay_base_sha256 = NULL;
+				CHECK(bcore_model_write(full_path, &ov, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT &&
+					  strstr(err, "overlay") != NULL, "write on an overlay: %s", err);
+				bcore_model_close(&ov);
+			}
+			spec.overlay_base_sha256 = sha;
+			spec.quantize = 1;
+			CHECK(bcore_model_write(ov_path, &base, &spec, err, sizeof(err)) == BERT_WRITE_BAD_INPUT,
+				  "quantised overlay: %s", err);
+		}
+		free(img);
+		img = NULL;
+		free(pf);
+		free(po);
+	}
+
+	/* an overlay that also replaces an encoder tensor: the replacement is used */
+	{
+		BertModelParts p;
+		BertWriteTensor t[3];
+		BertFileHeader bh;
+		float	   *zeros = calloc((size_t) H, sizeof(float));
+		static const uint32_t no_strings[1] = {0};
+		float		e1[384],
+					e2[384];
+		int			T;
+
+		memcpy(&bh, base.base, sizeof(bh));
+		memset(&p, 0, sizeof(p));
+		memset(t, 0, sizeof(t));
+		p.header = bh;
+		bcore_model_set_source(&p.header, "test_heads: layer 5 bias zeroed");
+		p.vocab.offsets = no_strings;
+		p.labels.offsets = no_strings;
+		snprintf(t[0].entry.name, sizeof(t[0].entry.name), "encoder.layer.5.output.dense.bias");
+		t[0].entry.dtype = BERT_DTYPE_F32;
+		t[0].entry.ndim = 1;
+		t[0].entry.shape[0] = (uint32_t) H;
+		t[0].data = zeros;
+		p.tensors = t;
+		p.n_tensors = 1;
+		p.overlay_base_sha256 = sha;
+		p.overlay_base = &base;
+		ws = bcore_model_file_write(ov_path, &p, NULL, err, sizeof(err));
+		CHECK(ws == BERT_WRITE_OK, "encoder overlay: %s", err);
+		size = read_whole(ov_path, &img);
+		ms = bcore_model_parse_overlay(img, size, &base, sha, &ov, err, sizeof(err));
+		CHECK(ms == BERT_MODEL_OK && ov.config.kind == BERT_KIND_EMBEDDING &&
+			  ov.weights.layers[5].ff2_b != base.weights.layers[5].ff2_b &&
+			  ov.weights.layers[4].ff2_b == base.weights.layers[4].ff2_b, "encoder overlay parses: %s", err);
+		if (ms == BERT_MODEL_OK)
+		{
+			T = encode(&ov, &rs, text, &tok);
+			bcore_pool(&ov, &rs, &T, 1, e1);
+			T = encode(&base, &rs, text, &tok);
+			bcore_pool(&base, &rs, &T, 1, e2);
+			CHECK(T > 0 && memcmp(e1, e2, sizeof(float) * H) != 0, "the replaced tensor changes the embedding");
+			bcore_model_close(&ov);
+		}
+		/* a tensor an overlay cannot carry */
+		snprintf(t[1].entry.name, sizeof(t[1].entry.name), "encoder.layer.9.output.dense.bias");
+		t[1].entry.dtype = BERT_DTYPE_F32;
+		t[1].entry.ndim = 1;
+		t[1].entry.shape[0] = (uint32_t) H;
+		t[1].data = zeros;
+		p.n_tensors = 2;
+		CHECK(bcore_model_file_write(ov_path, &p, NULL, err, sizeof(err)) == BERT_WRITE_VERIFY &&
+			  strstr(err, "unexpected tensor") != NULL, "stray tensor refused: %s", err);
+		free(img);
+		free(zeros);
+	}
+
+	unlink(full_path);
+	unlink(ov_path);
+	free(W);
+	bcore_tokens_free(&tok);
+	bcore_run_state_free(&rs);
+	bcore_model_close(&base);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -870,6 +1213,7 @@ main(int argc, char **argv)
 	test_trainer();
 	test_bio();
 	test_writer(argv[1], argc > 2 ? argv[2] : "/tmp");
+	test_overlay(argv[1], argc > 2 ? argv[2] : "/tmp");
 	printf("test_heads: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
