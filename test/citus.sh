@@ -115,18 +115,72 @@ check "that statement fills all three replicas alike" "3|1" \
 	"$(C -c "SELECT count(*), count(DISTINCT result) FROM run_command_on_placements('labels',
 	          \$\$SELECT md5(string_agg(e::text, ';' ORDER BY id)) || count(e) FROM %s\$\$)")"
 
-# 4. classification and entities: the models exist only where installed
+# 4. models on every node: bert_distribute_models() makes the registry
+#    reference tables; installs, trainings, drops then reach every node
 heads=$CITUS_DIR/heads
 test/make-head-checkpoints.sh "$heads"
-C -c "SELECT bert_install_model('cls', '$heads/seq'), bert_install_model('ner', '$heads/token')" >/dev/null
-check "a model installed on the coordinator only is missing on the workers" \
-	"ERROR:  model \"cls\" is not installed" \
+nodes() {	# nodes SQL: its result on the coordinator and each worker, space-separated
+	local p
+	for p in "$COORD" "${WORKERS[@]}"; do cq "$p" -c "$1"; done | tr '\n' ' ' | sed 's/ $//'
+}
+registry() { nodes "SELECT coalesce(string_agg(name, ',' ORDER BY name), '-') FROM bert_models WHERE storage = 'stored'"; }
+# (a worker refuses pg_temp.err's CREATE FUNCTION: psql's verbose error)
+check "bert_distribute_models on a worker" \
+	"ERROR:  55000: bert_distribute_models() must run on the Citus coordinator DETAIL:  This node is a worker, or a coordinator without nodes in its metadata. HINT:  Run it on the coordinator after citus_set_coordinator_host() or citus_add_node()." \
+	"$(cq "$W1" -v VERBOSITY=verbose -c "SELECT bert_distribute_models()" 2>&1 | grep -E '^(ERROR|DETAIL|HINT):' | tr '\n' ' ' | sed 's/ $//')"
+# installed before: its rows are copied when the tables are distributed
+C -c "SELECT bert_install_model('cls', '$heads/seq')" >/dev/null
+check "before bert_distribute_models a model is on the coordinator only" "cls - -" "$(registry)"
+check "and a distributed query cannot use it" "ERROR:  model \"cls\" is not installed" \
 	"$(C -c "SELECT count(bert_classify(body, 'cls')) FROM docs" 2>&1 | head -1)"
-check "installed on each worker too (until the registry reaches them, docs/scale-out.md)" "4|4" \
-	"$(C -c "SELECT count(*), count(*) FILTER (WHERE success) FROM (
-	          SELECT * FROM run_command_on_workers(\$\$SELECT bert_install_model('cls', '$heads/seq')\$\$)
-	          UNION ALL
-	          SELECT * FROM run_command_on_workers(\$\$SELECT bert_install_model('ner', '$heads/token')\$\$)) r")"
+# every statement of bert_distribute_models is immune to search_path: objects
+# named like those it uses, in a schema searched first, must not run
+C >/dev/null <<'SQL'
+SET citus.enable_ddl_propagation = off;
+CREATE SCHEMA hijack;
+CREATE TABLE hijack.hits (what text);
+CREATE FUNCTION hijack.hit(what text) RETURNS boolean LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO hijack.hits VALUES (what); RETURN true; END$$;
+CREATE FUNCTION hijack.citus_is_coordinator() RETURNS boolean LANGUAGE sql AS $$SELECT hijack.hit('citus_is_coordinator')$$;
+CREATE FUNCTION hijack.create_reference_table(regclass) RETURNS void LANGUAGE sql AS $$SELECT hijack.hit('create_reference_table')$$;
+CREATE FUNCTION hijack.truncate_local_data_after_distributing_table(regclass) RETURNS void LANGUAGE sql
+  AS $$SELECT hijack.hit('truncate_local_data_after_distributing_table')$$;
+CREATE FUNCTION hijack.set_config(text, text, boolean) RETURNS text LANGUAGE sql AS $$SELECT hijack.hit('set_config')::text$$;
+CREATE FUNCTION hijack.current_setting(text) RETURNS text LANGUAGE sql AS $$SELECT hijack.hit('current_setting')::text$$;
+CREATE FUNCTION hijack.count(int) RETURNS bigint LANGUAGE sql AS $$SELECT 0::bigint WHERE hijack.hit('count')$$;
+CREATE FUNCTION hijack.eq(oid, oid) RETURNS boolean LANGUAGE sql AS $$SELECT hijack.hit('= on oid')$$;
+CREATE OPERATOR hijack.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = hijack.eq);
+CREATE FUNCTION hijack.eq(regclass, regclass) RETURNS boolean LANGUAGE sql AS $$SELECT hijack.hit('= on regclass')$$;
+CREATE OPERATOR hijack.= (LEFTARG = regclass, RIGHTARG = regclass, FUNCTION = hijack.eq);
+CREATE FUNCTION hijack.eq(name, name) RETURNS boolean LANGUAGE sql AS $$SELECT hijack.hit('= on name')$$;
+CREATE OPERATOR hijack.= (LEFTARG = name, RIGHTARG = name, FUNCTION = hijack.eq);
+CREATE FUNCTION hijack.eq(bigint, bigint) RETURNS boolean LANGUAGE sql AS $$SELECT hijack.hit('= on bigint')$$;
+CREATE OPERATOR hijack.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = hijack.eq);
+CREATE VIEW hijack.pg_extension AS SELECT 'citus'::name AS extname WHERE hijack.hit('pg_extension');
+CREATE VIEW hijack.pg_dist_partition AS SELECT * FROM pg_catalog.pg_dist_partition WHERE hijack.hit('pg_dist_partition');
+SQL
+check "bert_distribute_models: the coordinator and both workers hold the models; citus.enable_unsafe_triggers restored" "3 off" \
+	"$(C -c "SET search_path = hijack, pg_catalog, public" -c "SELECT public.bert_distribute_models()" \
+	      -c "SHOW citus.enable_unsafe_triggers" | tr '\n' ' ' | sed 's/ $//')"
+check "and no object of the schema first on search_path ran" "0" "$(C -c "SELECT count(*) FROM hijack.hits")"
+C -c "DROP SCHEMA hijack CASCADE" >/dev/null 2>&1
+check "_bert.model and _bert.model_chunk are reference tables" "_bert.model|n|t _bert.model_chunk|n|t" \
+	"$(C -c "SELECT logicalrelid::text || '|' || partmethod::text || '|' || repmodel::text FROM pg_dist_partition
+	          WHERE logicalrelid::text LIKE '\_bert.%' ORDER BY logicalrelid::text COLLATE \"C\"" | tr '\n' ' ' | sed 's/ $//')"
+check "the coordinator's own tables keep no rows (truncated after distributing)" "0" \
+	"$(C -c "SELECT pg_relation_size('_bert.model') + pg_relation_size('_bert.model_chunk')")"
+check "running it again changes nothing" "3" "$(C -c "SELECT bert_distribute_models()")"
+check "the model installed before is on every node" "cls cls cls" "$(registry)"
+# installed and trained after: one distributed transaction each
+C -c "SELECT bert_install_model('ner', '$heads/token')" >/dev/null
+C -c "SET client_min_messages = warning" -c "SELECT bert_train_classifier('boats', '$model',
+        \$\$SELECT body, (body LIKE '%boat%')::text FROM one_node WHERE id % 5 = 0\$\$, epochs => 20)" >/dev/null
+check "installed and trained on the coordinator: on every node" "boats,cls,ner boats,cls,ner boats,cls,ner" "$(registry)"
+chunks=$(nodes "SELECT count(*) || ' ' || md5(string_agg(content_hash || seq || md5(data), ',' ORDER BY content_hash, seq)) FROM _bert.model_chunk")
+check "the same bytes on every node" "3 nodes alike, chunks > 0" \
+	"$(echo "$chunks" | xargs -n 2 | sort -u | wc -l | sed 's/^1$/3 nodes alike/'), chunks $([ "${chunks%% *}" -gt 0 ] && echo '> 0')"
+C -c "BEGIN" -c "SELECT bert_install_model('ghost', '$heads/seq')" -c "ROLLBACK" >/dev/null
+check "an install rolled back on the coordinator reaches no node" "boats,cls,ner boats,cls,ner boats,cls,ner" "$(registry)"
 plan=$(C -c "EXPLAIN (COSTS OFF) SELECT id, bert_classify(body, 'cls') FROM docs")
 echo "$plan"
 check "classify plan: 32 tasks, on the workers" "Task Count: 32|1" \
@@ -148,6 +202,13 @@ entities_of() {
 ent_one=$(entities_of one_node)
 check "bert_entities on the workers equals one node (and finds some)" "$ent_one yes" \
 	"$(entities_of docs) $([ "${ent_one%% *}" -gt 0 ] && echo yes)"
+boats_of() {	# the trained head on every fourth row: labels, and how many say "true"
+	C -c "SELECT md5(string_agg(id || ':' || l, ',' ORDER BY id)) || ' ' || count(*) FILTER (WHERE l = 'true')
+	      FROM (SELECT id, bert_classify(body, 'boats') AS l FROM $1 WHERE id % 4 = 0) t"
+}
+boats_one=$(boats_of one_node)
+check "the head trained on the coordinator classifies on the workers as on one node (and finds boats)" "$boats_one yes" \
+	"$(boats_of docs) $([ "${boats_one#* }" -gt 0 ] && echo yes)"
 
 # 5. bert.default_model is not sent to the workers, unless Citus is told to
 check "SET bert.default_model stays on the coordinator" \
@@ -200,10 +261,15 @@ SQL
 echo "$plan" | grep -v '^ *Sort Key\|^ *Order By' | sed 's/\[[-0-9.e,]*\]/[...]/g'
 check "search plan: each shard's HNSW index, merged on the coordinator" "Task Count: 32|Index Scan using docs_v_idx_" \
 	"$(echo "$plan" | grep -o 'Task Count: [0-9]*')|$(echo "$plan" | grep -o 'Index Scan using docs_v_idx_' | head -1)"
-before="$(calls "$COORD" $model) $(($(calls "$W1" $model) + $(calls "$W2" $model)))"
+embeddings() { echo "$(calls "$COORD" $model) $(($(calls "$W1" $model) + $(calls "$W2" $model)))"; }
+before=$(embeddings)
+C -c "SELECT id FROM docs ORDER BY v <=> bert_embed('boats by the sea', '$model')::vector(384) LIMIT 10" >/dev/null
+check "the query is embedded once, on the coordinator" "$((${before% *} + 1)) ${before#* }" "$(embeddings)"
+# in a subquery with LIMIT, Citus plans the search separately (a subplan)
+# and the query again around it: embedded twice, still on the coordinator
+before=$(embeddings)
 search docs 'boats by the sea' >/dev/null
-after="$(calls "$COORD" $model) $(($(calls "$W1" $model) + $(calls "$W2" $model)))"
-check "the query is embedded once, on the coordinator" "$((${before% *} + 1)) ${before#* }" "$after"
+check "the query in a subquery is embedded twice, on the coordinator" "$((${before% *} + 2)) ${before#* }" "$(embeddings)"
 for q in 'Someone fixed a boat by the sea' 'A doctor was exhausted' 'fruit for sale' \
 	'a musician took pictures' 'old maps and treasure'; do
 	one=$(search one_node "$q")
@@ -211,6 +277,39 @@ for q in 'Someone fixed a boat by the sea' 'A doctor was exhausted' 'fruit for s
 	check "top-10 across 32 shards equals one node: '$q'" "$one" "$(search docs "$q")"
 	check "and equals the exact search: '$q'" "$(exact "$q")" "$one"
 done
+
+# 7. a worker added later: Citus creates bert there; the models come with
+#    replicate_reference_tables (docs/scale-out.md)
+W3=$(citus_add_worker) || { echo "citus: could not add a worker"; exit 1; }
+WORKERS+=("$W3")
+check "worker $W3 added later has bert" "bert|0.2.0" \
+	"$(cq "$W3" -c "SELECT extname || '|' || extversion FROM pg_extension WHERE extname = 'bert'")"
+C -c "SELECT replicate_reference_tables('block_writes')" >/dev/null
+check "after replicate_reference_tables it holds both registry tables" "2" \
+	"$(C -c "SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+	          JOIN pg_dist_shard s USING (shardid) WHERE n.nodeport = $W3 AND s.logicalrelid::text LIKE '\_bert.%'")"
+check "and the models" "boats,cls,ner" "$(cq "$W3" -c "SELECT string_agg(name, ',' ORDER BY name) FROM bert_models WHERE storage = 'stored'")"
+probe="SELECT md5(string_agg(bert_classify(s, 'cls') || bert_classify(s, 'boats') || ':'
+               || (SELECT string_agg(entity || label, '/' ORDER BY start_char) FROM bert_entities(s, 'ner')), ','))
+       FROM unnest(ARRAY['The old fisherman repaired a wooden boat near the harbour.',
+                         'A tired nurse sold the red bicycle at the market.',
+                         'My neighbour forgot the train tickets before dinner.']) s"
+check "the added worker classifies and extracts as the coordinator" "$(C -c "$probe")" "$(cq "$W3" -c "$probe")"
+
+# 8. a drop on the coordinator reaches every node, and the workers' sessions
+#    see it: one connection per worker, which resolved "cls" before the drop,
+#    must look the name up again (the registry's trigger fires on the copy)
+cls_hash=$(C -c "SELECT content_hash FROM bert_models WHERE name = 'cls'")
+check "a session's workers stop using a model dropped in it" "ERROR:  model \"cls\" is not installed" \
+	"$(C 2>&1 <<'SQL' | grep -v '^[0-9]*$' | head -1
+SET citus.max_adaptive_executor_pool_size = 1;
+SELECT count(bert_classify(body, 'cls')) FROM docs;
+SELECT bert_drop_model('cls');
+SELECT count(bert_classify(body, 'cls')) FROM docs;
+SQL
+)"
+check "dropped on every node, the added one too" "boats,ner boats,ner boats,ner boats,ner" "$(registry)"
+check "its bytes too" "0 0 0 0" "$(nodes "SELECT count(*) FROM _bert.model_chunk WHERE content_hash = '$cls_hash'")"
 
 echo "citus: $(($(date +%s) - started)) s"
 echo "citus: $passed passed, $failed failed"
