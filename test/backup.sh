@@ -117,6 +117,16 @@ ref=$(sql primary shop -f "$base/answers.sql")
 echo "$ref"
 check "primary: models and table ready" "rows 200" "$(echo "$ref" | head -1 | cut -d, -f1)"
 check "primary: tagger finds entities" "t" "$(sql primary shop -c "SELECT count(*) > 0 FROM docs WHERE ents <> '[]'")"
+# installs, trainings and drops are logged when they commit, and only then
+sql primary shop -c "BEGIN" -c "SELECT bert_install_model('rolled-back', '$base/heads/token')" -c "ROLLBACK" >/dev/null
+sql primary shop -c "SELECT bert_install_model('logged', '$base/heads/token')" -c "SELECT bert_drop_model('logged')" >/dev/null
+logged() { grep -c "$1" "$base/primary.log"; }
+check "LOG: an install, with who, content and size" "1" \
+	"$(logged 'bert: model "ckpt" installed by role "postgres" with bert_install_model(): content [0-9a-f]\{64\}, [0-9]* bytes$')"
+check "LOG: a training, an overlay on its base" "1" \
+	"$(logged 'bert: model "clf" installed by role "postgres" with bert_train_classifier(): content [0-9a-f]\{64\}, [0-9]* bytes (an overlay on [0-9a-f]\{64\})')"
+check "LOG: a drop" "1" "$(logged 'bert: model "logged" dropped by role "postgres"')"
+check "LOG: nothing for a rolled-back install" "0" "$(logged 'model "rolled-back"')"
 check "a trained head adds kilobytes, not a model" "t" \
 	"$(sql primary shop -c "SELECT bool_and(bytes < 65536 AND bytes_in_database < 1048576) FROM bert_models WHERE name IN ('clf', 'tagger')")"
 

@@ -48,6 +48,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -1312,6 +1313,10 @@ pgb_cache_collect(void)
  * database here, so models stored in a registry cannot be preloaded.  A
  * model that fails is reported and skipped; the server still starts.  Only
  * the weights are mapped: no BLIS, no threads in the postmaster.
+ *
+ * The postmaster has no resource owner, and hashing a shipped file needs one
+ * (pg_cryptohash_create registers its context there): lend it one for the
+ * duration.
  */
 void
 pgb_cache_preload(void)
@@ -1319,6 +1324,8 @@ pgb_cache_preload(void)
 	char	   *copy;
 	List	   *names;
 	ListCell   *lc;
+	ResourceOwner owner;
+	ResourceOwner saved = CurrentResourceOwner;
 
 	if (!process_shared_preload_libraries_in_progress ||
 		bert_preload_models == NULL || bert_preload_models[0] == '\0')
@@ -1331,6 +1338,8 @@ pgb_cache_preload(void)
 				 errmsg("invalid list syntax in \"bert.preload_models\"")));
 		return;
 	}
+	owner = ResourceOwnerCreate(NULL, "bert preload");
+	CurrentResourceOwner = owner;
 	foreach(lc, names)
 	{
 		const char *name = lfirst(lc);
@@ -1352,4 +1361,10 @@ pgb_cache_preload(void)
 		}
 		PG_END_TRY();
 	}
+	/* not a commit: what a failed load left registered is released quietly */
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, false, true);
+	ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, false, true);
+	CurrentResourceOwner = saved;
+	ResourceOwnerDelete(owner);
 }

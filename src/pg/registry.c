@@ -37,7 +37,6 @@
 
 #include "registry.h"
 #include "store.h"
-#include "util.h"
 
 /*
  * A megabyte per row: big enough that a model is a few hundred rows, small

@@ -25,7 +25,6 @@
 
 #include "model.h"
 #include "store.h"
-#include "util.h"
 
 /* Reads and writes a megabyte at a time, checking for interrupts between. */
 #define COPY_BLOCK (1 << 20)

@@ -15,16 +15,13 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <unistd.h>
 
-#include "catalog/pg_tablespace_d.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
