@@ -117,6 +117,7 @@ check "that statement fills all three replicas alike" "3|1" \
 
 # 4. models on every node: bert_distribute_models() makes the registry
 #    reference tables; installs, trainings, drops then reach every node
+models_started=$(date +%s)
 heads=$CITUS_DIR/heads
 test/make-head-checkpoints.sh "$heads"
 nodes() {	# nodes SQL: its result on the coordinator and each worker, space-separated
@@ -130,7 +131,9 @@ check "bert_distribute_models on a worker" \
 	"$(cq "$W1" -v VERBOSITY=verbose -c "SELECT bert_distribute_models()" 2>&1 | grep -E '^(ERROR|DETAIL|HINT):' | tr '\n' ' ' | sed 's/ $//')"
 # installed before: its rows are copied when the tables are distributed
 C -c "SELECT bert_install_model('cls', '$heads/seq')" >/dev/null
-check "before bert_distribute_models a model is on the coordinator only" "cls - -" "$(registry)"
+r=$(registry)
+echo "stored models on the coordinator, worker 1, worker 2: $r"
+check "before bert_distribute_models a model is on the coordinator only" "cls - -" "$r"
 check "and a distributed query cannot use it" "ERROR:  model \"cls\" is not installed" \
 	"$(C -c "SELECT count(bert_classify(body, 'cls')) FROM docs" 2>&1 | head -1)"
 # every statement of bert_distribute_models is immune to search_path: objects
@@ -175,12 +178,17 @@ check "the model installed before is on every node" "cls cls cls" "$(registry)"
 C -c "SELECT bert_install_model('ner', '$heads/token')" >/dev/null
 C -c "SET client_min_messages = warning" -c "SELECT bert_train_classifier('boats', '$model',
         \$\$SELECT body, (body LIKE '%boat%')::text FROM one_node WHERE id % 5 = 0\$\$, epochs => 20)" >/dev/null
-check "installed and trained on the coordinator: on every node" "boats,cls,ner boats,cls,ner boats,cls,ner" "$(registry)"
+r=$(registry)
+echo "stored models on the coordinator, worker 1, worker 2: $r"
+check "installed and trained on the coordinator: on every node" "boats,cls,ner boats,cls,ner boats,cls,ner" "$r"
 chunks=$(nodes "SELECT count(*) || ' ' || md5(string_agg(content_hash || seq || md5(data), ',' ORDER BY content_hash, seq)) FROM _bert.model_chunk")
 check "the same bytes on every node" "3 nodes alike, chunks > 0" \
 	"$(echo "$chunks" | xargs -n 2 | sort -u | wc -l | sed 's/^1$/3 nodes alike/'), chunks $([ "${chunks%% *}" -gt 0 ] && echo '> 0')"
 C -c "BEGIN" -c "SELECT bert_install_model('ghost', '$heads/seq')" -c "ROLLBACK" >/dev/null
-check "an install rolled back on the coordinator reaches no node" "boats,cls,ner boats,cls,ner boats,cls,ner" "$(registry)"
+r=$(registry)
+echo "after BEGIN; bert_install_model('ghost', ...); ROLLBACK: $r"
+check "an install rolled back on the coordinator reaches no node" "boats,cls,ner boats,cls,ner boats,cls,ner" "$r"
+models_s=$(($(date +%s) - models_started))
 plan=$(C -c "EXPLAIN (COSTS OFF) SELECT id, bert_classify(body, 'cls') FROM docs")
 echo "$plan"
 check "classify plan: 32 tasks, on the workers" "Task Count: 32|1" \
@@ -280,6 +288,7 @@ done
 
 # 7. a worker added later: Citus creates bert there; the models come with
 #    replicate_reference_tables (docs/scale-out.md)
+models_started=$(date +%s)
 W3=$(citus_add_worker) || { echo "citus: could not add a worker"; exit 1; }
 WORKERS+=("$W3")
 check "worker $W3 added later has bert" "bert|0.2.0" \
@@ -288,7 +297,9 @@ C -c "SELECT replicate_reference_tables('block_writes')" >/dev/null
 check "after replicate_reference_tables it holds both registry tables" "2" \
 	"$(C -c "SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
 	          JOIN pg_dist_shard s USING (shardid) WHERE n.nodeport = $W3 AND s.logicalrelid::text LIKE '\_bert.%'")"
-check "and the models" "boats,cls,ner" "$(cq "$W3" -c "SELECT string_agg(name, ',' ORDER BY name) FROM bert_models WHERE storage = 'stored'")"
+r=$(cq "$W3" -c "SELECT string_agg(name, ',' ORDER BY name) FROM bert_models WHERE storage = 'stored'")
+echo "stored models on worker 3: $r"
+check "and the models" "boats,cls,ner" "$r"
 probe="SELECT md5(string_agg(bert_classify(s, 'cls') || bert_classify(s, 'boats') || ':'
                || (SELECT string_agg(entity || label, '/' ORDER BY start_char) FROM bert_entities(s, 'ner')), ','))
        FROM unnest(ARRAY['The old fisherman repaired a wooden boat near the harbour.',
@@ -308,9 +319,12 @@ SELECT bert_drop_model('cls');
 SELECT count(bert_classify(body, 'cls')) FROM docs;
 SQL
 )"
-check "dropped on every node, the added one too" "boats,ner boats,ner boats,ner boats,ner" "$(registry)"
+r=$(registry)
+echo "after bert_drop_model('cls'), on the coordinator and workers 1, 2, 3: $r"
+check "dropped on every node, the added one too" "boats,ner boats,ner boats,ner boats,ner" "$r"
 check "its bytes too" "0 0 0 0" "$(nodes "SELECT count(*) FROM _bert.model_chunk WHERE content_hash = '$cls_hash'")"
 
+echo "citus: models on every node (checkpoints, installs, training, a third worker, the drop): $((models_s + $(date +%s) - models_started)) s"
 echo "citus: $(($(date +%s) - started)) s"
 echo "citus: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
