@@ -53,3 +53,5 @@ test/backup.sh
 pg_virtualenv -t test/bert-base.sh
 # models loaded at server start
 pg_virtualenv -o shared_preload_libraries=bert -o bert.preload_models=all-MiniLM-L6-v2 -t test/preload.sh
+# a Citus coordinator and two workers (Citus and pgvector built once if absent)
+test/citus.sh

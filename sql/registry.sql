@@ -216,6 +216,9 @@ SELECT pg_temp.err($$SELECT bert_install_model('regress-garbage', 'not a model':
 SELECT pg_temp.err($$SELECT bert_install_model('regress-garbage', substr(data, 1, 100000)) FROM regress_blob$$);
 SELECT pg_temp.err($$SELECT bert_install_model('regress-garbage', overlay(data placing '\xff'::bytea from 9 for 1)) FROM regress_blob$$);
 
+-- bert_distribute_models() needs Citus (test/citus.sh runs it on a cluster)
+SELECT pg_temp.err('SELECT bert_distribute_models()');
+
 -- clean up: no bytes stay that no model uses
 SELECT count(bert_drop_model(name)) AS dropped FROM bert_models WHERE name LIKE 'regress-%';
 SELECT count(*) AS rows_left, (SELECT count(*) FROM _bert.model_chunk c

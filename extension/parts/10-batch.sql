@@ -24,7 +24,10 @@ COMMENT ON FUNCTION bert_embed_many(text[], text) IS
 -- gets an embedding only while it is NULL and its text is the one embedded,
 -- whatever other sessions do meanwhile.  It commits, so it must be called
 -- outside a transaction block; in C, its SQL schema-qualified throughout
--- (a procedure that commits cannot pin search_path with SET).
+-- (a procedure that commits cannot pin search_path with SET).  Refuses
+-- Citus tables: it finds rows by ctid, which identifies no row of a table
+-- whose rows are in shards or replicas; the hint names the statement that
+-- fills one (docs/scale-out.md).
 CREATE PROCEDURE bert_embed_table(source regclass, text_column name, target_column name,
                                   batch_size int DEFAULT 256,
                                   model text DEFAULT 'all-MiniLM-L6-v2')

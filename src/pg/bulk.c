@@ -30,6 +30,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -389,6 +390,64 @@ untried_rows(Fill *f, List *leaf_list)
 	return n;
 }
 
+/*
+ * A Citus table's rows live in shards (and replicas) whose ctids identify
+ * nothing here: refuse it, naming the statement that fills it (a reference
+ * table: one UPDATE; a distributed table: this procedure on every shard).
+ */
+static void
+refuse_citus_table(Oid source, const char *text_col, const char *target_col,
+				   int batch_size, const char *model)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(source)};
+	char		method;
+	bool		isnull;
+	char	   *rel;
+	char	   *hint;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;
+	if (SPI_execute_with_args("SELECT partmethod FROM pg_catalog.pg_dist_partition "
+							  "WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bert_embed_table: reading pg_dist_partition failed");
+	if (SPI_processed == 0)
+		return;
+	method = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	rel = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(source)));
+	if (method == 'n')
+		hint = psprintf("Fill it in one statement: UPDATE %s SET %s = bert_embed(%s, %s) WHERE %s IS NULL;",
+						rel, quote_identifier(target_col), quote_identifier(text_col),
+						quote_literal_cstr(model), quote_identifier(target_col));
+	else
+	{
+		StringInfoData rest;
+		StringInfoData call;
+
+		/* the procedure's arguments after the shard's name, % doubled for format() */
+		initStringInfo(&rest);
+		appendStringInfo(&rest, "%s, %s, %d, %s", quote_literal_cstr(text_col),
+						 quote_literal_cstr(target_col), batch_size, quote_literal_cstr(model));
+		initStringInfo(&call);
+		appendStringInfoString(&call, "CALL bert_embed_table(%L, ");
+		for (const char *c = rest.data; *c; c++)
+		{
+			if (*c == '%')
+				appendStringInfoChar(&call, '%');
+			appendStringInfoChar(&call, *c);
+		}
+		appendStringInfoChar(&call, ')');
+		hint = psprintf("Run it on every shard, on the workers: SELECT * FROM run_command_on_shards(%s, %s);",
+						quote_literal_cstr(rel), quote_literal_cstr(call.data));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("bert_embed_table cannot fill Citus table %s", rel),
+			 errdetail("It finds rows by ctid, which does not identify a row across the shards and replicas of a Citus table."),
+			 errhint("%s", hint)));
+}
+
 PG_FUNCTION_INFO_V1(bert_embed_table);
 Datum
 bert_embed_table(PG_FUNCTION_ARGS)
@@ -440,6 +499,8 @@ bert_embed_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", get_rel_name(source)),
 				 errdetail("bert_embed_table fills tables, partitioned tables and tables with inheritance children.")));
+	refuse_citus_table(source, NameStr(*PG_GETARG_NAME(1)), NameStr(*PG_GETARG_NAME(2)),
+					   f.batch_size, text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	f.text_col = column(source, NameStr(*PG_GETARG_NAME(1)), "text_column");
 	f.target_col = column(source, NameStr(*PG_GETARG_NAME(2)), "target_column");
 	{

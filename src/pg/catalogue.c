@@ -478,19 +478,26 @@ bert_models_reset(PG_FUNCTION_ARGS)
 /*
  * The registry's trigger: any change to _bert.model, ours or a superuser's
  * own DML, makes every backend (and, through the WAL, every standby) check
- * its model names again.
+ * its model names again.  It invalidates _bert.model found by name, not the
+ * table it fires on: on a Citus node it fires on the reference table's
+ * local copy (_bert.model_102040), which no backend watches.
  */
 PG_FUNCTION_INFO_V1(bert_registry_changed);
 Datum
 bert_registry_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Oid			relid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("bert_registry_changed() must be called as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	relid = pgb_registry_relid();
+	if (relid != RelationGetRelid(trigdata->tg_relation))
+		CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	if (OidIsValid(relid))
+		CacheInvalidateRelcacheByRelid(relid);
 	PG_RETURN_POINTER(NULL);
 }
 

@@ -29,6 +29,7 @@
 #include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -43,6 +44,8 @@
  */
 #define CHUNK_BYTES (1 << 20)
 #define FETCH_CHUNKS 4
+
+#define CITUS_NESTED_GUC "citus.allow_nested_distributed_execution"
 
 static Oid	registry_relid = InvalidOid;
 
@@ -93,15 +96,22 @@ typedef struct OwnerScope
 {
 	Oid			save_user;
 	int			save_sec;
+	int			guc_level;		/* 0: no setting changed */
 	bool		pushed;
 } OwnerScope;
 
 /*
  * Become the registry's owner and connect to SPI.  An ERROR inside unwinds
  * both: (sub)transaction abort restores the user and closes SPI.
+ *
+ * A reader may run inside a Citus task on a shard (bert_embed in a
+ * distributed query), where Citus refuses queries on its tables unless
+ * citus.allow_nested_distributed_execution is on; the registry, once a
+ * reference table (bert_distribute_models), has a copy on the node and does
+ * not move, so readers turn it on for their own statements.
  */
 static void
-owner_begin(OwnerScope *s)
+owner_begin(OwnerScope *s, bool reader)
 {
 	Oid			relid = registry_relid_or_error();
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -114,6 +124,13 @@ owner_begin(OwnerScope *s)
 	}
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
+	s->guc_level = 0;
+	if (reader && GetConfigOption(CITUS_NESTED_GUC, true, false) != NULL)
+	{
+		s->guc_level = NewGUCNestLevel();
+		(void) set_config_option(CITUS_NESTED_GUC, "on", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 	GetUserIdAndSecContext(&s->save_user, &s->save_sec);
 	SetUserIdAndSecContext(owner, s->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
@@ -132,6 +149,8 @@ owner_end(OwnerScope *s)
 		PopActiveSnapshot();
 	SPI_finish();
 	SetUserIdAndSecContext(s->save_user, s->save_sec);
+	if (s->guc_level > 0)
+		AtEOXact_GUC(true, s->guc_level);
 }
 
 /*
@@ -195,7 +214,7 @@ pgb_registry_lookup(const char *name, PgbStoredModel *m)
 	memset(m, 0, sizeof(*m));
 	if (!OidIsValid(pgb_registry_relid()))
 		return false;
-	owner_begin(&s);
+	owner_begin(&s, true);
 	run("SELECT content_hash, base_hash, bytes FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1",
 		1, types, values, NULL, false, SPI_OK_SELECT);
 	found = SPI_processed == 1;
@@ -260,7 +279,7 @@ pgb_registry_list(void)
 
 	if (!OidIsValid(pgb_registry_relid()))
 		return NIL;
-	owner_begin(&s);
+	owner_begin(&s, true);
 	run("SELECT " LIST_COLUMNS ", "
 		"(SELECT pg_catalog.sum(pg_catalog.pg_column_size(c.data))::pg_catalog.int8 "
 		" FROM _bert.model_chunk c WHERE c.content_hash OPERATOR(pg_catalog.=) m.content_hash) "
@@ -286,7 +305,7 @@ pgb_registry_hashes(void)
 
 	if (!OidIsValid(pgb_registry_relid()))
 		return NIL;
-	owner_begin(&s);
+	owner_begin(&s, true);
 	run("SELECT content_hash FROM _bert.model UNION "
 		"SELECT base_hash FROM _bert.model WHERE base_hash IS NOT NULL",
 		0, NULL, NULL, NULL, false, SPI_OK_SELECT);
@@ -327,7 +346,7 @@ pgb_registry_content_bytes(const char *hash)
 
 	if (!OidIsValid(pgb_registry_relid()))
 		return -1;
-	owner_begin(&s);
+	owner_begin(&s, true);
 	content_size(hash, false, &count, &total);
 	owner_end(&s);
 	return count > 0 && count == chunks_for(total) ? total : -1;
@@ -354,7 +373,7 @@ pgb_registry_read_content(const char *hash, int64 bytes,
 	int32		next = 0;
 	int64		total = 0;
 
-	owner_begin(&s);
+	owner_begin(&s, true);
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT seq, data FROM _bert.model_chunk "
 									   "WHERE content_hash OPERATOR(pg_catalog.=) $1 ORDER BY seq",
@@ -411,7 +430,7 @@ pgb_registry_store_content(const char *hash, const char *path, int64 bytes)
 	Datum		values[3];
 
 	writer_lock();
-	owner_begin(&s);
+	owner_begin(&s, false);
 	content_size(hash, true, &count, &total);
 	if (count == chunks_for(bytes) && total == bytes)
 	{
@@ -501,7 +520,7 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	bool		exists;
 
 	writer_lock();
-	owner_begin(&s);
+	owner_begin(&s, false);
 	run("SELECT content_hash, base_hash FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1",
 		1, types, key, NULL, true, SPI_OK_SELECT);
 	exists = SPI_processed == 1;
@@ -566,7 +585,7 @@ pgb_registry_delete(const char *name)
 	bool		found;
 
 	writer_lock();
-	owner_begin(&s);
+	owner_begin(&s, false);
 	run("DELETE FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1 RETURNING content_hash, base_hash",
 		1, types, key, NULL, true, SPI_OK_DELETE_RETURNING);
 	found = SPI_processed == 1;
@@ -594,7 +613,7 @@ pgb_registry_used_as_base(const char *hash, char **user)
 	*user = NULL;
 	if (!OidIsValid(pgb_registry_relid()))
 		return false;
-	owner_begin(&s);
+	owner_begin(&s, true);
 	run("SELECT name FROM _bert.model WHERE base_hash OPERATOR(pg_catalog.=) $1 "
 		"ORDER BY name COLLATE pg_catalog.\"C\" LIMIT 1",
 		1, types, values, NULL, true, SPI_OK_SELECT);
