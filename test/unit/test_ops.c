@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "ops_impl.h"			/* the GELU constants */
 
 static int	passed,
 			failed;
@@ -418,6 +419,98 @@ test_layernorm(const char *isa)
 }
 
 /*
+ * Where a kernel's comment says it rounds like the portable code (no fused
+ * multiply-add), every variant must give the same bits as that arithmetic
+ * written out here (this file is built with -ffp-contract=off, like the
+ * core): a compiler that contracts a * b + c behind the code's back fails.
+ * LayerNorm rows of pairs of small integers (a, -a) have an exact mean (0)
+ * and variance, so only the last step, (y - mean) * inv * g + b, can differ;
+ * the GELUs are checked against the variant's own erf and tanh.
+ */
+static void
+test_unfused(const char *isa)
+{
+	enum
+	{
+		N = 384, ROWS = 4, M = 4099
+	};
+	float		x[ROWS * N],
+				g[N],
+				b[N],
+				v[M],
+				e[M],
+				t[M];
+	int			ln_same = 1,
+				gelu_same = 1,
+				tanh_same = 1;
+
+	for (int i = 0; i < N; i++)
+	{
+		g[i] = (float) uniform(0.2, 1.5);
+		b[i] = (float) uniform(-0.3, 0.3);
+	}
+	for (int r = 0; r < ROWS; r++)
+		for (int i = 0; i < N; i += 2)
+		{
+			float		a = (float) (int) uniform(1, 9);
+
+			x[r * N + i] = a;
+			x[r * N + i + 1] = -a;
+		}
+	{
+		float		y[ROWS * N];
+
+		memcpy(y, x, sizeof(x));
+		bcore_layernorm(y, ROWS, N, g, b, 1e-12f);
+		for (int r = 0; r < ROWS; r++)
+		{
+			double		sq = 0;
+			float		inv;
+
+			for (int i = 0; i < N; i++)
+				sq += (double) x[r * N + i] * x[r * N + i];
+			inv = (float) (1.0 / sqrt(sq / N + 1e-12f));
+			for (int i = 0; i < N; i++)
+			{
+				float		d = (x[r * N + i] - 0.0f) * inv;
+				float		want = d * g[i] + b[i];
+
+				ln_same &= memcmp(&want, &y[r * N + i], sizeof(float)) == 0;
+			}
+		}
+	}
+	for (int i = 0; i < M; i++)
+		v[i] = (float) uniform(-6, 6);
+	/* gelu: 0.5 x (1 + erf(x / sqrt 2)) */
+	for (int i = 0; i < M; i++)
+		e[i] = v[i] * (float) M_SQRT1_2;
+	bcore_erf(e, M);
+	memcpy(t, v, sizeof(v));
+	bcore_gelu(t, M);
+	for (int i = 0; i < M; i++)
+	{
+		float		want = 0.5f * v[i] * (1.0f + e[i]);
+
+		gelu_same &= memcmp(&want, &t[i], sizeof(float)) == 0;
+	}
+	/* gelu_tanh: 0.5 x (1 + tanh(c (x + a x^3))) */
+	for (int i = 0; i < M; i++)
+		e[i] = GELU_TANH_C * (v[i] + GELU_TANH_A * v[i] * v[i] * v[i]);
+	bcore_tanh(e, M);
+	memcpy(t, v, sizeof(v));
+	bcore_gelu_tanh(t, M);
+	for (int i = 0; i < M; i++)
+	{
+		float		want = 0.5f * v[i] * (1.0f + e[i]);
+
+		tanh_same &= memcmp(&want, &t[i], sizeof(float)) == 0;
+	}
+	check(ln_same, "%g %g", isa, "layernorm's last step unfused, as written", 0, 0);
+	check(gelu_same, "%g %g", isa, "gelu = 0.5 x (1 + erf(x / sqrt 2)) unfused, as written", 0, 0);
+	check(tanh_same, "%g %g", isa, "gelu_tanh = 0.5 x (1 + tanh(...)) unfused, as written", 0, 0);
+}
+
+/*
  * One attention head against a double-precision reference, on head widths
  * the SIMD code takes (32, 64) and one it hands to the portable code (12),
  * sequence lengths around the vector width, and views with a row stride
@@ -800,6 +893,7 @@ main(void)
 		test_specials(isa);
 		test_softmax(isa);
 		test_layernorm(isa);
+		test_unfused(isa);
 		test_fill_rows(isa);
 		test_attention(isa);
 		test_linear_i16(isa);
