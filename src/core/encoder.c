@@ -70,7 +70,7 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 	size_t		widest = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
 
 	/* a chunk big enough for BLIS widens half-precision weights here: see linear() */
-	if (c->half && tokens >= BERT_F16_BLIS_TOKENS && need < widest)
+	if (c->half && tokens >= bcore_f16_blis_rows() && need < widest)
 		need = widest;
 
 	if (tokens > s->cap_tokens)
@@ -152,7 +152,7 @@ activate(BertActivation act, float *x, size_t n)
 /*
  * y (T x n) += x (T x k) W^T for linear id of layer L: BLIS on fp32
  * weights; half-precision ones on our own kernel, or from
- * BERT_F16_BLIS_TOKENS rows on BLIS after widening them into wide (k x n
+ * bcore_f16_blis_rows() rows on BLIS after widening them into wide (k x n
  * floats, the thread's scratch); on quantised ones, x is quantised per token
  * into xq (rows from the chunk's own t0, like every buffer) unless the
  * caller already did (quantized_x: q, k and v share one input).
@@ -162,7 +162,7 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 	   int n, int k, const float *x, int16_t *xq, float *xs, int quantized_x, float *y,
 	   float *wide)
 {
-	if (L->wh[id] != NULL && T >= BERT_F16_BLIS_TOKENS)
+	if (L->wh[id] != NULL && T >= bcore_f16_blis_rows())
 	{
 		bcore_f16p_widen(L->wh[id], n, k, wide);
 		bcore_gemm(T, n, k, 1.0f, x, k, 1, wide, n, 1, 1.0f, y, n, 1);

@@ -9,13 +9,6 @@
 
 #include "model.h"
 
-/*
- * From this many rows, a linear layer on half-precision weights widens them
- * to fp32 and runs on BLIS (its packed path, faster than our kernel on big
- * products); below, our kernel reads the halves directly.
- */
-#define BERT_F16_BLIS_TOKENS 512
-
 /* Most threads one bcore_encode_threads() call uses. */
 #define BERT_MAX_THREADS 64
 

@@ -16,7 +16,9 @@
  */
 #include "ops_impl.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef BERT_SIMD
@@ -222,22 +224,24 @@ linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 
 /*
  * c[r][j] += sum_t x[r][t] w[j][t] for rows r < rows and the
- * BERT_F16P_PANEL output columns j of one F16P panel (panel[t * 16 + j]):
- * one fused multiply-add per t, in order of t, from c's value, as the SIMD
- * tiles do, so every variant gives the same bits.
+ * BERT_F16P_PANEL output columns j of each of panels consecutive F16P
+ * panels (panel[t * 16 + j], the next panel k * 16 halves on): one fused
+ * multiply-add per t, in order of t, from c's value, as the SIMD tiles do,
+ * so every variant gives the same bits.
  */
 static void
 f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
-				float *c, int ldc)
+				int panels, float *c, int ldc)
 {
 	for (int r = 0; r < rows; r++)
-		for (int j = 0; j < BERT_F16P_PANEL; j++)
+		for (int j = 0; j < panels * BERT_F16P_PANEL; j++)
 		{
 			const float *xr = x + (size_t) r * ldx;
+			const uint16_t *p = panel + (size_t) (j / BERT_F16P_PANEL) * k * BERT_F16P_PANEL;
 			float		acc = c[(size_t) r * ldc + j];
 
 			for (int t = 0; t < k; t++)
-				acc = fmaf(xr[t], bcore_half_to_float(panel[(size_t) t * BERT_F16P_PANEL + j]), acc);
+				acc = fmaf(xr[t], bcore_half_to_float(p[(size_t) t * BERT_F16P_PANEL + j % BERT_F16P_PANEL]), acc);
 			c[(size_t) r * ldc + j] = acc;
 		}
 }
@@ -265,7 +269,8 @@ static const BertKernels kernels_scalar = {
 	.quantize_rows = quantize_rows_scalar,
 	.linear_i16 = linear_i16_scalar,
 	.f16_tile = f16_tile_scalar,
-	.f16_widen16 = f16_widen16_scalar
+	.f16_widen16 = f16_widen16_scalar,
+	.f16_blis_rows = F16_BLIS_ROWS_AVX2
 };
 
 #ifdef BERT_SIMD
@@ -283,7 +288,8 @@ static const BertKernels kernels_avx2 = {
 	.quantize_rows = quantize_rows_avx2,
 	.linear_i16 = linear_i16_avx2,
 	.f16_tile = f16_tile_avx2,
-	.f16_widen16 = f16_widen16_avx2
+	.f16_widen16 = f16_widen16_avx2,
+	.f16_blis_rows = F16_BLIS_ROWS_AVX2
 };
 
 /* The AVX-512 set: 16-wide kernels where ops_avx512.c has them, the AVX2
@@ -303,9 +309,9 @@ static const BertKernels kernels_avx512 = {
 	/* no VNNI assumed: pmaddwd as on AVX2 */
 	.quantize_rows = quantize_rows_avx2,
 	.linear_i16 = linear_i16_avx2,
-	/* 16 columns: two AVX2 vectors */
-	.f16_tile = f16_tile_avx2,
-	.f16_widen16 = f16_widen16_avx2
+	.f16_tile = f16_tile_avx512,
+	.f16_widen16 = f16_widen16_avx512,
+	.f16_blis_rows = INT_MAX
 };
 
 /* half-precision conversions (vcvtph2ps), which not every compiler's __builtin_cpu_supports knows */
@@ -356,11 +362,35 @@ best_kernels(void)
 	return &kernels_scalar;
 }
 
+static const BertKernels *
+named_kernels(const char *isa)
+{
+	if (strcmp(isa, "scalar") == 0)
+		return &kernels_scalar;
+#ifdef BERT_SIMD
+	if (strcmp(isa, "avx2") == 0 && cpu_runs_avx2())
+		return &kernels_avx2;
+	if (strcmp(isa, "avx512") == 0 && cpu_runs_avx512())
+		return &kernels_avx512;
+#endif
+	return NULL;
+}
+
+/*
+ * The first use takes the CPU's best variant, or the one the environment
+ * variable BERT_KERNELS names if this CPU runs it: benchmarks and tests use
+ * it to run, say, the AVX2 kernels on an AVX-512 machine, in a server too.
+ */
 static inline const BertKernels *
 active(void)
 {
 	if (kernels == NULL)
-		kernels = best_kernels();
+	{
+		const char *env = getenv("BERT_KERNELS");
+		const BertKernels *k = env != NULL && env[0] != '\0' ? named_kernels(env) : NULL;
+
+		kernels = k != NULL ? k : best_kernels();
+	}
 	return kernels;
 }
 
@@ -373,18 +403,8 @@ bcore_kernels_isa(void)
 int
 bcore_kernels_use(const char *isa)
 {
-	const BertKernels *k = NULL;
+	const BertKernels *k = isa == NULL ? best_kernels() : named_kernels(isa);
 
-	if (isa == NULL)
-		k = best_kernels();
-	else if (strcmp(isa, "scalar") == 0)
-		k = &kernels_scalar;
-#ifdef BERT_SIMD
-	else if (strcmp(isa, "avx2") == 0 && cpu_runs_avx2())
-		k = &kernels_avx2;
-	else if (strcmp(isa, "avx512") == 0 && cpu_runs_avx512())
-		k = &kernels_avx512;
-#endif
 	if (k == NULL)
 		return -1;
 	kernels = k;
@@ -450,17 +470,19 @@ bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 /*
  * c (m x n, stride ldc) += x (m x k, stride ldx) W^T, W an F16P weight:
  * rows in blocks whose x stays in L2 (256 kB), and within a block every
- * panel in turn (its halves stay in L1/L2 while the block's rows go by),
- * panels shared among threads.  A panel past n works on a copy of c's last
- * columns padded to 16.  Each output is one chain of FMAs in order of k, so
- * the result does not depend on m, the blocking or the threads.
+ * pair of panels in turn (their halves stay in L1/L2 while the block's rows
+ * go by), pairs shared among threads.  A panel past n works on a copy of
+ * c's last columns padded to 16.  Each output is one chain of FMAs in order
+ * of k, so the result does not depend on m, the blocking or the threads.
  */
 void
 bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 				float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
-	int			panels = (n + BERT_F16P_PANEL - 1) / BERT_F16P_PANEL;
+	int			full = n / BERT_F16P_PANEL;
+	int			tiles = (full + F16_TILE_PANELS - 1) / F16_TILE_PANELS;
+	int			units = tiles + (n % BERT_F16P_PANEL != 0);	/* the last: a part panel */
 	int			block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
 
 	block = block < F16_TILE_ROWS ? F16_TILE_ROWS : block / F16_TILE_ROWS * F16_TILE_ROWS;
@@ -471,16 +493,19 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 		float	   *cb = c + (size_t) i0 * ldc;
 
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-		for (int p = 0; p < panels; p++)
+		for (int u = 0; u < units; u++)
 		{
+			int			p = u < tiles ? u * F16_TILE_PANELS : full;
 			const uint16_t *panel = w + (size_t) p * k * BERT_F16P_PANEL;
 			int			j0 = p * BERT_F16P_PANEL;
-			int			cols = n - j0 < BERT_F16P_PANEL ? n - j0 : BERT_F16P_PANEL;
+			int			cols = n - j0;
 			float		tmp[BERT_F16P_PANEL];
 
-			if (cols == BERT_F16P_PANEL)
+			if (cols >= BERT_F16P_PANEL)
 			{
-				kern->f16_tile(rows, k, xb, ldx, panel, cb + j0, ldc);
+				int			panels = full - p < F16_TILE_PANELS ? full - p : F16_TILE_PANELS;
+
+				kern->f16_tile(rows, k, xb, ldx, panel, panels, cb + j0, ldc);
 				continue;
 			}
 			for (int r = 0; r < rows; r++)
@@ -489,11 +514,17 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 
 				memset(tmp, 0, sizeof(tmp));
 				memcpy(tmp, cr, cols * sizeof(float));
-				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, tmp, BERT_F16P_PANEL);
+				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1, tmp, BERT_F16P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
 			}
 		}
 	}
+}
+
+int
+bcore_f16_blis_rows(void)
+{
+	return active()->f16_blis_rows;
 }
 
 void

@@ -83,6 +83,14 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 void		bcore_linear_f16(int m, int n, int k, const float *x, int ldx,
 							const uint16_t *w, float *c, int ldc, int threads);
 
+/*
+ * From this many rows a linear layer on F16P weights is faster on BLIS after
+ * widening them to fp32 (bcore_f16p_widen) than on bcore_linear_f16, with
+ * the kernels in use: 512 for the AVX2 and portable ones, never (INT_MAX)
+ * for the AVX-512 ones.
+ */
+int			bcore_f16_blis_rows(void);
+
 /* W^T of an F16P weight W [n, k] as fp32: b[t * n + j] = W[j][t]. */
 void		bcore_f16p_widen(const uint16_t *w, int n, int k, float *b);
 
@@ -103,7 +111,8 @@ void		bcore_exp(float *x, size_t n);
 /*
  * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, attention, erf,
  * exp and linear_f16 run the variant for this CPU, chosen on first use: "avx512",
- * "avx2" or "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
+ * "avx2" or "scalar" (portable C on libm), or the one the environment
+ * variable BERT_KERNELS names if the CPU runs it.  They agree to about 1e-7; each gives the
  * same bits from run to run.
  */
 const char *bcore_kernels_isa(void);

@@ -36,9 +36,11 @@ typedef struct BertKernels
 								  int16_t *xq, float *scale);
 	void		(*linear_i16) (int m, int n, int k, const int16_t *xq, const float *sx,
 							   const int16_t *wq, const float *sw, float *c, int ldc);
+	/* panels (1 or F16_TILE_PANELS) consecutive F16P panels */
 	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
-							 const uint16_t *panel, float *c, int ldc);
+							 const uint16_t *panel, int panels, float *c, int ldc);
 	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
+	int			f16_blis_rows;	/* bcore_f16_blis_rows() */
 } BertKernels;
 
 /*
@@ -75,7 +77,7 @@ void		quantize_rows_avx2(const float *x, int rows, int k, int ldx,
 void		linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 void		f16_tile_avx2(int rows, int k, const float *x, int ldx,
-						  const uint16_t *panel, float *c, int ldc);
+						  const uint16_t *panel, int panels, float *c, int ldc);
 void		f16_widen16_avx2(const uint16_t *h, float *f);
 
 /* ops_avx512.c: the same kernels where a 16-wide form exists; the table in
@@ -90,15 +92,33 @@ void		fill_rows_avx512(float *x, int rows, int n, const float *bias,
 void		layernorm_avx512(float *x, int rows, int n, const float *g,
 							 const float *b, float eps);
 void		softmax_rows_avx512(float *x, int rows, int n, int ld);
+void		f16_tile_avx512(int rows, int k, const float *x, int ldx,
+							const uint16_t *panel, int panels, float *c, int ldc);
+void		f16_widen16_avx512(const uint16_t *h, float *f);
 #endif							/* x86-64 */
 
 #pragma GCC visibility pop
 
 /*
  * The F16P tile: rows x 16 outputs in registers, at most F16_TILE_ROWS rows
- * at a time; bcore_linear_f16 blocks rows in multiples of it.
+ * at a time (AVX2); bcore_linear_f16 blocks rows in multiples of it and
+ * hands a tile up to F16_TILE_PANELS panels side by side.  AVX-512 holds
+ * 12 rows x 2 panels (24 of its 32 registers), 16 rows x 1 panel.
  */
 #define F16_TILE_ROWS 6
+
+/*
+ * Below this many rows the AVX2 tile beats BLIS on widened weights; from
+ * it, BLIS's packed path wins (on Zen 3, bench/encode: +20-30 % one
+ * sentence a call, level at batches of 60 and 256).  The AVX-512 tile beats
+ * BLIS skx at every size (bench/linear on Zen 5: 180-200 against 150-175
+ * GFLOP/s at 1024 rows; bench/encode, batches of 256: +10-15 % tokens per
+ * CPU second), so it never hands over.
+ */
+#define F16_BLIS_ROWS_AVX2 512
+#define F16_TILE_PANELS 2
+#define F16_TILE_ROWS_AVX512 12
+#define F16_TILE_ROWS1_AVX512 16
 
 #define GELU_TANH_C 0.7978845608028654f	/* sqrt(2 / pi) */
 #define GELU_TANH_A 0.044715f

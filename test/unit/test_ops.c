@@ -716,8 +716,10 @@ test_linear_i16(const char *isa)
  * Linear layers on F16P weights: every output is bit for bit the chain of
  * fmaf() in order of k from c's value (the definition, so the same on every
  * variant), on 1 and 2 threads; within float rounding of the double
- * product; columns past n untouched.  Shapes take the row tails (m % 6),
- * a padded last panel (n % 16) and more than one row block (k 1536: 42 rows).
+ * product; columns past n untouched.  Shapes take the row tails (m % 6 for
+ * AVX2; every tile height, 1 to 12 rows on pairs of panels, 13 to 16 on one,
+ * for AVX-512), pairs and single panels (n / 16 odd), a padded last panel
+ * (n % 16) and more than one row block (k 1536: 42 rows).
  */
 static uint16_t
 random_half(void)
@@ -733,7 +735,10 @@ random_half(void)
 static void
 test_linear_f16(const char *isa)
 {
-	static const int shapes[][3] = {{1, 16, 1}, {7, 40, 33}, {13, 384, 384}, {50, 24, 1536}, {5, 3, 8}};
+	static const int shapes[][3] = {{1, 16, 1}, {7, 40, 33}, {13, 384, 384}, {50, 24, 1536}, {5, 3, 8},
+	{2, 32, 5}, {3, 48, 6}, {4, 64, 3}, {5, 80, 4}, {6, 32, 7}, {8, 48, 9}, {9, 64, 5}, {10, 32, 3},
+	{11, 48, 4}, {12, 32, 6}, {13, 16, 5}, {14, 16, 3}, {15, 16, 4}, {16, 16, 6}, {26, 40, 20},
+	{23, 80, 11}, {33, 96, 8}};
 	int			exact = 1,
 				threads_same = 1,
 				untouched = 1,
