@@ -304,8 +304,7 @@ static const BertKernels kernels_avx512 = {
 	.softmax_rows = softmax_rows_avx512,
 	.erf = erf_map_avx512,
 	.exp = exp_map_avx512,
-	/* small products: AVX2 is as fast here (its softmax is the AVX2 one) */
-	.attention = attention_avx2,
+	.attention = attention_avx512,
 	/* no VNNI assumed: pmaddwd as on AVX2 */
 	.quantize_rows = quantize_rows_avx2,
 	.linear_i16 = linear_i16_avx2,
@@ -553,12 +552,14 @@ bcore_f16p_widen(const uint16_t *w, int n, int k, float *b)
 	}
 }
 
+/* the most any variant takes: K transposed (d rows of T rounded up to 16)
+ * and the scores of ATT_ROWS_AVX512 query rows */
 size_t
 bcore_attention_scratch(int T, int d)
 {
-	size_t		Tp = ((size_t) T + 7) & ~(size_t) 7;
+	size_t		Tp = ((size_t) T + 15) & ~(size_t) 15;
 
-	return ((size_t) d + 1) * Tp;
+	return ((size_t) d + ATT_ROWS_AVX512) * Tp;
 }
 
 void

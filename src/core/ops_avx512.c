@@ -320,6 +320,124 @@ softmax_rows_avx512(float *x, int rows, int n, int ld)
 }
 
 /*
+ * Attention, AVX-512: K transposed once per head into scratch (d rows of Tp
+ * = T rounded up to 16, zero padded), then query rows in groups of up to
+ * ATT_ROWS_AVX512: their scores are broadcast-and-FMA along the keys, two
+ * vectors of 16 keys at a time, softmax, then their context rows
+ * broadcast-and-FMA along the head's columns, two vectors at a time.  A
+ * group keeps 2 x rows independent chains of FMAs in flight where the AVX2
+ * code, a row at a time, waits on the latency of one to four.  Each score
+ * and each output is one chain in order of c or of the keys, whatever the
+ * group, so a row's result does not depend on its neighbours.  d must be a
+ * multiple of 16; other widths take the AVX2 code.
+ */
+static inline __attribute__((always_inline)) AVX512 void
+attention_rows_avx512(const int rows, const float *q, const float *kt, const float *v,
+					  int ld, int T, int Tp, int d, float scale, float *o, int ldo,
+					  float *s)
+{
+	__m512		a0[ATT_ROWS_AVX512],
+				a1[ATT_ROWS_AVX512];
+
+	/* scores: s[r][j] = scale sum_c q[r][c] kt[c][j], 32 keys at a time */
+	for (int j = 0; j < Tp; j += 32)
+	{
+		int			two = j + 16 < Tp;
+
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+			a0[r] = a1[r] = _mm512_setzero_ps();
+		for (int c = 0; c < d; c++)
+		{
+			__m512		k0 = _mm512_loadu_ps(kt + (size_t) c * Tp + j);
+			__m512		k1 = two ? _mm512_loadu_ps(kt + (size_t) c * Tp + j + 16) : k0;
+
+#pragma GCC unroll 8
+			for (int r = 0; r < rows; r++)
+			{
+				__m512		b = _mm512_set1_ps(q[(size_t) r * ld + c]);
+
+				a0[r] = _mm512_fmadd_ps(b, k0, a0[r]);
+				a1[r] = _mm512_fmadd_ps(b, k1, a1[r]);
+			}
+		}
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+		{
+			_mm512_storeu_ps(s + (size_t) r * Tp + j, _mm512_mul_ps(a0[r], SPLAT(scale)));
+			if (two)
+				_mm512_storeu_ps(s + (size_t) r * Tp + j + 16, _mm512_mul_ps(a1[r], SPLAT(scale)));
+		}
+	}
+	softmax_rows_avx512(s, rows, T, Tp);
+
+	/* context: o[r][c] = sum_t s[r][t] v[t][c], 32 columns at a time */
+	for (int c = 0; c < d; c += 32)
+	{
+		int			two = c + 16 < d;
+
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+			a0[r] = a1[r] = _mm512_setzero_ps();
+		for (int t = 0; t < T; t++)
+		{
+			__m512		v0 = _mm512_loadu_ps(v + (size_t) t * ld + c);
+			__m512		v1 = two ? _mm512_loadu_ps(v + (size_t) t * ld + c + 16) : v0;
+
+#pragma GCC unroll 8
+			for (int r = 0; r < rows; r++)
+			{
+				__m512		b = _mm512_set1_ps(s[(size_t) r * Tp + t]);
+
+				a0[r] = _mm512_fmadd_ps(b, v0, a0[r]);
+				a1[r] = _mm512_fmadd_ps(b, v1, a1[r]);
+			}
+		}
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+		{
+			_mm512_storeu_ps(o + (size_t) r * ldo + c, a0[r]);
+			if (two)
+				_mm512_storeu_ps(o + (size_t) r * ldo + c + 16, a1[r]);
+		}
+	}
+}
+
+AVX512 void
+attention_avx512(const float *q, const float *k, const float *v, int ld,
+				 int T, int d, float scale, float *o, int ldo, float *scratch)
+{
+	int			Tp = (T + 15) & ~15;
+	float	   *kt = scratch;
+	float	   *s = scratch + (size_t) d * Tp;
+
+	if (d % 16 != 0)
+	{
+		attention_avx2(q, k, v, ld, T, d, scale, o, ldo, scratch);
+		return;
+	}
+	for (int j = 0; j < T; j++)
+		for (int c = 0; c < d; c++)
+			kt[(size_t) c * Tp + j] = k[(size_t) j * ld + c];
+	for (int c = 0; c < d; c++)
+		for (int j = T; j < Tp; j++)
+			kt[(size_t) c * Tp + j] = 0.0f;
+
+	for (int i = 0; i < T; i += ATT_ROWS_AVX512)
+	{
+		const float *qi = q + (size_t) i * ld;
+		float	   *oi = o + (size_t) i * ldo;
+
+		switch (T - i < ATT_ROWS_AVX512 ? T - i : ATT_ROWS_AVX512)
+		{
+#define ROWS(R) case R: attention_rows_avx512(R, qi, kt, v, ld, T, Tp, d, scale, oi, ldo, s); break;
+				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8)
+#undef ROWS
+		}
+	}
+}
+
+/*
  * The F16P tile, 16 wide: rows x panels accumulators (12 x 2 or 16 x 1) of
  * 16 outputs each in registers; per step of t, each panel's 16 halves
  * become one vector of floats and each row's x[r][t] is broadcast into one

@@ -92,6 +92,8 @@ void		fill_rows_avx512(float *x, int rows, int n, const float *bias,
 void		layernorm_avx512(float *x, int rows, int n, const float *g,
 							 const float *b, float eps);
 void		softmax_rows_avx512(float *x, int rows, int n, int ld);
+void		attention_avx512(const float *q, const float *k, const float *v, int ld,
+							 int T, int d, float scale, float *o, int ldo, float *scratch);
 void		f16_tile_avx512(int rows, int k, const float *x, int ldx,
 							const uint16_t *panel, int panels, float *c, int ldc);
 void		f16_widen16_avx512(const uint16_t *h, float *f);
@@ -119,6 +121,9 @@ void		f16_widen16_avx512(const uint16_t *h, float *f);
 #define F16_TILE_PANELS 2
 #define F16_TILE_ROWS_AVX512 12
 #define F16_TILE_ROWS1_AVX512 16
+
+/* query rows one AVX-512 attention step takes together (16 accumulators) */
+#define ATT_ROWS_AVX512 8
 
 #define GELU_TANH_C 0.7978845608028654f	/* sqrt(2 / pi) */
 #define GELU_TANH_A 0.044715f

@@ -512,7 +512,8 @@ test_unfused(const char *isa)
 
 /*
  * One attention head against a double-precision reference, on head widths
- * the SIMD code takes (32, 64) and one it hands to the portable code (12),
+ * the SIMD code takes (32, 64; 16 and 48, one vector of 16 columns left
+ * over) and one it hands to the portable code (12),
  * sequence lengths around the vector width, and views with a row stride
  * wider than the head, as in the encoder; columns outside the head's output
  * must stay untouched.
@@ -521,7 +522,7 @@ static void
 test_attention(const char *isa)
 {
 	static const int Ts[] = {1, 2, 7, 8, 9, 31, 33, 35, 64, 100};
-	static const int ds[] = {32, 64, 12};
+	static const int ds[] = {32, 64, 12, 16, 48};
 	double		worst_ref = 0,
 				worst_scalar = 0;
 	int			same = 1,
