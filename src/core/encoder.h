@@ -30,7 +30,9 @@ typedef struct BertRunState
 	float	   *ctx;			/* (tokens, hidden) attention output */
 	float	   *tmp;			/* (tokens, hidden) */
 	float	   *ffn;			/* (tokens, ffn) */
-	int16_t    *xq;				/* (tokens, ffn) quantised input of a linear */
+	int16_t    *xq;				/* (tokens, ffn) quantised input of a Q8 linear */
+	uint8_t    *xq8;			/* (tokens, ffn rounded up to 4) of a Q8P linear */
+	int32_t    *xzero;			/* (tokens) its zero point per token */
 	float	   *xs;				/* (tokens) its scale per token */
 	float	   *scratch[BERT_MAX_THREADS];	/* attention, one per thread */
 } BertRunState;

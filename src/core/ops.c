@@ -223,6 +223,78 @@ linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 }
 
 /*
+ * Activations for Q8P products, per row: y = x (times mult), its range
+ * [lo, hi] widened to take 0, and q = round(y 255 / (hi - lo)) + zero in
+ * 0 .. 255, zero = round(-lo 255 / (hi - lo)), so that y ~= scale (q -
+ * zero) and 0 is exact.  The same roundings (lrintf: to nearest even, as
+ * the SIMD variants' cvtps2dq) and the same clamp as the SIMD variants,
+ * so every variant gives the same bytes.  Inputs past k get 0.
+ */
+static void
+quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mult,
+					  uint8_t *xq, int32_t *zero, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		uint8_t    *q = xq + (size_t) r * in4;
+		float		lo = 0.0f,
+					hi = 0.0f,
+					inv;
+		int32_t		z;
+
+		for (int i = 0; i < k; i++)
+		{
+			float		y = mult ? xr[i] * mult[i] : xr[i];
+
+			lo = y < lo ? y : lo;
+			hi = y > hi ? y : hi;
+		}
+		scale[r] = (hi - lo) / 255.0f;
+		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		for (int i = 0; i < k; i++)
+		{
+			float		y = mult ? xr[i] * mult[i] : xr[i];
+			long		v = lrintf(y * inv) + z;
+
+			q[i] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+		for (int i = k; i < in4; i++)
+			q[i] = 0;
+	}
+}
+
+/*
+ * c[r][j] += sx[r] sw[j] (sum_t xq[r][t] w[j][t] - zero[r] wsum[j]) for
+ * the panels x 16 channels j of consecutive Q8P panels: the integer dot
+ * product of the row's q - zero with the channel, exact, then one
+ * conversion and one fused multiply-add, as every variant.
+ */
+void
+q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+				const float *sx, const int8_t *panel, int panels,
+				const float *wsum, const float *sw, float *c, int ldc)
+{
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < panels * BERT_Q8P_PANEL; j++)
+		{
+			const uint8_t *a = xq + (size_t) r * in4;
+			const int8_t *p = panel + (size_t) (j / BERT_Q8P_PANEL) * in4 * BERT_Q8P_PANEL +
+				(j % BERT_Q8P_PANEL) * BERT_Q8P_GROUP;
+			int32_t		acc = 0;
+			float	   *y = c + (size_t) r * ldc + j;
+
+			for (int t = 0; t < in4; t++)
+				acc += (int32_t) a[t] * p[(size_t) t / BERT_Q8P_GROUP * BERT_Q8P_GROUP * BERT_Q8P_PANEL + t % BERT_Q8P_GROUP];
+			acc -= zero[r] * (int32_t) wsum[j];
+			*y = fmaf((float) acc, sx[r] * sw[j], *y);
+		}
+}
+
+/*
  * c[r][j] += sum_t x[r][t] w[j][t] for rows r < rows and the
  * BERT_F16P_PANEL output columns j of each of panels consecutive F16P
  * panels (panel[t * 16 + j], the next panel k * 16 halves on): one fused
@@ -270,47 +342,76 @@ static const BertKernels kernels_scalar = {
 	.linear_i16 = linear_i16_scalar,
 	.f16_tile = f16_tile_scalar,
 	.f16_widen16 = f16_widen16_scalar,
-	.f16_blis_rows = F16_BLIS_ROWS_AVX2
+	.f16_blis_rows = F16_BLIS_ROWS_AVX2,
+	.quantize_rows8 = quantize_rows8_scalar,
+	.q8p_tile = q8p_tile_scalar
 };
 
 #ifdef BERT_SIMD
+/* the AVX2 set, but for its int8 products (q8p_tile) */
+#define KERNELS_AVX2 \
+	.fill_rows = fill_rows_avx2, \
+	.layernorm = layernorm_avx2, \
+	.gelu = gelu_map_avx2, \
+	.gelu_tanh = gelu_tanh_map_avx2, \
+	.tanh = tanh_map_avx2, \
+	.softmax_rows = softmax_rows_avx2, \
+	.erf = erf_map_avx2, \
+	.exp = exp_map_avx2, \
+	.attention = attention_avx2, \
+	.quantize_rows = quantize_rows_avx2, \
+	.linear_i16 = linear_i16_avx2, \
+	.f16_tile = f16_tile_avx2, \
+	.f16_widen16 = f16_widen16_avx2, \
+	.f16_blis_rows = F16_BLIS_ROWS_AVX2, \
+	.quantize_rows8 = quantize_rows8_avx2
+
 static const BertKernels kernels_avx2 = {
 	.isa = "avx2",
-	.fill_rows = fill_rows_avx2,
-	.layernorm = layernorm_avx2,
-	.gelu = gelu_map_avx2,
-	.gelu_tanh = gelu_tanh_map_avx2,
-	.tanh = tanh_map_avx2,
-	.softmax_rows = softmax_rows_avx2,
-	.erf = erf_map_avx2,
-	.exp = exp_map_avx2,
-	.attention = attention_avx2,
-	.quantize_rows = quantize_rows_avx2,
-	.linear_i16 = linear_i16_avx2,
-	.f16_tile = f16_tile_avx2,
-	.f16_widen16 = f16_widen16_avx2,
-	.f16_blis_rows = F16_BLIS_ROWS_AVX2
+	KERNELS_AVX2,
+	.q8p_tile = q8p_tile_avx2
 };
 
-/* The AVX-512 set: 16-wide kernels where ops_avx512.c has them, the AVX2
- * ones for the rest. */
+/* with AVX-VNNI, the VEX-encoded vpdpbusd (Alder Lake, Zen 5) */
+static const BertKernels kernels_avx2_vnni = {
+	.isa = "avx2-vnni",
+	KERNELS_AVX2,
+	.q8p_tile = q8p_tile_avxvnni
+};
+
+/*
+ * The AVX-512 set: 16-wide kernels where ops_avx512.c has them, the AVX2
+ * ones for the rest (the legacy Q8 products: pmaddwd as on AVX2).
+ */
+#define KERNELS_AVX512 \
+	.fill_rows = fill_rows_avx512, \
+	.layernorm = layernorm_avx512, \
+	.gelu = gelu_map_avx512, \
+	.gelu_tanh = gelu_tanh_map_avx512, \
+	.tanh = tanh_map_avx512, \
+	.softmax_rows = softmax_rows_avx512, \
+	.erf = erf_map_avx512, \
+	.exp = exp_map_avx512, \
+	.attention = attention_avx512, \
+	.quantize_rows = quantize_rows_avx2, \
+	.linear_i16 = linear_i16_avx2, \
+	.f16_tile = f16_tile_avx512, \
+	.f16_widen16 = f16_widen16_avx512, \
+	.f16_blis_rows = INT_MAX, \
+	.quantize_rows8 = quantize_rows8_avx512
+
+/* without VNNI (Skylake-X): the int8 products of AVX2 */
 static const BertKernels kernels_avx512 = {
 	.isa = "avx512",
-	.fill_rows = fill_rows_avx512,
-	.layernorm = layernorm_avx512,
-	.gelu = gelu_map_avx512,
-	.gelu_tanh = gelu_tanh_map_avx512,
-	.tanh = tanh_map_avx512,
-	.softmax_rows = softmax_rows_avx512,
-	.erf = erf_map_avx512,
-	.exp = exp_map_avx512,
-	.attention = attention_avx512,
-	/* no VNNI assumed: pmaddwd as on AVX2 */
-	.quantize_rows = quantize_rows_avx2,
-	.linear_i16 = linear_i16_avx2,
-	.f16_tile = f16_tile_avx512,
-	.f16_widen16 = f16_widen16_avx512,
-	.f16_blis_rows = INT_MAX
+	KERNELS_AVX512,
+	.q8p_tile = q8p_tile_avx2
+};
+
+/* with AVX512-VNNI (Cascade Lake and later, Zen 4 and later) */
+static const BertKernels kernels_avx512_vnni = {
+	.isa = "avx512-vnni",
+	KERNELS_AVX512,
+	.q8p_tile = q8p_tile_avx512vnni
 };
 
 /* half-precision conversions (vcvtph2ps), which not every compiler's __builtin_cpu_supports knows */
@@ -343,6 +444,27 @@ cpu_runs_avx512(void)
 		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
 		cpu_runs_avx2();
 }
+
+/* AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4 (not every compiler's
+ * __builtin_cpu_supports knows it) */
+static int
+cpu_runs_avx2_vnni(void)
+{
+	unsigned int a,
+				b,
+				c,
+				d;
+
+	return cpu_runs_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0;
+}
+
+static int
+cpu_runs_avx512_vnni(void)
+{
+	__builtin_cpu_init();
+	return cpu_runs_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
 #endif							/* BERT_SIMD */
 
 /* ---- dispatch ---- */
@@ -353,8 +475,12 @@ static const BertKernels *
 best_kernels(void)
 {
 #ifdef BERT_SIMD
+	if (cpu_runs_avx512_vnni())
+		return &kernels_avx512_vnni;
 	if (cpu_runs_avx512())
 		return &kernels_avx512;
+	if (cpu_runs_avx2_vnni())
+		return &kernels_avx2_vnni;
 	if (cpu_runs_avx2())
 		return &kernels_avx2;
 #endif
@@ -369,8 +495,12 @@ named_kernels(const char *isa)
 #ifdef BERT_SIMD
 	if (strcmp(isa, "avx2") == 0 && cpu_runs_avx2())
 		return &kernels_avx2;
+	if (strcmp(isa, "avx2-vnni") == 0 && cpu_runs_avx2_vnni())
+		return &kernels_avx2_vnni;
 	if (strcmp(isa, "avx512") == 0 && cpu_runs_avx512())
 		return &kernels_avx512;
+	if (strcmp(isa, "avx512-vnni") == 0 && cpu_runs_avx512_vnni())
+		return &kernels_avx512_vnni;
 #endif
 	return NULL;
 }
@@ -514,6 +644,72 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 				memset(tmp, 0, sizeof(tmp));
 				memcpy(tmp, cr, cols * sizeof(float));
 				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1, tmp, BERT_F16P_PANEL);
+				memcpy(cr, tmp, cols * sizeof(float));
+			}
+		}
+	}
+}
+
+void
+bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
+					 uint8_t *xq, int32_t *zero, float *scale)
+{
+	active()->quantize_rows8(x, rows, k, ldx, mult, xq, zero, scale);
+}
+
+/*
+ * c (m x n, stride ldc) += the Q8P product: as bcore_linear_f16, rows in
+ * blocks whose activations stay in L2, pairs of panels shared among
+ * threads, a panel past n on a padded copy of c's last columns.
+ */
+void
+bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
+				 const float *sx, const int8_t *w, const float *wsum,
+				 const float *sw, float *c, int ldc, int threads)
+{
+	const BertKernels *kern = active();
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	int			full = n / BERT_Q8P_PANEL;
+	int			tiles = (full + 1) / 2;
+	int			units = tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
+	int			block = 256 * 1024 / (in4 > 0 ? in4 : 1);
+
+	block = block < 12 ? 12 : block / 12 * 12;
+	for (int i0 = 0; i0 < m; i0 += block)
+	{
+		int			rows = m - i0 < block ? m - i0 : block;
+		const uint8_t *xb = xq + (size_t) i0 * in4;
+		float	   *cb = c + (size_t) i0 * ldc;
+
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+		for (int u = 0; u < units; u++)
+		{
+			int			p = u < tiles ? u * 2 : full;
+			const int8_t *panel = w + (size_t) p * in4 * BERT_Q8P_PANEL;
+			int			j0 = p * BERT_Q8P_PANEL;
+			int			cols = n - j0;
+			float		tmp[BERT_Q8P_PANEL],
+						swp[BERT_Q8P_PANEL],
+						sump[BERT_Q8P_PANEL];
+
+			if (cols >= BERT_Q8P_PANEL)
+			{
+				kern->q8p_tile(rows, in4, xb, zero + i0, sx + i0, panel, full - p < 2 ? 1 : 2,
+							   wsum + j0, sw + j0, cb + j0, ldc);
+				continue;
+			}
+			memset(swp, 0, sizeof(swp));
+			memset(sump, 0, sizeof(sump));
+			memcpy(swp, sw + j0, cols * sizeof(float));
+			memcpy(sump, wsum + j0, cols * sizeof(float));
+			for (int r = 0; r < rows; r++)
+			{
+				float	   *cr = cb + (size_t) r * ldc + j0;
+
+				memset(tmp, 0, sizeof(tmp));
+				memcpy(tmp, cr, cols * sizeof(float));
+				kern->q8p_tile(1, in4, xb + (size_t) r * in4, zero + i0 + r, sx + i0 + r,
+							   panel, 1, sump, swp, tmp, BERT_Q8P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
 			}
 		}

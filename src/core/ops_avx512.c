@@ -523,4 +523,168 @@ f16_widen16_avx512(const uint16_t *h, float *f)
 	_mm512_storeu_ps(f, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) h)));
 }
 
+/* Activations for Q8P products: quantize_rows8_avx2, 16 wide, the clamp
+ * by max and min, the bytes written by vpmovdb. */
+AVX512 void
+quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
+					  uint8_t *xq, int32_t *zero, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	int			body = k & ~15;
+	__mmask16	m = tail_avx512(k - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		uint8_t    *q = xq + (size_t) r * in4;
+		__m512		vlo = _mm512_setzero_ps(),
+					vhi = _mm512_setzero_ps(),
+					vinv;
+		__m512i		vz;
+		float		lo,
+					hi,
+					inv;
+		int32_t		z;
+		int			i;
+
+#define Y16(at) (mult ? _mm512_mul_ps(_mm512_loadu_ps(xr + (at)), _mm512_loadu_ps(mult + (at))) \
+				 : _mm512_loadu_ps(xr + (at)))
+#define Y16M(at) (mult ? _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + (at)), _mm512_maskz_loadu_ps(m, mult + (at))) \
+				  : _mm512_maskz_loadu_ps(m, xr + (at)))
+		/* y first: MINPS and MAXPS return their second operand if either is NaN */
+		for (i = 0; i < body; i += 16)
+		{
+			__m512		y = Y16(i);
+
+			vlo = _mm512_min_ps(y, vlo);
+			vhi = _mm512_max_ps(y, vhi);
+		}
+		if (i < k)
+		{
+			__m512		y = Y16M(i);
+
+			vlo = _mm512_min_ps(y, vlo);
+			vhi = _mm512_max_ps(y, vhi);
+		}
+		lo = -hmax_avx512(_mm512_sub_ps(_mm512_setzero_ps(), vlo));
+		hi = hmax_avx512(vhi);
+		scale[r] = (hi - lo) / 255.0f;
+		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		vinv = SPLAT(inv);
+		vz = _mm512_set1_epi32(z);
+#define Q16(y) _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps((y), vinv)), vz), \
+												 _mm512_setzero_si512()), _mm512_set1_epi32(255))
+		for (i = 0; i < body; i += 16)
+			_mm_storeu_si128((__m128i *) (q + i), _mm512_cvtepi32_epi8(Q16(Y16(i))));
+		if (i < k)
+			_mm512_mask_cvtepi32_storeu_epi8(q + i, m, Q16(Y16M(i)));
+#undef Q16
+#undef Y16
+#undef Y16M
+		for (i = k; i < in4; i++)
+			q[i] = 0;
+	}
+}
+
+/*
+ * The Q8P tile on AVX512-VNNI: rows x panels (12 x 2 at most) accumulators
+ * of 16 channels; per group of 4 inputs, each row's 4 activations,
+ * broadcast, meet each panel's 64 bytes in one vpdpbusd (64 products);
+ * the next panels are prefetched into L2 meanwhile.  The finish is
+ * q8p_tile_scalar's: the exact integer, one conversion, one fused
+ * multiply-add.
+ */
+#define AVX512VNNI __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+static inline int32_t
+load4_avx512(const uint8_t *p)
+{
+	int32_t		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline __attribute__((always_inline)) AVX512VNNI void
+q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_t *xq,
+						 const int32_t *zero, const float *sx, const int8_t *panel,
+						 const float *wsum, const float *sw, float *c, int ldc)
+{
+	__m512i		acc[Q8P_TILE_ROWS_AVX512][2];
+	const int8_t *p1 = panel + (size_t) in4 * BERT_Q8P_PANEL;
+	const int8_t *next = panel + (size_t) panels * in4 * BERT_Q8P_PANEL;
+
+#pragma GCC unroll 12
+	for (int r = 0; r < rows; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
+	{
+		__m512i		w0 = _mm512_loadu_si512(panel + (size_t) g * BERT_Q8P_PANEL);
+		__m512i		w1 = panels > 1 ? _mm512_loadu_si512(p1 + (size_t) g * BERT_Q8P_PANEL) : w0;
+
+		_mm_prefetch((const char *) (next + (size_t) g * BERT_Q8P_PANEL * panels), _MM_HINT_T1);
+		if (panels > 1)
+			_mm_prefetch((const char *) (next + (size_t) g * BERT_Q8P_PANEL * panels + 64), _MM_HINT_T1);
+#pragma GCC unroll 12
+		for (int r = 0; r < rows; r++)
+		{
+			__m512i		a = _mm512_set1_epi32(load4_avx512(xq + (size_t) r * in4 + g));
+
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
+			if (panels > 1)
+				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+		}
+	}
+#pragma GCC unroll 12
+	for (int r = 0; r < rows; r++)
+#pragma GCC unroll 2
+		for (int p = 0; p < panels; p++)
+		{
+			int			o = p * BERT_Q8P_PANEL;
+			float	   *y = c + (size_t) r * ldc + o;
+			__m512i		off = _mm512_mullo_epi32(_mm512_set1_epi32(zero[r]),
+												 _mm512_cvtps_epi32(_mm512_loadu_ps(wsum + o)));
+			__m512		d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][p], off));
+			__m512		s = _mm512_mul_ps(SPLAT(sx[r]), _mm512_loadu_ps(sw + o));
+
+			_mm512_storeu_ps(y, _mm512_fmadd_ps(d, s, _mm512_loadu_ps(y)));
+		}
+}
+
+AVX512VNNI void
+q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+					const float *sx, const int8_t *panel, int panels,
+					const float *wsum, const float *sw, float *c, int ldc)
+{
+	int			tiles = (rows + Q8P_TILE_ROWS_AVX512 - 1) / Q8P_TILE_ROWS_AVX512;
+
+	for (int i = 0; i < tiles; i++)
+	{
+		int			n = rows / (tiles - i) + (rows % (tiles - i) != 0);
+
+		if (panels > 1)
+			switch (n)
+			{
+#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 2, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
+					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+					TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+			}
+		else
+			switch (n)
+			{
+#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 1, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
+					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+					TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+			}
+		rows -= n;
+		xq += (size_t) n * in4;
+		zero += n;
+		sx += n;
+		c += (size_t) n * ldc;
+	}
+}
+
 #endif							/* BERT_SIMD */

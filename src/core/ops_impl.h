@@ -40,6 +40,12 @@ typedef struct BertKernels
 	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
 							 const uint16_t *panel, int panels, float *c, int ldc);
 	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
+	void		(*quantize_rows8) (const float *x, int rows, int k, int ldx, const float *mult,
+								   uint8_t *xq, int32_t *zero, float *scale);
+	/* c[r][0 .. 16 panels) of rows r of xq (in4 bytes each) */
+	void		(*q8p_tile) (int rows, int in4, const uint8_t *xq, const int32_t *zero,
+							 const float *sx, const int8_t *panel, int panels,
+							 const float *wsum, const float *sw, float *c, int ldc);
 	int			f16_blis_rows;	/* bcore_f16_blis_rows() */
 } BertKernels;
 
@@ -55,6 +61,9 @@ void		attention_scalar(const float *q, const float *k, const float *v, int ld,
 							 int T, int d, float scale, float *o, int ldo, float *scratch);
 void		linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 							  const int16_t *wq, const float *sw, float *c, int ldc);
+void		q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+							const float *sx, const int8_t *panel, int panels,
+							const float *wsum, const float *sw, float *c, int ldc);
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define BERT_SIMD 1
@@ -79,6 +88,14 @@ void		linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
 void		f16_tile_avx2(int rows, int k, const float *x, int ldx,
 						  const uint16_t *panel, int panels, float *c, int ldc);
 void		f16_widen16_avx2(const uint16_t *h, float *f);
+void		quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
+								uint8_t *xq, int32_t *zero, float *scale);
+void		q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+						  const float *sx, const int8_t *panel, int panels,
+						  const float *wsum, const float *sw, float *c, int ldc);
+void		q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+							 const float *sx, const int8_t *panel, int panels,
+							 const float *wsum, const float *sw, float *c, int ldc);
 
 /* ops_avx512.c: the same kernels where a 16-wide form exists; the table in
  * ops.c takes the AVX2 form for the others */
@@ -97,6 +114,11 @@ void		attention_avx512(const float *q, const float *k, const float *v, int ld,
 void		f16_tile_avx512(int rows, int k, const float *x, int ldx,
 							const uint16_t *panel, int panels, float *c, int ldc);
 void		f16_widen16_avx512(const uint16_t *h, float *f);
+void		quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
+								  uint8_t *xq, int32_t *zero, float *scale);
+void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+								const float *sx, const int8_t *panel, int panels,
+								const float *wsum, const float *sw, float *c, int ldc);
 #endif							/* x86-64 */
 
 #pragma GCC visibility pop
@@ -121,6 +143,12 @@ void		f16_widen16_avx512(const uint16_t *h, float *f);
 #define F16_TILE_PANELS 2
 #define F16_TILE_ROWS_AVX512 12
 #define F16_TILE_ROWS1_AVX512 16
+
+/* The Q8P tiles: at most this many rows x 2 panels (AVX512-VNNI), rows x
+ * 1 panel (AVX-VNNI, 16 ymm registers), rows x 1 panel (AVX2) */
+#define Q8P_TILE_ROWS_AVX512 12
+#define Q8P_TILE_ROWS_AVXVNNI 6
+#define Q8P_TILE_ROWS_AVX2 2
 
 /* query rows one AVX-512 attention step takes together (16 accumulators) */
 #define ATT_ROWS_AVX512 8

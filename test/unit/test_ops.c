@@ -818,6 +818,149 @@ test_linear_f16(const char *isa)
 	printf("  [%s] linear_f16 max error vs double %.3g of sum |x w|\n", isa, worst);
 }
 
+/*
+ * Products on Q8P weights: quantize_rows8 gives the portable code's bytes,
+ * zero points and scales, and they reconstruct each input within a step
+ * (0 exactly, zeros past k); linear_q8p gives the portable code's floats
+ * bit for bit (exact integer sums, the same finish), on 1 and 2 threads,
+ * within float rounding of the double product of the quantised values,
+ * and leaves the columns past n alone.  Shapes take every tile height (1
+ * to 12 rows on a pair of panels or one, 1 to 6 rows for AVX-VNNI, row
+ * pairs for AVX2), single panels (n / 16 odd), a part panel (n % 16), k
+ * not a multiple of 4, more than one row block (k 1536: 168 rows), inputs
+ * with and without a smoothing multiplier, rows all positive, all
+ * negative and all zero.
+ */
+static void
+test_linear_q8p(const char *isa)
+{
+	static const int shapes[][3] = {{1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {4, 64, 16}, {5, 80, 20},
+	{6, 32, 4}, {7, 48, 8}, {8, 64, 12}, {9, 16, 16}, {10, 32, 20}, {11, 48, 4}, {12, 64, 8},
+	{13, 40, 33}, {26, 384, 384}, {7, 5, 1536}, {170, 24, 1536}, {25, 70, 3}, {3, 3, 9}};
+	int			q_same = 1,
+				q_close = 1,
+				same = 1,
+				threads_same = 1,
+				untouched = 1;
+	double		worst = 0;
+	/* numbers of its own: the other tests keep the data they always drew */
+	uint64_t	saved = rng;
+
+	rng = 0x9E3779B97F4A7C15ULL;
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+	{
+		int			m = shapes[si][0],
+					n = shapes[si][1],
+					k = shapes[si][2],
+					in4 = (int) bcore_q8p_in(k),
+					ldc = n + 3;
+		float	   *x = malloc(sizeof(float) * m * k),
+				   *mult = si % 2 ? malloc(sizeof(float) * k) : NULL,
+				   *sx = malloc(sizeof(float) * m),
+				   *sx2 = malloc(sizeof(float) * m),
+				   *sw = malloc(sizeof(float) * n),
+				   *wsum = malloc(sizeof(float) * n),
+				   *c0 = malloc(sizeof(float) * m * ldc),
+				   *c = malloc(sizeof(float) * m * ldc),
+				   *c2 = malloc(sizeof(float) * m * ldc),
+				   *cs = malloc(sizeof(float) * m * ldc);
+		uint8_t    *xq = malloc((size_t) m * in4),
+				   *xq2 = malloc((size_t) m * in4);
+		int8_t	   *wq = malloc((size_t) n * k),
+				   *w = calloc(bcore_q8p_bytes(n, k), 1);
+		int32_t    *zero = malloc(sizeof(int32_t) * m),
+				   *zero2 = malloc(sizeof(int32_t) * m);
+
+		for (int i = 0; i < m * k; i++)
+			x[i] = (float) uniform(-4, 4) * (i % 7 == 0 ? 10.0f : 1.0f);
+		for (int i = 0; mult && i < k; i++)
+			mult[i] = (float) uniform(0.1, 3);
+		for (int i = 0; m > 3 && i < k; i++)
+		{
+			x[k + i] = 0.0f;	/* a row of zeros: scale 0 */
+			x[2 * k + i] = fabsf(x[2 * k + i]) + 0.5f;	/* all positive */
+			x[3 * k + i] = -fabsf(x[3 * k + i]);	/* none positive */
+		}
+		for (int j = 0; j < n; j++)
+		{
+			wsum[j] = 0;
+			for (int t = 0; t < k; t++)
+			{
+				wq[j * k + t] = (int8_t) uniform(-127.49, 127.49);
+				w[bcore_q8p_index(j, t, k)] = wq[j * k + t];
+				wsum[j] += wq[j * k + t];
+			}
+			sw[j] = (float) uniform(0.001, 0.01);
+		}
+		for (int i = 0; i < m * ldc; i++)
+			c0[i] = c[i] = c2[i] = cs[i] = (float) uniform(-1, 1);
+
+		bcore_quantize_rows8(x, m, k, k, mult, xq, zero, sx);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wsum, sw, c, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wsum, sw, c2, ldc, 2);
+		bcore_kernels_use("scalar");
+		bcore_quantize_rows8(x, m, k, k, mult, xq2, zero2, sx2);
+		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, wsum, sw, cs, ldc, 1);
+		bcore_kernels_use(isa);
+		q_same &= memcmp(xq, xq2, (size_t) m * in4) == 0 && memcmp(zero, zero2, sizeof(int32_t) * m) == 0 &&
+			memcmp(sx, sx2, sizeof(float) * m) == 0;
+		same &= memcmp(c, cs, sizeof(float) * m * ldc) == 0;
+		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+		for (int i = 0; i < m; i++)
+		{
+			for (int t = 0; t < k; t++)
+			{
+				double		y = (double) x[i * k + t] * (mult ? mult[t] : 1.0f),
+							back = (double) sx[i] * (xq[i * in4 + t] - zero[i]);
+
+				q_close &= fabs(back - y) <= sx[i] * 1.0001 && (y != 0 || xq[i * in4 + t] == zero[i]);
+			}
+			for (int t = k; t < in4; t++)
+				q_close &= xq[i * in4 + t] == 0;
+			for (int j = 0; j < n; j++)
+			{
+				double		dot = 0,
+							ref,
+							e;
+
+				for (int t = 0; t < k; t++)
+					dot += (double) (xq[i * in4 + t] - zero[i]) * wq[j * k + t];
+				dot *= (double) sx[i] * sw[j];
+				ref = dot + c0[i * ldc + j];
+				/* relative to the terms' magnitude: c is bias + product */
+				e = fabs(c[i * ldc + j] - ref) / (fabs(dot) + fabs(c0[i * ldc + j]));
+				worst = e > worst ? e : worst;
+			}
+			for (int j = n; j < ldc; j++)
+				untouched &= c[i * ldc + j] == c0[i * ldc + j];
+		}
+		free(x);
+		free(mult);
+		free(sx);
+		free(sx2);
+		free(sw);
+		free(wsum);
+		free(c0);
+		free(c);
+		free(c2);
+		free(cs);
+		free(xq);
+		free(xq2);
+		free(wq);
+		free(w);
+		free(zero);
+		free(zero2);
+	}
+	rng = saved;
+	check(q_same, "%g %g", isa, "quantize_rows8 = portable: bytes, zero points, scales", 0, 0);
+	check(q_close, "%g %g", isa, "quantize_rows8: scale (q - zero) within a step of x (times mult), 0 exact, 0 past k", 0, 0);
+	check(same, "%g %g", isa, "linear_q8p = portable, bit for bit", 0, 0);
+	check(threads_same, "%g %g", isa, "linear_q8p: 2 threads = 1 thread, bit for bit", 0, 0);
+	check(untouched, "%g %g", isa, "linear_q8p leaves the columns past n alone", 0, 0);
+	CHECK_LE(isa, "linear_q8p vs double (relative to |c| + |product|)", worst, 3e-7);
+	printf("  [%s] linear_q8p max error vs double %.3g of |c| + |product|\n", isa, worst);
+}
+
 static void
 test_fill_rows(const char *isa)
 {
@@ -852,10 +995,12 @@ test_fill_rows(const char *isa)
 int
 main(void)
 {
-	const char *isas[] = {"scalar", "avx2", "avx512"};
+	const char *isas[] = {"scalar", "avx2", "avx2-vnni", "avx512", "avx512-vnni"};
+	const char *needs[] = {"", "AVX2, FMA and F16C", "AVX-VNNI", "AVX-512 F/DQ/BW/VL", "AVX512-VNNI"};
 	const char *best = bcore_kernels_isa();
 
-	check(strcmp(best, "avx512") == 0 || strcmp(best, "avx2") == 0 || strcmp(best, "scalar") == 0,
+	check(strcmp(best, "avx512-vnni") == 0 || strcmp(best, "avx512") == 0 || strcmp(best, "avx2-vnni") == 0 ||
+		  strcmp(best, "avx2") == 0 || strcmp(best, "scalar") == 0,
 		  "%g %g", best, "bcore_kernels_isa() names a variant", 0, 0);
 	printf("test_ops: best variant on this CPU: %s (features: %s)\n", best, bcore_cpu_features());
 	check(bcore_kernels_use("no-such-isa") == -1 && strcmp(bcore_kernels_isa(), best) == 0,
@@ -882,13 +1027,19 @@ main(void)
 		check(ok, "%g %g", best, "bcore_half_to_float is exact on every half", 0, 0);
 	}
 
-	for (int v = 0; v < 3; v++)
+	for (int v = 0; v < 5; v++)
 	{
 		const char *isa = isas[v];
 
 		if (bcore_kernels_use(isa) != 0)
 		{
-			printf("  [%s] not supported by this CPU: skipped\n", isa);
+			printf("  [%s] SKIPPED (this CPU lacks %s)\n", isa, needs[v]);
+			continue;
+		}
+		/* a -vnni variant is its base but for the int8 products */
+		if (strstr(isa, "-vnni") != NULL)
+		{
+			test_linear_q8p(isa);
 			continue;
 		}
 		if (strcmp(isa, "scalar") != 0)
@@ -904,6 +1055,7 @@ main(void)
 		test_attention(isa);
 		test_linear_i16(isa);
 		test_linear_f16(isa);
+		test_linear_q8p(isa);
 	}
 	bcore_kernels_use(NULL);
 	check(strcmp(bcore_kernels_isa(), best) == 0, "%g %g", best, "bcore_kernels_use(NULL) restores the best", 0, 0);
