@@ -27,6 +27,8 @@
 #endif
 
 int			(*bcore_interrupt_pending) (void) = NULL;
+void		(*bcore_encode_observe) (int layer, BertLinearId id, const float *x,
+									 int rows, int k) = NULL;
 
 /* A run over chunks of the batch; stop is set once any thread sees an interrupt. */
 typedef struct Run
@@ -177,6 +179,8 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 	   int n, int k, const float *x, const QuantRows *qr, int quantized_x, float *y,
 	   float *wide)
 {
+	if (bcore_encode_observe != NULL)
+		bcore_encode_observe((int) (L - r->m->weights.layers), id, x, T, k);
 	if (L->wh[id] != NULL && T >= bcore_f16_blis_rows())
 	{
 		bcore_f16p_widen(L->wh[id], n, k, wide);

@@ -77,6 +77,14 @@ void		bcore_pool(const BertModel *model, const BertRunState *state,
 void		bcore_run_state_free(BertRunState *state);
 
 /*
+ * If set, shown the input of every linear layer (layer, id, rows x k
+ * floats) before its product: bert-quantize's calibration.  It is called
+ * from the encoder's threads.
+ */
+extern void (*bcore_encode_observe) (int layer, BertLinearId id, const float *x,
+									 int rows, int k);
+
+/*
  * If set, polled between the steps of the encoder (from any of its threads;
  * it must only read a flag, never raise an error or jump).  When it returns
  * nonzero, the encoder stops and returns BERT_ENC_INTERRUPTED; the run state

@@ -239,7 +239,7 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
 	for (int r = 0; r < rows; r++)
 	{
 		const float *xr = x + (size_t) r * ldx;
-		uint8_t    *q = xq + (size_t) r * in4;
+		uint8_t		q[BERT_QK_MAX];
 		float		lo = 0.0f,
 					hi = 0.0f,
 					inv;
@@ -264,14 +264,16 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
 		}
 		for (int i = k; i < in4; i++)
 			q[i] = 0;
+		q8p_place_row(q, rows, in4, r, xq);
 	}
 }
 
 /*
  * c[r][j] += sx[r] sw[j] (sum_t xq[r][t] w[j][t] - zero[r] wsum[j]) for
- * the panels x 16 channels j of consecutive Q8P panels: the integer dot
- * product of the row's q - zero with the channel, exact, then one
- * conversion and one fused multiply-add, as every variant.
+ * the rows (at most Q8P_CHUNK_ROWS) of one chunk of quantised activations
+ * (ops_impl.h) and the panels x 16 channels j of consecutive Q8P panels:
+ * the integer dot product of the row's q - zero with the channel, exact,
+ * then one conversion and one fused multiply-add, as every variant.
  */
 void
 q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
@@ -281,14 +283,14 @@ q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 	for (int r = 0; r < rows; r++)
 		for (int j = 0; j < panels * BERT_Q8P_PANEL; j++)
 		{
-			const uint8_t *a = xq + (size_t) r * in4;
 			const int8_t *p = panel + (size_t) (j / BERT_Q8P_PANEL) * in4 * BERT_Q8P_PANEL +
 				(j % BERT_Q8P_PANEL) * BERT_Q8P_GROUP;
 			int32_t		acc = 0;
 			float	   *y = c + (size_t) r * ldc + j;
 
 			for (int t = 0; t < in4; t++)
-				acc += (int32_t) a[t] * p[(size_t) t / BERT_Q8P_GROUP * BERT_Q8P_GROUP * BERT_Q8P_PANEL + t % BERT_Q8P_GROUP];
+				acc += (int32_t) xq[((size_t) (t / BERT_Q8P_GROUP) * rows + r) * BERT_Q8P_GROUP + t % BERT_Q8P_GROUP] *
+					p[(size_t) (t / BERT_Q8P_GROUP) * BERT_Q8P_GROUP * BERT_Q8P_PANEL + t % BERT_Q8P_GROUP];
 			acc -= zero[r] * (int32_t) wsum[j];
 			*y = fmaf((float) acc, sx[r] * sw[j], *y);
 		}
@@ -660,7 +662,8 @@ bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult
 /*
  * c (m x n, stride ldc) += the Q8P product: as bcore_linear_f16, rows in
  * blocks whose activations stay in L2, pairs of panels shared among
- * threads, a panel past n on a padded copy of c's last columns.
+ * threads, each pair on every chunk of the block in turn, a panel past n
+ * on a padded copy of c's last columns.
  */
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
@@ -672,14 +675,12 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 	int			full = n / BERT_Q8P_PANEL;
 	int			tiles = (full + 1) / 2;
 	int			units = tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
-	int			block = 256 * 1024 / (in4 > 0 ? in4 : 1);
+	int			block = q8p_block_rows(in4);
 
-	block = block < 12 ? 12 : block / 12 * 12;
 	for (int i0 = 0; i0 < m; i0 += block)
 	{
 		int			rows = m - i0 < block ? m - i0 : block;
-		const uint8_t *xb = xq + (size_t) i0 * in4;
-		float	   *cb = c + (size_t) i0 * ldc;
+		int			chunks = q8p_chunks(rows);
 
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
 		for (int u = 0; u < units; u++)
@@ -688,29 +689,36 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 			const int8_t *panel = w + (size_t) p * in4 * BERT_Q8P_PANEL;
 			int			j0 = p * BERT_Q8P_PANEL;
 			int			cols = n - j0;
-			float		tmp[BERT_Q8P_PANEL],
+			float		tmp[Q8P_CHUNK_ROWS * BERT_Q8P_PANEL],
 						swp[BERT_Q8P_PANEL],
 						sump[BERT_Q8P_PANEL];
 
-			if (cols >= BERT_Q8P_PANEL)
-			{
-				kern->q8p_tile(rows, in4, xb, zero + i0, sx + i0, panel, full - p < 2 ? 1 : 2,
-							   wsum + j0, sw + j0, cb + j0, ldc);
-				continue;
-			}
 			memset(swp, 0, sizeof(swp));
 			memset(sump, 0, sizeof(sump));
-			memcpy(swp, sw + j0, cols * sizeof(float));
-			memcpy(sump, wsum + j0, cols * sizeof(float));
-			for (int r = 0; r < rows; r++)
+			if (cols < BERT_Q8P_PANEL)
 			{
-				float	   *cr = cb + (size_t) r * ldc + j0;
+				memcpy(swp, sw + j0, cols * sizeof(float));
+				memcpy(sump, wsum + j0, cols * sizeof(float));
+			}
+			for (int i = 0; i < chunks; i++)
+			{
+				int			nr,
+							r0 = i0 + q8p_chunk(rows, chunks, i, &nr);
+				const uint8_t *xc = xq + (size_t) r0 * in4;
+				float	   *cr = c + (size_t) r0 * ldc + j0;
 
+				if (cols >= BERT_Q8P_PANEL)
+				{
+					kern->q8p_tile(nr, in4, xc, zero + r0, sx + r0, panel, full - p < 2 ? 1 : 2,
+								   wsum + j0, sw + j0, cr, ldc);
+					continue;
+				}
 				memset(tmp, 0, sizeof(tmp));
-				memcpy(tmp, cr, cols * sizeof(float));
-				kern->q8p_tile(1, in4, xb + (size_t) r * in4, zero + i0 + r, sx + i0 + r,
-							   panel, 1, sump, swp, tmp, BERT_Q8P_PANEL);
-				memcpy(cr, tmp, cols * sizeof(float));
+				for (int r = 0; r < nr; r++)
+					memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
+				kern->q8p_tile(nr, in4, xc, zero + r0, sx + r0, panel, 1, sump, swp, tmp, BERT_Q8P_PANEL);
+				for (int r = 0; r < nr; r++)
+					memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));
 			}
 		}
 	}

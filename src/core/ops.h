@@ -76,9 +76,9 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 /*
  * Linear layers on Q8P weights (model_format.h).  bcore_quantize_rows8:
  * each row r of x (rows x k, stride ldx), multiplied channel by channel by
- * mult if not NULL, to xq (rows of bcore_q8p_in(k) bytes, 0 past k):
- * unsigned 8 bits over the row's range [min(0, lo), max(0, hi)], so
- * x ~= scale[r] (q - zero[r]).  bcore_linear_q8p: c (m x n, stride ldc) +=
+ * mult if not NULL, to xq (rows x bcore_q8p_in(k) bytes, 0 past k, in the
+ * order bcore_linear_q8p reads them: ops_impl.h): unsigned 8 bits over the
+ * row's range [min(0, lo), max(0, hi)], so x ~= scale[r] (q - zero[r]).  bcore_linear_q8p: c (m x n, stride ldc) +=
  * sx[i] sw[j] (sum_t xq[i][t] wq[j][t] - zero[i] wsum[j]), wq the weight's
  * signed bytes, wsum[j] the sum of its channel's, k <= BERT_QK_MAX.  The
  * sums are exact integers, then each output gets one conversion to float

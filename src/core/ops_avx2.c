@@ -664,7 +664,7 @@ quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
 	for (int r = 0; r < rows; r++)
 	{
 		const float *xr = x + (size_t) r * ldx;
-		uint8_t    *q = xq + (size_t) r * in4;
+		uint8_t		q[BERT_QK_MAX];
 		__m256		vlo = _mm256_setzero_ps(),
 					vhi = _mm256_setzero_ps(),
 					vinv;
@@ -721,6 +721,7 @@ quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
 		}
 		for (; i < in4; i++)
 			q[i] = 0;
+		q8p_place_row(q, rows, in4, r, xq);
 	}
 }
 
@@ -759,7 +760,7 @@ q8p_finish8_avx2(float *c, __m256i acc, int32_t zero, float sx, const float *wsu
  * tile.
  */
 static inline __attribute__((always_inline)) AVX2 void
-q8p_tile_rows_avx2(const int rows, int in4, const uint8_t *xq, const int32_t *zero,
+q8p_tile_rows_avx2(const int rows, int in4, const uint8_t *xq, int n, const int32_t *zero,
 				   const float *sx, const int8_t *panel, const float *wsum,
 				   const float *sw, float *c, int ldc)
 {
@@ -773,13 +774,15 @@ q8p_tile_rows_avx2(const int rows, int in4, const uint8_t *xq, const int32_t *ze
 		const int8_t *p = panel + (size_t) g * BERT_Q8P_PANEL;
 		__m256i		w[4];
 
+#pragma GCC unroll 4
 		for (int i = 0; i < 4; i++)
 			w[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (p + 16 * i)));
 #pragma GCC unroll 2
 		for (int r = 0; r < rows; r++)
 		{
-			__m256i		a = _mm256_cvtepu8_epi16(_mm_set1_epi32(load4(xq + (size_t) r * in4 + g)));
+			__m256i		a = _mm256_cvtepu8_epi16(_mm_set1_epi32(load4(xq + (size_t) g * n + r * 4)));
 
+#pragma GCC unroll 4
 			for (int i = 0; i < 4; i++)
 				acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(w[i], a));
 		}
@@ -808,10 +811,10 @@ q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 		int			r = 0;
 
 		for (; r + 2 <= rows; r += 2)
-			q8p_tile_rows_avx2(2, in4, xq + (size_t) r * in4, zero + r, sx + r, pp,
+			q8p_tile_rows_avx2(2, in4, xq + r * 4, rows, zero + r, sx + r, pp,
 							   wsum + o, sw + o, c + (size_t) r * ldc + o, ldc);
 		if (r < rows)
-			q8p_tile_rows_avx2(1, in4, xq + (size_t) r * in4, zero + r, sx + r, pp,
+			q8p_tile_rows_avx2(1, in4, xq + r * 4, rows, zero + r, sx + r, pp,
 							   wsum + o, sw + o, c + (size_t) r * ldc + o, ldc);
 	}
 }
@@ -824,17 +827,26 @@ q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
  */
 #define AVXVNNI __attribute__((target("avxvnni,avx2,fma,f16c")))
 
+/* acc + vpdpbusd(a, w), written out: see dpbusd_avx512 in ops_avx512.c */
+static inline __attribute__((always_inline)) AVXVNNI __m256i
+dpbusd_avxvnni(__m256i acc, __m256i a, __m256i w)
+{
+	__asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
+	return acc;
+}
+
 static inline __attribute__((always_inline)) AVXVNNI void
-q8p_tile_rows_avxvnni(const int rows, int in4, const uint8_t *xq, const int32_t *zero,
+q8p_tile_rows_avxvnni(const int rows, int in4, const uint8_t *xq, int n, const int32_t *zero,
 					  const float *sx, const int8_t *panel, const float *wsum,
 					  const float *sw, float *c, int ldc)
 {
-	__m256i		acc[Q8P_TILE_ROWS_AVXVNNI][2];
+	__m256i		acc0[Q8P_TILE_ROWS_AVXVNNI],
+				acc1[Q8P_TILE_ROWS_AVXVNNI];
 	const int8_t *next = panel + (size_t) in4 * BERT_Q8P_PANEL;
 
 #pragma GCC unroll 6
 	for (int r = 0; r < rows; r++)
-		acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+		acc0[r] = acc1[r] = _mm256_setzero_si256();
 	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
 	{
 		const int8_t *p = panel + (size_t) g * BERT_Q8P_PANEL;
@@ -845,17 +857,17 @@ q8p_tile_rows_avxvnni(const int rows, int in4, const uint8_t *xq, const int32_t 
 #pragma GCC unroll 6
 		for (int r = 0; r < rows; r++)
 		{
-			__m256i		a = _mm256_set1_epi32(load4(xq + (size_t) r * in4 + g));
+			__m256i		a = _mm256_set1_epi32(load4(xq + (size_t) g * n + r * 4));
 
-			acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], a, w0);
-			acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], a, w1);
+			acc0[r] = dpbusd_avxvnni(acc0[r], a, w0);
+			acc1[r] = dpbusd_avxvnni(acc1[r], a, w1);
 		}
 	}
 #pragma GCC unroll 6
 	for (int r = 0; r < rows; r++)
 	{
-		q8p_finish8_avx2(c + (size_t) r * ldc, acc[r][0], zero[r], sx[r], wsum, sw);
-		q8p_finish8_avx2(c + (size_t) r * ldc + 8, acc[r][1], zero[r], sx[r], wsum + 8, sw + 8);
+		q8p_finish8_avx2(c + (size_t) r * ldc, acc0[r], zero[r], sx[r], wsum, sw);
+		q8p_finish8_avx2(c + (size_t) r * ldc + 8, acc1[r], zero[r], sx[r], wsum + 8, sw + 8);
 	}
 }
 
@@ -875,12 +887,12 @@ q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 		for (int i = 0; i < tiles; i++)
 		{
 			int			n = left / (tiles - i) + (left % (tiles - i) != 0);
-			const uint8_t *x = xq + (size_t) r * in4;
+			const uint8_t *x = xq + r * 4;
 			float	   *cc = c + (size_t) r * ldc + o;
 
 			switch (n)
 			{
-#define TILE(R) case R: q8p_tile_rows_avxvnni(R, in4, x, zero + r, sx + r, pp, wsum + o, sw + o, cc, ldc); break;
+#define TILE(R) case R: q8p_tile_rows_avxvnni(R, in4, x, rows, zero + r, sx + r, pp, wsum + o, sw + o, cc, ldc); break;
 					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 #undef TILE
 			}

@@ -536,7 +536,7 @@ quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mul
 	for (int r = 0; r < rows; r++)
 	{
 		const float *xr = x + (size_t) r * ldx;
-		uint8_t    *q = xq + (size_t) r * in4;
+		uint8_t		q[BERT_QK_MAX];
 		__m512		vlo = _mm512_setzero_ps(),
 					vhi = _mm512_setzero_ps(),
 					vinv;
@@ -584,6 +584,7 @@ quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mul
 #undef Y16M
 		for (i = k; i < in4; i++)
 			q[i] = 0;
+		q8p_place_row(q, rows, in4, r, xq);
 	}
 }
 
@@ -606,18 +607,44 @@ load4_avx512(const uint8_t *p)
 	return v;
 }
 
+/* c[0 .. 16) += sx sw (acc - zero wsum): the exact integer, one
+ * conversion, one product of the scales, one fused multiply-add */
+static inline __attribute__((always_inline)) AVX512VNNI void
+q8p_finish16_avx512(float *c, __m512i acc, __m512i zero, __m512 sx, const float *wsum,
+					const float *sw)
+{
+	__m512i		off = _mm512_mullo_epi32(zero, _mm512_cvtps_epi32(_mm512_loadu_ps(wsum)));
+	__m512		d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, off));
+
+	_mm512_storeu_ps(c, _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)), _mm512_loadu_ps(c)));
+}
+
+/*
+ * acc + the dot products of a's and w's 4-byte groups (vpdpbusd), written
+ * out: GCC 12 gives the intrinsic's accumulator a register of its own and
+ * copies it in and out around every instruction (3 instructions for 1).
+ */
+static inline __attribute__((always_inline)) AVX512VNNI __m512i
+dpbusd_avx512(__m512i acc, __m512i a, __m512i w)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+	return acc;
+}
+
 static inline __attribute__((always_inline)) AVX512VNNI void
 q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_t *xq,
 						 const int32_t *zero, const float *sx, const int8_t *panel,
 						 const float *wsum, const float *sw, float *c, int ldc)
 {
-	__m512i		acc[Q8P_TILE_ROWS_AVX512][2];
+	/* two arrays, not one of pairs: GCC 12 keeps these in registers */
+	__m512i		acc0[Q8P_CHUNK_ROWS],
+				acc1[Q8P_CHUNK_ROWS];
 	const int8_t *p1 = panel + (size_t) in4 * BERT_Q8P_PANEL;
 	const int8_t *next = panel + (size_t) panels * in4 * BERT_Q8P_PANEL;
 
 #pragma GCC unroll 12
 	for (int r = 0; r < rows; r++)
-		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+		acc0[r] = acc1[r] = _mm512_setzero_si512();
 	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
 	{
 		__m512i		w0 = _mm512_loadu_si512(panel + (size_t) g * BERT_Q8P_PANEL);
@@ -629,27 +656,24 @@ q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_
 #pragma GCC unroll 12
 		for (int r = 0; r < rows; r++)
 		{
-			__m512i		a = _mm512_set1_epi32(load4_avx512(xq + (size_t) r * in4 + g));
+			__m512i		a = _mm512_set1_epi32(load4_avx512(xq + (size_t) g * rows + r * 4));
 
-			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
+			acc0[r] = dpbusd_avx512(acc0[r], a, w0);
 			if (panels > 1)
-				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+				acc1[r] = dpbusd_avx512(acc1[r], a, w1);
 		}
 	}
 #pragma GCC unroll 12
 	for (int r = 0; r < rows; r++)
-#pragma GCC unroll 2
-		for (int p = 0; p < panels; p++)
-		{
-			int			o = p * BERT_Q8P_PANEL;
-			float	   *y = c + (size_t) r * ldc + o;
-			__m512i		off = _mm512_mullo_epi32(_mm512_set1_epi32(zero[r]),
-												 _mm512_cvtps_epi32(_mm512_loadu_ps(wsum + o)));
-			__m512		d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][p], off));
-			__m512		s = _mm512_mul_ps(SPLAT(sx[r]), _mm512_loadu_ps(sw + o));
+	{
+		__m512i		z = _mm512_set1_epi32(zero[r]);
+		__m512		s = SPLAT(sx[r]);
 
-			_mm512_storeu_ps(y, _mm512_fmadd_ps(d, s, _mm512_loadu_ps(y)));
-		}
+		q8p_finish16_avx512(c + (size_t) r * ldc, acc0[r], z, s, wsum, sw);
+		if (panels > 1)
+			q8p_finish16_avx512(c + (size_t) r * ldc + BERT_Q8P_PANEL, acc1[r], z, s,
+								wsum + BERT_Q8P_PANEL, sw + BERT_Q8P_PANEL);
+	}
 }
 
 AVX512VNNI void
@@ -657,34 +681,22 @@ q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 					const float *sx, const int8_t *panel, int panels,
 					const float *wsum, const float *sw, float *c, int ldc)
 {
-	int			tiles = (rows + Q8P_TILE_ROWS_AVX512 - 1) / Q8P_TILE_ROWS_AVX512;
-
-	for (int i = 0; i < tiles; i++)
-	{
-		int			n = rows / (tiles - i) + (rows % (tiles - i) != 0);
-
-		if (panels > 1)
-			switch (n)
-			{
+	if (panels > 1)
+		switch (rows)
+		{
 #define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 2, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
-					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
-					TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE
-			}
-		else
-			switch (n)
-			{
+		}
+	else
+		switch (rows)
+		{
 #define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 1, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
-					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
-					TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE
-			}
-		rows -= n;
-		xq += (size_t) n * in4;
-		zero += n;
-		sx += n;
-		c += (size_t) n * ldc;
-	}
+		}
 }
 
 #endif							/* BERT_SIMD */

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ops.h"
 
@@ -144,11 +145,77 @@ void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *z
 #define F16_TILE_ROWS_AVX512 12
 #define F16_TILE_ROWS1_AVX512 16
 
-/* The Q8P tiles: at most this many rows x 2 panels (AVX512-VNNI), rows x
- * 1 panel (AVX-VNNI, 16 ymm registers), rows x 1 panel (AVX2) */
-#define Q8P_TILE_ROWS_AVX512 12
+/*
+ * Quantised activations for the Q8P products (ops.h): rows in blocks that
+ * stay in L2, each block cut into chunks of at most Q8P_CHUNK_ROWS rows,
+ * as even as can be (26 = 9 + 9 + 8); a chunk of n rows starts where its
+ * first row would (row x in4 bytes) and holds group g of its row r at
+ * bytes (g n + r) 4, so that a tile reads the rows it broadcasts from one
+ * pointer at fixed offsets (12 row pointers would spill: GCC then keeps the
+ * accumulators on the stack).  A tile takes one chunk: at most
+ * Q8P_CHUNK_ROWS rows x 2 panels on AVX512-VNNI, 6 rows x 1 panel at a
+ * time on AVX-VNNI (16 ymm registers), 2 x 1 on AVX2.
+ */
+#define Q8P_CHUNK_ROWS 12
 #define Q8P_TILE_ROWS_AVXVNNI 6
 #define Q8P_TILE_ROWS_AVX2 2
+
+static inline int
+q8p_block_rows(int in4)
+{
+	int			b = 256 * 1024 / (in4 > 0 ? in4 : 1);
+
+	return b < Q8P_CHUNK_ROWS ? Q8P_CHUNK_ROWS : b / Q8P_CHUNK_ROWS * Q8P_CHUNK_ROWS;
+}
+
+/* Chunks of a block of rows, and chunk i's first row (within the block) and rows. */
+static inline int
+q8p_chunks(int rows)
+{
+	return (rows + Q8P_CHUNK_ROWS - 1) / Q8P_CHUNK_ROWS;
+}
+
+static inline int
+q8p_chunk(int rows, int chunks, int i, int *n)
+{
+	int			base = rows / chunks,
+				extra = rows % chunks;
+
+	*n = base + (i < extra);
+	return i * base + (i < extra ? i : extra);
+}
+
+/* Row r (in4 bytes at q) into its place among rows quantised rows at xq. */
+static inline void
+q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq);
+
+/* Where row r of rows quantised rows of in4 bytes goes: its chunk's bytes,
+ * the chunk's rows *n; its 4-byte groups then follow at a stride of 4 n. */
+static inline size_t
+q8p_row_at(int rows, int in4, int r, int *n)
+{
+	int			block = q8p_block_rows(in4),
+				b0 = r / block * block,
+				left = rows - b0 < block ? rows - b0 : block,
+				chunks = q8p_chunks(left),
+				rb = r - b0,
+				i = 0,
+				first;
+
+	while ((first = q8p_chunk(left, chunks, i, n)) + *n <= rb)
+		i++;
+	return ((size_t) b0 + first) * in4 + (size_t) (rb - first) * 4;
+}
+
+static inline void
+q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq)
+{
+	int			n;
+	uint8_t    *to = xq + q8p_row_at(rows, in4, r, &n);
+
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
+		memcpy(to + (size_t) g * n, q + g, BERT_Q8P_GROUP);
+}
 
 /* query rows one AVX-512 attention step takes together (16 accumulators) */
 #define ATT_ROWS_AVX512 8

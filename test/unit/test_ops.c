@@ -826,8 +826,9 @@ test_linear_f16(const char *isa)
  * within float rounding of the double product of the quantised values,
  * and leaves the columns past n alone.  Shapes take every tile height (1
  * to 12 rows on a pair of panels or one, 1 to 6 rows for AVX-VNNI, row
- * pairs for AVX2), single panels (n / 16 odd), a part panel (n % 16), k
- * not a multiple of 4, more than one row block (k 1536: 168 rows), inputs
+ * pairs for AVX2), chunks of unequal rows (26 = 9 + 9 + 8), single panels
+ * (n / 16 odd), a part panel (n % 16), k not a multiple of 4, more than one
+ * row block (k 1536: 168 rows; k 384: 672), inputs
  * with and without a smoothing multiplier, rows all positive, all
  * negative and all zero.
  */
@@ -836,7 +837,8 @@ test_linear_q8p(const char *isa)
 {
 	static const int shapes[][3] = {{1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {4, 64, 16}, {5, 80, 20},
 	{6, 32, 4}, {7, 48, 8}, {8, 64, 12}, {9, 16, 16}, {10, 32, 20}, {11, 48, 4}, {12, 64, 8},
-	{13, 40, 33}, {26, 384, 384}, {7, 5, 1536}, {170, 24, 1536}, {25, 70, 3}, {3, 3, 9}};
+	{13, 40, 33}, {26, 384, 384}, {7, 5, 1536}, {170, 24, 1536}, {25, 70, 3}, {3, 3, 9},
+	{700, 16, 384}};
 	int			q_same = 1,
 				q_close = 1,
 				same = 1,
@@ -870,6 +872,7 @@ test_linear_q8p(const char *isa)
 				   *w = calloc(bcore_q8p_bytes(n, k), 1);
 		int32_t    *zero = malloc(sizeof(int32_t) * m),
 				   *zero2 = malloc(sizeof(int32_t) * m);
+		uint8_t    *row = malloc(in4);
 
 		for (int i = 0; i < m * k; i++)
 			x[i] = (float) uniform(-4, 4) * (i % 7 == 0 ? 10.0f : 1.0f);
@@ -908,15 +911,21 @@ test_linear_q8p(const char *isa)
 		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
 		for (int i = 0; i < m; i++)
 		{
+			int			nc;
+			size_t		at = q8p_row_at(m, in4, i, &nc);
+
+			/* row i of the chunked layout (ops_impl.h) back in a row */
+			for (int t = 0; t < in4; t++)
+				row[t] = xq[at + (size_t) (t / 4) * 4 * nc + t % 4];
 			for (int t = 0; t < k; t++)
 			{
 				double		y = (double) x[i * k + t] * (mult ? mult[t] : 1.0f),
-							back = (double) sx[i] * (xq[i * in4 + t] - zero[i]);
+							back = (double) sx[i] * (row[t] - zero[i]);
 
-				q_close &= fabs(back - y) <= sx[i] * 1.0001 && (y != 0 || xq[i * in4 + t] == zero[i]);
+				q_close &= fabs(back - y) <= sx[i] * 1.0001 && (y != 0 || row[t] == zero[i]);
 			}
 			for (int t = k; t < in4; t++)
-				q_close &= xq[i * in4 + t] == 0;
+				q_close &= row[t] == 0;
 			for (int j = 0; j < n; j++)
 			{
 				double		dot = 0,
@@ -924,7 +933,7 @@ test_linear_q8p(const char *isa)
 							e;
 
 				for (int t = 0; t < k; t++)
-					dot += (double) (xq[i * in4 + t] - zero[i]) * wq[j * k + t];
+					dot += (double) (row[t] - zero[i]) * wq[j * k + t];
 				dot *= (double) sx[i] * sw[j];
 				ref = dot + c0[i * ldc + j];
 				/* relative to the terms' magnitude: c is bias + product */
@@ -950,6 +959,7 @@ test_linear_q8p(const char *isa)
 		free(w);
 		free(zero);
 		free(zero2);
+		free(row);
 	}
 	rng = saved;
 	check(q_same, "%g %g", isa, "quantize_rows8 = portable: bytes, zero points, scales", 0, 0);
