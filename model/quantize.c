@@ -2,13 +2,14 @@
  * bert-quantize — write a quantised copy of a converted model; everything
  * but the linear weights of the encoder layers is copied as it is.
  *
- *   bert-quantize [--linears LIST] [--calibrate TEXT --alpha A] IN.bert OUT.bert
+ *   bert-quantize [--linears LIST] [--keep-f16 L.NAME,...] [--calibrate TEXT --alpha A] IN.bert OUT.bert
  *   bert-quantize --q8 IN.bert OUT.bert
  *
  * By default the linear weights LIST names (default all six: q,k,v,o,ff1,ff2)
  * become BERT_DTYPE_Q8P: int8 per output channel for the integer
  * dot-product kernels (ops.h bcore_linear_q8p), activations quantised per
- * token at run time.  With --calibrate, the fp32 model first runs on TEXT
+ * token at run time; --keep-f16 3.ff2,4.ff2 leaves those layers' weights as
+ * they are (the ones whose error moves the embedding most).  With --calibrate, the fp32 model first runs on TEXT
  * (one input a line) to find each linear input's largest values per
  * channel, and A of their range (SmoothQuant's alpha, default 0.5) moves
  * into the weights.  --q8 writes the older BERT_DTYPE_Q8 (int8 weights in
@@ -112,10 +113,41 @@ parse_linears(const char *list)
 	return mask;
 }
 
+/*
+ * Parse "3.ff2,4.ff2" (layer.linear) into keep (n_layers * BERT_LINEARS
+ * flags); 0 if a name or layer is wrong.
+ */
+static int
+parse_keep(const char *list, int n_layers, unsigned char *keep)
+{
+	char	   *copy = strdup(list),
+			   *save = NULL;
+	int			ok = copy != NULL;
+
+	for (char *p = ok ? strtok_r(copy, ",", &save) : NULL; p != NULL; p = strtok_r(NULL, ",", &save))
+	{
+		char	   *dot;
+		long		layer = strtol(p, &dot, 10);
+		int			i;
+
+		for (i = 0; *dot == '.' && i < BERT_LINEARS && strcmp(dot + 1, linear_names[i]) != 0; i++)
+			;
+		if (dot == p || *dot != '.' || i == BERT_LINEARS || layer < 0 || layer >= n_layers)
+		{
+			ok = 0;
+			break;
+		}
+		keep[layer * BERT_LINEARS + i] = 1;
+	}
+	free(copy);
+	return ok;
+}
+
 static int
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [--linears q,k,v,o,ff1,ff2] [--calibrate TEXT [--alpha A]] IN.bert OUT.bert\n"
+	fprintf(stderr, "usage: %s [--linears q,k,v,o,ff1,ff2] [--keep-f16 LAYER.LINEAR,...]\n"
+			"          [--calibrate TEXT [--alpha A]] IN.bert OUT.bert\n"
 			"       %s --q8 IN.bert OUT.bert\n", prog, prog);
 	return 2;
 }
@@ -126,10 +158,12 @@ main(int argc, char **argv)
 	BertModel	m;
 	BertHeadSpec spec;
 	char		err[512];
-	char		source[160];
+	char		source[200];
 	const char **labels = NULL;
 	size_t	   *lens = NULL;
 	const char *calib = NULL;
+	const char *keep = NULL;
+	unsigned char *keep_flags = NULL;
 	unsigned	linears = (1u << BERT_LINEARS) - 1;
 	float		alpha = 0.5f;
 	int			q8 = 0,
@@ -145,6 +179,8 @@ main(int argc, char **argv)
 			if ((linears = parse_linears(argv[++a])) == 0)
 				return usage(argv[0]);
 		}
+		else if (strcmp(argv[a], "--keep-f16") == 0 && a + 1 < argc)
+			keep = argv[++a];
 		else if (strcmp(argv[a], "--calibrate") == 0 && a + 1 < argc)
 			calib = argv[++a];
 		else if (strcmp(argv[a], "--alpha") == 0 && a + 1 < argc)
@@ -156,7 +192,7 @@ main(int argc, char **argv)
 		else
 			return usage(argv[0]);
 	}
-	if (argc - a != 2 || (q8 && calib != NULL))
+	if (argc - a != 2 || (q8 && (calib != NULL || keep != NULL)))
 		return usage(argv[0]);
 	if (bcore_model_open(argv[a], &m, err, sizeof(err)) != BERT_MODEL_OK)
 	{
@@ -170,6 +206,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	memset(&spec, 0, sizeof(spec));
+	if (keep != NULL)
+	{
+		keep_flags = calloc((size_t) m.config.n_layers * BERT_LINEARS, 1);
+		if (keep_flags == NULL || !parse_keep(keep, m.config.n_layers, keep_flags))
+		{
+			free(keep_flags);
+			bcore_model_close(&m);
+			return usage(argv[0]);
+		}
+		spec.q8p_keep = keep_flags;
+	}
 	if (calib != NULL)
 	{
 		int			lines = calibrate(&m, calib);
@@ -207,7 +254,8 @@ main(int argc, char **argv)
 	if (q8)
 		snprintf(source, sizeof(source), "%s, linear weights int8", m.source);
 	else
-		snprintf(source, sizeof(source), "%s, int8 (Q8P)%s", m.source, calib ? ", smoothed" : "");
+		snprintf(source, sizeof(source), "%s, int8 (Q8P)%s%s", m.source, calib ? ", smoothed" : "",
+				 keep ? ", some f16" : "");
 	spec.source = source;
 	if (bcore_model_write(argv[a + 1], &m, &spec, err, sizeof(err)) != BERT_WRITE_OK)
 	{
@@ -216,6 +264,7 @@ main(int argc, char **argv)
 	}
 	free(labels);
 	free(lens);
+	free(keep_flags);
 	bcore_model_close(&m);
 	return rc;
 }

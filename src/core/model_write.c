@@ -841,7 +841,9 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 			BertLinearId id;
 			unsigned	which = head->quantize == BERT_QUANT_Q8 ? Q8_LINEARS : head->q8p_linears;
 
-			if (linear_weight(base, t[nt].data, &layer, &id, &out, &in) && (which & (1u << id)))
+			if (linear_weight(base, t[nt].data, &layer, &id, &out, &in) && (which & (1u << id)) &&
+				!(head->quantize == BERT_QUANT_Q8P && head->q8p_keep != NULL &&
+				  head->q8p_keep[layer * BERT_LINEARS + id]))
 			{
 				int			made,
 							nomem = 0;

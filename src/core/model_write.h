@@ -114,6 +114,9 @@ typedef struct BertHeadSpec
 
 	/* BERT_QUANT_Q8P only */
 	unsigned	q8p_linears;	/* bit 1 << BertLinearId per weight made Q8P */
+	const unsigned char *q8p_keep;	/* NULL, or per layer and linear (index
+									 * layer * BERT_LINEARS + id) nonzero to
+									 * keep that one weight as it is */
 	const float *const *act_max;	/* NULL, or per layer and linear (index
 									 * layer * BERT_LINEARS + id) the largest
 									 * |input| seen per input channel, from
@@ -138,7 +141,7 @@ typedef struct BertHeadSpec
  * see model_write.c) are written as BERT_DTYPE_Q8 with a "_scale" tensor: per output channel,
  * scale = max |w| / BERT_QW_MAX and q = round(w / scale).  With
  * BERT_QUANT_Q8P, the linear weights q8p_linears names are written as
- * BERT_DTYPE_Q8P with "_scale" and "_sum", and, given act_max, "_smooth":
+ * BERT_DTYPE_Q8P (but those q8p_keep flags) with "_scale" and "_sum", and, given act_max, "_smooth":
  * input channel t is multiplied by m_t = max|w_t|^(1 - alpha) /
  * act_max_t^alpha and the weights divided by it (q, k and v share the
  * query's m); each channel's scale is the one of max|w| / BERT_QW_MAX
