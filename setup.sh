@@ -21,11 +21,4 @@ if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $4 == "online" {found=1} EN
 fi
 port=$(pg_lsclusters -h | awk '$1 == 15 && $4 == "online" {print $3; exit}')
 
-su postgres -c "psql -X -p $port -v ON_ERROR_STOP=1 -d postgres" <<'SQL'
-CREATE EXTENSION IF NOT EXISTS bert;
-SELECT kernel, kernel_reason, blis_version FROM bert_info();
-SELECT a, b, round(bert_similarity(a, b)::numeric, 4) AS cosine
-FROM (VALUES ('The weather is lovely today.', 'It''s so sunny outside!'),
-             ('The weather is lovely today.', 'He drove to the stadium.'),
-             ('It''s so sunny outside!', 'He drove to the stadium.')) AS t(a, b);
-SQL
+su postgres -c "psql -X -p $port -v ON_ERROR_STOP=1 -d postgres" <scripts/demo.sql

@@ -30,6 +30,13 @@ done
 if ! have postgresql-server-dev-15 || [ "$(dpkg-query -W -f='${Version}' postgresql-server-dev-15)" != "$pgver" ]; then
 	need+=("postgresql-server-dev-15=$pgver")
 fi
+# the Debian package (test/package.sh): debhelper, and pg_buildext's
+# debhelper add-on pinned to the installed postgresql-common, as above
+have debhelper || need+=(debhelper)
+commonver=$(dpkg-query -W -f='${Version}' postgresql-common)
+if ! have postgresql-server-dev-all || [ "$(dpkg-query -W -f='${Version}' postgresql-server-dev-all)" != "$commonver" ]; then
+	need+=("postgresql-server-dev-all=$commonver")
+fi
 # npm may come from Node.js outside Debian's packages; then it is there already.
 if command -v npm >/dev/null; then
 	need=("${need[@]/npm/}")

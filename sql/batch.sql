@@ -32,7 +32,9 @@ SELECT count(*) FILTER (WHERE d.embedding IS NOT NULL) AS filled,
        bool_and(d.embedding = m.embedding) AS same_as_embed_many
 FROM docs d LEFT JOIN bert_embed_many((SELECT array_agg(body ORDER BY id) FROM s), 'all-MiniLM-L6-v2') m
   ON m.ord = d.id;
+SET bert.bulk_threads = 1;	-- the first NOTICE says how many threads it may use
 CALL bert_embed_table('docs', 'body', 'embedding');
+RESET bert.bulk_threads;
 -- resumes: clear some rows, run again
 UPDATE docs SET embedding = NULL WHERE id % 5 = 0;
 SET client_min_messages = warning;

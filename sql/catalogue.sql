@@ -55,27 +55,29 @@ SELECT pg_temp.err($$SELECT bert_install_model('../x', '/tmp/x.bert')$$);
 SELECT pg_temp.err($$SELECT bert_install_model('x', '/nonexistent/x.bert')$$);
 
 -- a plain role can embed but not install or drop
-CREATE ROLE bert_plain;
-SET ROLE bert_plain;
+CREATE ROLE regress_bert_plain;
+SET ROLE regress_bert_plain;
 SELECT array_length(bert_embed('plain users can embed', 'all-MiniLM-L6-v2'), 1) AS dims;
 SELECT pg_temp.err(format('SELECT bert_install_model(%L, %L)', 'stolen', :'default_path'));
 SELECT pg_temp.err($$SELECT bert_drop_model('all-MiniLM-L6-v2')$$);
 RESET ROLE;
 -- members of pg_read_server_files may
-GRANT pg_read_server_files TO bert_plain;
-SET ROLE bert_plain;
+GRANT pg_read_server_files TO regress_bert_plain;
+SET ROLE regress_bert_plain;
 SELECT bert_install_model('granted-copy', :'default_path');
 SELECT bert_drop_model('granted-copy');
 RESET ROLE;
-DROP ROLE bert_plain;
+DROP ROLE regress_bert_plain;
 
--- damaged files (made by test/make-damaged-models.sh before the suite runs):
+-- damaged files (made by test/make-damaged-models.sh in this run's fixtures):
 -- truncated at 10 pseudo-random offsets, and single header bytes flipped;
 -- each is refused with data_corrupted, and the server stays up
+\getenv fixtures BERT_REGRESS_FIXTURES
+\set damaged :fixtures '/damaged'
 SELECT f AS file, pg_temp.err(format('SELECT bert_install_model(%L, %L, true)',
-                                     'damaged', '/tmp/bert_damaged/' || f)) AS result
-FROM pg_ls_dir('/tmp/bert_damaged') f ORDER BY f;
-SET bert.model_dir = '/tmp/bert_damaged';
+                                     'damaged', :'damaged' || '/' || f)) AS result
+FROM pg_ls_dir(:'damaged') f ORDER BY f;
+SET bert.model_dir = :'damaged';
 SELECT pg_temp.err($$SELECT bert_embed('x', 'cut-01-20258030')$$) AS straight_from_the_directory;
 RESET bert.model_dir;
 SELECT count(*) AS left_over FROM bert_models WHERE name = 'damaged';

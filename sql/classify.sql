@@ -1,7 +1,8 @@
 -- Heads: Hugging Face token and sequence classification checkpoints checked
 -- against the same heads computed in SQL, heads trained from labeled rows,
 -- entities with offsets, and every error message.
--- Needs /tmp/bert_heads (test/make-head-checkpoints.sh, run by installcheck).
+-- Needs $BERT_REGRESS_FIXTURES/heads (test/make-head-checkpoints.sh, made per
+-- run by test/regress-fixtures.sh).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
 RESET client_min_messages;
@@ -11,17 +12,22 @@ RESET client_min_messages;
 
 -- Hugging Face checkpoints with random weights and a cased vocabulary:
 -- BertForTokenClassification (no pooler) and BertForSequenceClassification
-SELECT bert_install_model('regress-hf-token', '/tmp/bert_heads/token', replace => true);
-SELECT bert_install_model('regress-hf-seq', '/tmp/bert_heads/seq', replace => true);
+\getenv fixtures BERT_REGRESS_FIXTURES
+\set heads_token :fixtures '/heads/token'
+\set heads_seq :fixtures '/heads/seq'
+\set head_csv_token :heads_token '/head.csv'
+\set head_csv_seq :heads_seq '/head.csv'
+SELECT bert_install_model('regress-hf-token', :'heads_token', replace => true);
+SELECT bert_install_model('regress-hf-seq', :'heads_seq', replace => true);
 SELECT name, kind, hidden, labels FROM bert_models WHERE name LIKE 'regress-hf-%' ORDER BY name;
 
 -- their heads' weights, as make_checkpoint wrote them
 CREATE TEMP TABLE head (model text, tensor text, r int, c int, v float8);
 CREATE TEMP TABLE head_in (tensor text, r int, c int, v float8);
-COPY head_in FROM '/tmp/bert_heads/token/head.csv' WITH (FORMAT csv);
+COPY head_in FROM :'head_csv_token' WITH (FORMAT csv);
 INSERT INTO head SELECT 'regress-hf-token', * FROM head_in;
 TRUNCATE head_in;
-COPY head_in FROM '/tmp/bert_heads/seq/head.csv' WITH (FORMAT csv);
+COPY head_in FROM :'head_csv_seq' WITH (FORMAT csv);
 INSERT INTO head SELECT 'regress-hf-seq', * FROM head_in;
 SELECT model, tensor, count(*) FROM head GROUP BY 1, 2 ORDER BY 1, 2;
 
@@ -64,6 +70,24 @@ WHERE position NOT IN (SELECT position FROM bert_token_labels('Hello World, McDo
 -- entities: Hugging Face's "simple" grouping of those labels
 SELECT entity, label, round(score::numeric, 4) AS score, start_char, end_char
 FROM bert_entities('Hello World, McDonald café', 'regress-hf-token');
+
+-- Hugging Face's aggregation strategies: none (pieces, full labels, O left
+-- out), simple (the two-argument form), and first, average, max (whole
+-- words: "McDonalds" is McDonald ##s)
+SELECT bert_tokenize('Hello McDonalds, the cafés World', 'regress-hf-token');
+SELECT a AS aggregation, e.entity, e.label, round(e.score::numeric, 4) AS score, e.start_char, e.end_char
+FROM unnest(ARRAY['none', 'simple', 'first', 'average', 'max']) WITH ORDINALITY AS s(a, i),
+     bert_entities('Hello McDonalds, the cafés World', 'regress-hf-token', a) e
+ORDER BY s.i, e.start_char;
+SELECT (SELECT array_agg(format('%s %s %s', label, start_char, round(score::numeric, 6)) ORDER BY start_char)
+        FROM bert_entities('Hello McDonalds, the cafés World', 'regress-hf-token', 'none')) =
+       (SELECT array_agg(format('%s %s %s', label, start_char, round(score::numeric, 6)) ORDER BY start_char)
+        FROM bert_token_labels('Hello McDonalds, the cafés World', 'regress-hf-token') WHERE label <> 'O')
+       AS none_is_token_labels_without_o,
+       (SELECT array_agg(e ORDER BY start_char) FROM bert_entities('Hello World, McDonald café', 'regress-hf-token', 'simple') e) =
+       (SELECT array_agg(e ORDER BY start_char) FROM bert_entities('Hello World, McDonald café', 'regress-hf-token') e)
+       AS simple_is_the_default;
+SELECT pg_temp.err($$SELECT * FROM bert_entities('x', 'regress-hf-token', 'words')$$);
 
 -- the sequence head in SQL: softmax(W_c tanh(W_p h_[CLS] + b_p) + b_c)
 CREATE TEMP TABLE sql_seq AS
@@ -231,6 +255,26 @@ FROM unnest(ARRAY['Zoë Müller moved to South Dakota.',
 SELECT token, label, start_char, end_char
 FROM bert_token_labels('Zoë Müller moved to South Dakota.', 'regress-ner');
 
+-- the trained tagger has label transitions: Viterbi under the BIO rule, on
+-- words with 'first'; unseen names and places in unseen sentence shapes
+SELECT s AS sentence, e.entity, e.label, e.start_char, e.end_char
+FROM unnest(ARRAY['Priscilla Yolanda opened a bakery in Baton Rouge.',
+                  'Ask Bartholomew about the weather in Kuala Lumpur.']) AS s,
+     bert_entities(s, 'regress-ner', 'first') e;
+
+-- 'first' never puts an entity boundary inside a word: 48 held-out sentences
+CREATE TEMP TABLE held_out AS
+SELECT format(t, p, l) AS text
+FROM unnest(ARRAY['%s moved to %s last year.', 'Yesterday %s flew home to %s.',
+                  'In %2$s, %1$s opened a small bakery.']) AS t,
+     unnest(ARRAY['Yolanda', 'Priscilla Ann', 'Tremaine Holloway', 'Xiomara']) AS p,
+     unnest(ARRAY['Baton Rouge', 'Kuala Lumpur', 'Wyoming', 'Saskatchewan']) AS l;
+SELECT count(DISTINCT h.text) AS sentences, count(*) AS entities,
+       count(*) FILTER (WHERE (e.start_char > 0 AND substr(h.text, e.start_char, 2) ~ '^[[:alnum:]]{2}$')
+                           OR (e.end_char < length(h.text) AND substr(h.text, e.end_char, 2) ~ '^[[:alnum:]]{2}$'))
+         AS boundaries_inside_a_word
+FROM held_out h, bert_entities(h.text, 'regress-ner', 'first') e;
+
 -- errors: using a model of the wrong kind
 SELECT pg_temp.err($$SELECT bert_classify('x', 'all-MiniLM-L6-v2')$$);
 SELECT pg_temp.err($$SELECT * FROM bert_classify_scores('x', 'regress-ner')$$);
@@ -277,16 +321,16 @@ RESET bert.max_tokens;
 SELECT bert_drop_model('regress-x');
 
 -- training writes server files: superusers and pg_read_server_files only
-CREATE ROLE bert_regress_trainer;
-GRANT SELECT ON topics TO bert_regress_trainer;
-SET ROLE bert_regress_trainer;
+CREATE ROLE regress_bert_trainer;
+GRANT SELECT ON topics TO regress_bert_trainer;
+SET ROLE regress_bert_trainer;
 SELECT pg_temp.err($$SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, topic FROM topics')$$);
 SELECT pg_temp.err($$SELECT bert_train_token_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body, entities FROM people')$$);
 -- everyone may use the trained models
 SELECT bert_classify('Boil the pasta in salted water.', 'regress-topic');
 RESET ROLE;
-DROP OWNED BY bert_regress_trainer;
-DROP ROLE bert_regress_trainer;
+DROP OWNED BY regress_bert_trainer;
+DROP ROLE regress_bert_trainer;
 
 -- a plain error, as psql shows it
 SELECT bert_train_classifier('regress-x', 'all-MiniLM-L6-v2', 'SELECT body FROM topics');

@@ -14,7 +14,11 @@ SELECT cpu_features !~ '(avx2|avx512f)' OR kernel <> 'generic' AS kernel_not_gen
                    THEN 'avx512' WHEN cpu_features ~ 'avx2' AND cpu_features ~ 'fma' THEN 'avx2'
                    ELSE 'scalar' END AS simd_matches_cpu,
        blis_version ~ '^\d+\.\d+' AS has_blis_version,
-       threads,
+       threads AS threads_before_any_call,
        format_version,
-       models_directory ~ '/bert/models$' AS models_directory_ok
+       models_directory ~ '/bert/models$' AS models_directory_ok,
+       usable_cores >= 1 AS has_usable_cores
 FROM bert_info();
+-- threads: those the last encoder call of this backend ran on
+SELECT array_length(bert_embed('hello', 'all-MiniLM-L6-v2'), 1);
+SELECT threads FROM bert_info();

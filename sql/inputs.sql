@@ -63,8 +63,12 @@ SELECT array_length(bert_embed('still usable'), 1) AS after_cancel;
 -- a LATIN1 database gives the same tokens and embeddings for the same characters
 SELECT bert_tokenize('Café Ünïcödé naïve façade') AS utf8_tokens,
        bert_embed('Café Ünïcödé naïve façade')::text AS utf8_embedding \gset
-CREATE DATABASE bert_latin1 TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
-\c bert_latin1
+SELECT current_database() AS regress_db \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regression_bert_latin1;	-- left by an interrupted run
+RESET client_min_messages;
+CREATE DATABASE regression_bert_latin1 TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
+\c regression_bert_latin1
 SET client_encoding = 'UTF8';	-- this file is UTF-8
 SET client_min_messages = warning;
 CREATE EXTENSION bert;
@@ -74,5 +78,5 @@ SELECT current_setting('server_encoding') AS encoding,
        bert_tokenize('Café Ünïcödé naïve façade')::text = :'utf8_tokens' AS same_tokens,
        bert_embed('Café Ünïcödé naïve façade')::text = :'utf8_embedding' AS same_embedding,
        bert_token_ids('Ångström') AS ids;
-\c contrib_regression
-DROP DATABASE bert_latin1;
+\c :regress_db
+DROP DATABASE regression_bert_latin1;

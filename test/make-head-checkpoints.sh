@@ -2,7 +2,8 @@
 # Small Hugging Face checkpoints with heads, for the classify regression test:
 # random but usable weights (make_checkpoint --small), a CASED vocabulary,
 # and head.csv with the pooler and classifier weights the test recomputes in
-# SQL.  Usage: make-head-checkpoints.sh OUTDIR   (the test reads /tmp/bert_heads)
+# SQL.  Usage: make-head-checkpoints.sh OUTDIR   (test/regress-fixtures.sh
+# makes it per run as $BERT_REGRESS_FIXTURES/heads)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$1

@@ -1,6 +1,6 @@
 /*
- * heads.c — classification heads on the encoder's output, Hugging Face's
- * "simple" entity grouping, the softmax-regression trainer and BIO labels.
+ * heads.c — classification heads on the encoder's output, the
+ * softmax-regression trainer and BIO labels.
  *
  *   sequence:  x = tanh(W_p h_[CLS] + b_p)  (or the pooled embedding)
  *              p = softmax(W_c x + b_c)
@@ -130,116 +130,15 @@ bcore_classify_tokens(const BertModel *m, const BertRunState *st,
 	const BertWeights *w = &m->weights;
 	long		T;
 
-	if (m->config.kind != BERT_KIND_TOKEN_CLASSIFICATION || w->cls_w == NULL)
+	/* a tagger head reads features of the text: bcore_tagger_probs() */
+	if (m->config.kind != BERT_KIND_TOKEN_CLASSIFICATION || w->cls_w == NULL ||
+		w->tagger != NULL)
 		return BERT_HEAD_WRONG_KIND;
 	if (n_seq < 0 || (T = batch_tokens(st, seq_len, n_seq)) < 0)
 		return BERT_HEAD_BAD_INPUT;
 	bcore_head_probs(st->x, (int) T, m->config.hidden, m->config.hidden,
 					w->cls_w, w->cls_b, m->config.num_labels, probs);
 	return BERT_HEAD_OK;
-}
-
-/* ---------------------------------------------------------------------------
- * Entity grouping: transformers' TokenClassificationPipeline, "simple".
- */
-
-/* get_tag(): B-X -> (B, X); I-X -> (I, X); anything else -> (I, itself). */
-static void
-get_tag(const char *name, size_t len, int *is_b, const char **tag, size_t *tag_len)
-{
-	int			prefixed = len >= 2 && name[1] == '-' && (name[0] == 'B' || name[0] == 'I');
-
-	*is_b = prefixed && name[0] == 'B';
-	*tag = prefixed ? name + 2 : name;
-	*tag_len = prefixed ? len - 2 : len;
-}
-
-/* The group being built: pieces first .. last, skipping specials. */
-typedef struct Group
-{
-	int			first;
-	int			last;
-	int			count;
-	int			finite;			/* scores that are not NaN */
-	double		sum;			/* of those scores */
-} Group;
-
-/* Write the group into *e; 0 (nothing written) if its type is "O". */
-static int
-close_group(const Group *g, const int *label, const int32_t *start, const int32_t *end,
-			const char *const *names, const size_t *lens, BertEntity *e)
-{
-	int			l = label[g->first];
-	const char *name = names[l];
-	size_t		len = lens[l];
-	size_t		from = 0;
-
-	/* entity_group = the first piece's label.split("-")[-1] */
-	for (size_t i = 0; i < len; i++)
-		if (name[i] == '-')
-			from = i + 1;
-	e->type = name + from;
-	e->type_len = len - from;
-	if (e->type_len == 1 && e->type[0] == 'O')
-		return 0;
-	e->label = l;
-	e->score = g->finite ? (float) (g->sum / g->finite) : NAN;
-	e->start = start[g->first];
-	e->end = end[g->last];
-	e->first = g->first;
-	e->n_pieces = g->count;
-	return 1;
-}
-
-int
-bcore_group_entities(const int *label, const float *score, const int32_t *start,
-					const int32_t *end, int n, const char *const *names,
-					const size_t *lens, int n_labels, BertEntity *out)
-{
-	Group		g = {0};
-	int			n_out = 0;
-
-	for (int t = 0; t < n; t++)
-		if (label[t] < 0 || label[t] >= n_labels)
-			return -1;
-	for (int t = 0; t < n; t++)
-	{
-		if (start[t] == end[t])
-			continue;			/* [CLS], [SEP]: the special tokens mask */
-		if (g.count > 0)
-		{
-			int			is_b,
-						last_b;
-			const char *tag,
-					   *last_tag;
-			size_t		tag_len,
-						last_len;
-
-			get_tag(names[label[t]], lens[label[t]], &is_b, &tag, &tag_len);
-			get_tag(names[label[g.last]], lens[label[g.last]], &last_b, &last_tag, &last_len);
-			if (is_b || tag_len != last_len || memcmp(tag, last_tag, tag_len) != 0)
-			{
-				n_out += close_group(&g, label, start, end, names, lens, &out[n_out]);
-				g.count = 0;
-			}
-		}
-		if (g.count == 0)
-		{
-			g.first = t;
-			g.finite = 0;
-			g.sum = 0.0;
-		}
-		g.last = t;
-		g.count++;
-		if (!isnan(score[t]))
-		{
-			g.sum += score[t];
-			g.finite++;
-		}
-	}
-	if (g.count > 0)
-		n_out += close_group(&g, label, start, end, names, lens, &out[n_out]);
-	return n_out;
 }
 
 /* ---------------------------------------------------------------------------

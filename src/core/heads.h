@@ -1,7 +1,8 @@
 /*
- * heads.h — what sits on top of the encoder: classification heads, Hugging
- * Face's entity grouping, a softmax-regression trainer for heads learnt from
- * labeled rows, and BIO labelling of word pieces for token heads.
+ * heads.h — what sits on top of the encoder: classification heads, a
+ * softmax-regression trainer for heads learnt from labeled rows, and BIO
+ * labelling of word pieces for token heads.  Entity grouping is in
+ * entities.h.
  *
  * Plain C like the rest of the core: no PostgreSQL headers, status codes, and
  * no allocation that outlives a call except where a _free function says so.
@@ -54,53 +55,11 @@ BertHeadStatus bcore_classify_sequence(const BertModel *model, const BertRunStat
 /*
  * Token classification, after bcore_encode(): probs (tokens x num_labels),
  * tokens = sum(seq_len), one row per word piece including [CLS] and [SEP]:
- * softmax(W_c h_t + b_c).
+ * softmax(W_c h_t + b_c).  WRONG_KIND for a tagger head (tagger.h), which
+ * reads more than h_t: bcore_tagger_probs().
  */
 BertHeadStatus bcore_classify_tokens(const BertModel *model, const BertRunState *state,
 									const int *seq_len, int n_seq, float *probs);
-
-/*
- * Entity grouping exactly as Hugging Face's token-classification pipeline
- * with aggregation_strategy="simple" and the default ignore_labels ["O"]:
- *
- *  - pieces with an empty span (start == end: [CLS], [SEP]) are skipped;
- *  - each piece's label is its argmax label and its score that probability
- *    (label[t], score[t]; see bcore_argmax);
- *  - get_tag: "B-X" is (B, X), "I-X" is (I, X), anything else, "O"
- *    included, is (I, itself);
- *  - a piece joins the group of the previous one when its tag equals the
- *    previous piece's tag and it is not a B; otherwise a new group starts;
- *  - a group's type is its first piece's label after the last '-'
- *    (Python's split("-")[-1]), its score the mean of its pieces' scores
- *    (NaN scores ignored), its span from its first piece's start to its
- *    last piece's end;
- *  - groups of type "O" are dropped.
- *
- * Word pieces are not merged into words ("simple" does not use is_subword):
- * "jo ##hn" tagged B-PER B-PER is two entities.
- */
-typedef struct BertEntity
-{
-	const char *type;			/* points into label_names[label]; not NUL-terminated */
-	size_t		type_len;
-	int			label;			/* label id of the first piece */
-	float		score;			/* mean of the pieces' scores */
-	int32_t		start;			/* code point of the first piece */
-	int32_t		end;			/* one past the last piece's last code point */
-	int			first;			/* index of the first piece */
-	int			n_pieces;
-} BertEntity;
-
-/*
- * Group n pieces (label, score, start, end per piece) into entities written
- * to out, which must hold n entries (there are never more).  label_names[i]
- * (label_lens[i] bytes) is the name of label i.  Returns the number of
- * entities, or -1 if a label id is out of range.
- */
-int			bcore_group_entities(const int *label, const float *score,
-								const int32_t *start, const int32_t *end, int n,
-								const char *const *label_names, const size_t *label_lens,
-								int n_labels, BertEntity *out);
 
 /*
  * Softmax regression: learn W (k x d) and b (k) so that softmax(W x + b)

@@ -428,9 +428,31 @@ bcore_model_parse(const uint8_t *base, size_t size, BertModel *model,
 		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "pooler weight and bias must come together");
 		goto corrupt;
 	}
+	w->cls_in = (int) H;
+	if (h.kind == BERT_KIND_TOKEN_CLASSIFICATION)
+	{
+		/* optional: a trained tagger's features (tagger.h) and label transitions (crf.h) */
+		TENSOR(w->tagger, "tagger.features", 1, BERT_TAGGER_CONFIG_LEN);
+		if (w->tagger != NULL && !bcore_tagger_config_ok(w->tagger, (int) H))
+		{
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tagger.features is not a tagger this version reads");
+			goto corrupt;
+		}
+		if (w->tagger != NULL)
+			w->cls_in = bcore_tagger_dim((int) H);
+		TENSOR(w->crf_trans, "crf.transitions", 1, h.num_labels, h.num_labels);
+		TENSOR(w->crf_start, "crf.start", 1, h.num_labels);
+		TENSOR(w->crf_end, "crf.end", 1, h.num_labels);
+		if ((w->crf_trans == NULL) != (w->crf_start == NULL) ||
+			(w->crf_trans == NULL) != (w->crf_end == NULL))
+		{
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "crf.transitions, crf.start and crf.end must come together");
+			goto corrupt;
+		}
+	}
 	if (h.kind != BERT_KIND_EMBEDDING)
 	{
-		TENSOR(w->cls_w, "classifier.weight", 0, h.num_labels, H);
+		TENSOR(w->cls_w, "classifier.weight", 0, h.num_labels, (uint32_t) w->cls_in);
 		TENSOR(w->cls_b, "classifier.bias", 0, h.num_labels);
 	}
 #undef TENSOR

@@ -82,8 +82,13 @@ typedef struct BertWeights
 	BertLayerWeights *layers;	/* (n_layers) */
 	const float *pooler_w;		/* (hidden, hidden) or NULL */
 	const float *pooler_b;		/* (hidden) or NULL */
-	const float *cls_w;			/* (num_labels, hidden) or NULL */
+	const float *cls_w;			/* (num_labels, cls_in) or NULL */
 	const float *cls_b;			/* (num_labels) or NULL */
+	int			cls_in;			/* hidden, or the tagger's feature width */
+	const float *tagger;		/* "tagger.features" (tagger.h) or NULL */
+	const float *crf_trans;		/* (num_labels, num_labels) [from, to] or NULL */
+	const float *crf_start;		/* (num_labels) or NULL */
+	const float *crf_end;		/* (num_labels) or NULL */
 } BertWeights;
 
 typedef struct BertModel

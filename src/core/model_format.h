@@ -201,6 +201,33 @@ bcore_f16p_halves(uint32_t out, uint32_t in)
 	return ((uint64_t) out + BERT_F16P_PANEL - 1) / BERT_F16P_PANEL * BERT_F16P_PANEL * in;
 }
 
+/*
+ * A trained entity tagger (tagger.h) marks its token head with the F32
+ * tensor "tagger.features" of BERT_TAGGER_CONFIG_LEN values: version, the
+ * feature width its classifier.weight reads (num_labels, width), hidden, 0.
+ * Optional with it or without: label transitions "crf.transitions"
+ * (num_labels, num_labels), "crf.start" and "crf.end" (num_labels), all
+ * three or none (crf.h).
+ */
+#define BERT_TAGGER_VERSION 1
+#define BERT_TAGGER_CONFIG_LEN 4
+#define BERT_TAGGER_SHAPE 8		/* shape flags per word */
+
+/* The tagger's feature width for a hidden size: 4 states, 3 words' shapes, 1 flag. */
+static inline int
+bcore_tagger_dim(int hidden)
+{
+	return 4 * hidden + 3 * BERT_TAGGER_SHAPE + 1;
+}
+
+/* Is a "tagger.features" tensor one this code reads, for this hidden size? */
+static inline int
+bcore_tagger_config_ok(const float *c, int hidden)
+{
+	return c[0] == BERT_TAGGER_VERSION && c[1] == (float) bcore_tagger_dim(hidden) &&
+		c[2] == (float) hidden && c[3] == 0.0f;
+}
+
 typedef struct BertFileHeader
 {
 	char		magic[8];		/* BERT_FILE_MAGIC */

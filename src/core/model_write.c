@@ -481,6 +481,21 @@ check_head(const BertModel *base, const BertHeadSpec *head, size_t *blob_len,
 		if (*blob_len > UINT32_MAX)
 			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "label names are too long");
 	}
+	if ((head->tagger || head->crf_trans) && head->kind != BERT_KIND_TOKEN_CLASSIFICATION)
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "only a token classifier has tagger features or label transitions");
+	if (head->tagger && !bcore_tagger_config_ok(head->tagger, H))
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "the tagger features do not fit the base model");
+	if ((head->crf_trans == NULL) != (head->crf_start == NULL) ||
+		(head->crf_trans == NULL) != (head->crf_end == NULL))
+		return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
+						   "label transitions need crf_trans, crf_start and crf_end");
+	if (head->tagger)
+		H = bcore_tagger_dim(H);
+	for (size_t i = 0; head->crf_trans && i < (size_t) head->num_labels * head->num_labels; i++)
+		if (!isfinite(head->crf_trans[i]) ||
+			(i < (size_t) head->num_labels && (!isfinite(head->crf_start[i]) || !isfinite(head->crf_end[i]))))
+			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT, "label transitions are not finite");
 	for (size_t i = 0; i < (size_t) head->num_labels * H; i++)
 		if (!isfinite(head->cls_w[i]))
 			return bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
@@ -811,7 +826,7 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	memcpy(&bh, base->base, sizeof(bh));
 	bt = (const BertTensorEntry *) (base->base + bh.tensors_offset);
 	memset(&p, 0, sizeof(p));
-	cap = (size_t) bh.n_tensors * 4 + 2;	/* each may get a scale, a sum, a smoothing; a new head */
+	cap = (size_t) bh.n_tensors * 4 + 6;	/* each may get a scale, a sum, a smoothing; a new head */
 	t = calloc(cap, sizeof(BertWriteTensor));
 	owned = calloc(cap, sizeof(void *));
 	if (t == NULL || owned == NULL ||
@@ -826,7 +841,8 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	{
 		const char *name = bt[i].name;
 
-		if (strncmp(name, "classifier.", 11) == 0)
+		if (strncmp(name, "classifier.", 11) == 0 || strncmp(name, "crf.", 4) == 0 ||
+			strncmp(name, "tagger.", 7) == 0)
 			continue;
 		if (strncmp(name, "pooler.", 7) == 0 && !head->keep_pooler)
 			continue;
@@ -876,8 +892,19 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	}
 	if (head->kind != BERT_KIND_EMBEDDING)
 	{
-		set_entry(&t[nt++], "classifier.weight", (uint32_t) head->num_labels, H, head->cls_w);
-		set_entry(&t[nt++], "classifier.bias", (uint32_t) head->num_labels, 0, head->cls_b);
+		uint32_t	k = (uint32_t) head->num_labels;
+
+		set_entry(&t[nt++], "classifier.weight", k,
+				  head->tagger ? (uint32_t) bcore_tagger_dim((int) H) : H, head->cls_w);
+		set_entry(&t[nt++], "classifier.bias", k, 0, head->cls_b);
+		if (head->tagger)
+			set_entry(&t[nt++], "tagger.features", BERT_TAGGER_CONFIG_LEN, 0, head->tagger);
+		if (head->crf_trans)
+		{
+			set_entry(&t[nt++], "crf.transitions", k, k, head->crf_trans);
+			set_entry(&t[nt++], "crf.start", k, 0, head->crf_start);
+			set_entry(&t[nt++], "crf.end", k, 0, head->crf_end);
+		}
 	}
 
 	/* the base's header, vocabulary and index, with the new head */

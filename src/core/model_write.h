@@ -123,6 +123,11 @@ typedef struct BertHeadSpec
 									 * calibration: smooth the inputs */
 	float		smooth_alpha;	/* how much of an input's range moves into the
 								 * weights (SmoothQuant's alpha, 0 to 1) */
+	/* a token head may also carry (tagger.h, crf.h; NULL: none): */
+	const float *tagger;		/* "tagger.features": then cls_w is (num_labels, its width) */
+	const float *crf_trans;		/* (num_labels, num_labels), with crf_start and crf_end */
+	const float *crf_start;		/* (num_labels) */
+	const float *crf_end;		/* (num_labels) */
 } BertHeadSpec;
 
 /* BertHeadSpec.quantize */

@@ -25,7 +25,10 @@
  * Nothing is allocated per character: a word is at most max_chars_per_word
  * code points (longer words are [UNK] whatever they contain, so their
  * content is not kept), and its buffers live on the stack unless a model
- * asks for very long words.
+ * asks for very long words.  Pieces past the truncation point are counted,
+ * never stored, and a caller that only needs the kept ones stops reading
+ * there (BertTokOptions.stop), so memory and time follow the pieces kept,
+ * not the input; a long input is also where the interrupt hook is polled.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -84,6 +87,8 @@ typedef struct TokState
 	size_t		max_chars;		/* longer words are one [UNK] */
 	size_t		keep;			/* pieces to store, excluding [CLS]/[SEP] */
 	size_t		n_pieces;		/* pieces made so far, stored or not */
+	bool		stop;			/* stop reading once a piece is past keep */
+	bool		full;			/* one is: read no further */
 	bool		nomem;
 	Word		word;
 } TokState;
@@ -428,7 +433,12 @@ add_piece(TokState *st, int32_t id, int32_t start, int32_t end)
 {
 	size_t		i = ++st->n_pieces;	/* [CLS] is at 0 */
 
-	if (st->n_pieces > st->keep || st->nomem)
+	if (st->n_pieces > st->keep)
+	{
+		st->full = st->stop;
+		return;
+	}
+	if (st->nomem)
 		return;
 	if (!ensure_capacity(st->out, i + 1))
 	{
@@ -777,14 +787,17 @@ normalize(TokState *st, uint32_t cp, int32_t orig)
 }
 
 BertTokStatus
-bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
-			  size_t max_tokens, BertTokens *out)
+bcore_tokenize(const BertVocab *vocab, const char *text, size_t len,
+			   const BertTokOptions *opt, BertTokens *out)
 {
 	const unsigned char *s = (const unsigned char *) text;
+	size_t		max_tokens = opt->max_tokens;
 	TokState	st;
 	size_t		pos = 0;
+	size_t		next_poll = BERT_TOK_POLL_BYTES;
 	int32_t		index = 0;
 	size_t		kept;
+	bool		interrupted = false;
 
 	out->n = 0;
 	out->total = 0;
@@ -799,15 +812,27 @@ bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
 	st.max_chars = vocab->max_chars_per_word;
 	st.keep = max_tokens == 0 ? SIZE_MAX : (max_tokens >= 2 ? max_tokens - 2 : 0);
 	st.n_pieces = 0;
+	st.stop = opt->stop != 0;
+	st.full = false;
 	st.nomem = false;
 	word_init(&st.word);
 
-	while (pos < len && !st.nomem)
+	while (pos < len && !st.nomem && !st.full)
 	{
-		uint32_t	cp = utf8_next(s, len, &pos);
+		uint32_t	cp;
 		int32_t		orig = index;
 		UnicodeClass cls;
 
+		if (pos >= next_poll && opt->interrupted)
+		{
+			next_poll = pos + BERT_TOK_POLL_BYTES;
+			if (opt->interrupted())
+			{
+				interrupted = true;
+				break;
+			}
+		}
+		cp = utf8_next(s, len, &pos);
 		/* saturate: spans of text past 2^31 code points are not exact */
 		if (index < INT32_MAX - 1)
 			index++;
@@ -840,11 +865,13 @@ bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
 		}
 		normalize(&st, cp, orig);
 	}
-	if (!st.nomem)
+	if (!st.nomem && !interrupted)
 		end_word(&st);
 	word_free(&st.word);
 	if (st.nomem)
 		return BERT_TOK_NOMEM;
+	if (interrupted)
+		return BERT_TOK_INTERRUPTED;
 
 	kept = st.n_pieces < st.keep ? st.n_pieces : st.keep;
 	out->ids[0] = (int32_t) vocab->cls_id;
@@ -866,6 +893,23 @@ bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
 	}
 	out->total = st.n_pieces + 2;
 	return BERT_TOK_OK;
+}
+
+BertTokStatus
+bcore_tokenize_utf8(const BertVocab *vocab, const char *text, size_t len,
+					size_t max_tokens, BertTokens *out)
+{
+	BertTokOptions opt = {max_tokens, 0, NULL};
+
+	return bcore_tokenize(vocab, text, len, &opt, out);
+}
+
+size_t
+bcore_utf8_next(const char *s, size_t len, size_t pos)
+{
+	if (pos < len)
+		utf8_next((const unsigned char *) s, len, &pos);
+	return pos;
 }
 
 void

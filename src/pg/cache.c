@@ -72,16 +72,19 @@ static LoadedModel *loaded_models = NULL;
 void
 pgb_cache_init(void)
 {
-	/* PGC_POSTMASTER settings can only exist when loaded at server start */
-	if (process_shared_preload_libraries_in_progress)
-		DefineCustomStringVariable("bert.preload_models",
-								   "Comma-separated models to load at server start.",
-								   "Needs bert in shared_preload_libraries.",
-								   &bert_preload_models,
-								   "",
-								   PGC_POSTMASTER,
-								   GUC_LIST_INPUT,
-								   NULL, NULL, NULL);
+	/*
+	 * PGC_POSTMASTER settings can only exist when loaded at server start;
+	 * otherwise the setting still exists (SHOW works, SET says it cannot be
+	 * changed now) but is only read at server start, so it does nothing.
+	 */
+	DefineCustomStringVariable("bert.preload_models",
+							   "Comma-separated models to load at server start.",
+							   "Needs bert in shared_preload_libraries.",
+							   &bert_preload_models,
+							   "",
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
 }
 
 /* An exclusive lock on path (created if needed); returns the fd to close. */

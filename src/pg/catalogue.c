@@ -184,7 +184,7 @@ model_row(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 			size_t		len;
 			const char *l = bcore_model_label(&m, i, &len);
 
-			labels[i] = PointerGetDatum(cstring_to_text_with_len(l, (int) len));
+			labels[i] = PointerGetDatum(pgb_utf8_text(l, (int) len));	/* UTF-8 in the file */
 		}
 		values[1] = CStringGetTextDatum(pgb_kind_name(c->kind));
 		values[2] = Int32GetDatum(c->n_layers);
@@ -261,9 +261,14 @@ PG_FUNCTION_INFO_V1(bert_install_model);
 Datum
 bert_install_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	bool		replace = PG_GETARG_BOOL(2);
+	char	   *name;
+	char	   *path;
+	bool		replace;
+
+	pgb_require_args(fcinfo);	/* not STRICT: a NULL is an error, not a no-op */
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	replace = PG_GETARG_BOOL(2);
 
 	pgb_check_file_privilege("install a model");
 	if (!is_absolute_path(path))
@@ -278,7 +283,10 @@ PG_FUNCTION_INFO_V1(bert_drop_model);
 Datum
 bert_drop_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
+
+	pgb_require_args(fcinfo);	/* not STRICT: a NULL is an error, not a no-op */
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	pgb_check_file_privilege("drop a model");
 	drop_model_file(name);

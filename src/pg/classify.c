@@ -1,7 +1,8 @@
 /*
  * classify.c — SQL entry points for what sits on top of the encoder: token
  * embeddings, token labels, entities (Hugging Face's token-classification
- * pipeline, aggregation "simple") and sequence classification.
+ * pipeline and its aggregation strategies; Viterbi for heads with label
+ * transitions) and sequence classification.
  *
  * Offsets (start_char, end_char) are 0-based character positions in the
  * original input, end exclusive, as Hugging Face's offsets; [CLS] and [SEP]
@@ -15,9 +16,11 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "entities.h"
 #include "heads.h"
 #include "model.h"
 #include "run.h"
+#include "tagger.h"
 #include "tokenizer.h"
 #include "util.h"
 
@@ -50,13 +53,18 @@ label_text(const BertModel *m, int label)
 	return pgb_utf8_text(l, (int) len);
 }
 
-/* The input's tokens and last hidden state (in lm->state.x). */
+/* The input's tokens and last hidden state (in lm->state.x); the model
+ * argument, if any, is argument 1 (its form ignores bert.max_tokens); no
+ * function here takes max_tokens (bert_entities' argument 2 is its
+ * aggregation). */
 static BertTokens *
 encode_input(FunctionCallInfo fcinfo, LoadedModel *lm, int *n)
 {
-	BertTokens *tok = pgb_model_tokens(lm, PG_GETARG_TEXT_PP(0),
-										pgb_token_limit(fcinfo, PG_NARGS(), lm));
+	PgbCall		call;
+	BertTokens *tok;
 
+	pgb_call_limits(&call, fcinfo, 1, -1, lm);
+	tok = pgb_call_tokens(&call, PG_GETARG_TEXT_PP(0));
 	*n = (int) tok->n;
 	pgb_run(lm, tok->ids, n, 1);
 	return tok;
@@ -67,13 +75,50 @@ static float *
 token_probs(FunctionCallInfo fcinfo, LoadedModel *lm, BertTokens **tok, int *n)
 {
 	float	   *probs;
+	BertHeadStatus st;
 
 	check_kind(lm, BERT_KIND_TOKEN_CLASSIFICATION);
 	*tok = encode_input(fcinfo, lm, n);
+	/* spans as PostgreSQL counts characters in this database's encoding */
+	pgb_spans_to_chars(PG_GETARG_TEXT_PP(0), *tok);
 	probs = palloc(sizeof(float) * (size_t) *n * lm->model.config.num_labels);
-	if (bcore_classify_tokens(&lm->model, &lm->state, n, 1, probs) != BERT_HEAD_OK)
+	if (lm->model.weights.tagger != NULL)
+	{
+		/* a trained tagger also reads the text itself (capitals: tagger.h) */
+		int			len;
+		char	   *utf8 = pgb_text_to_utf8(PG_GETARG_TEXT_PP(0), &len);
+
+		st = bcore_tagger_probs(&lm->model, &lm->state, (*tok)->ids, (*tok)->start,
+								(*tok)->end, *n, utf8, (size_t) len, probs);
+	}
+	else
+		st = bcore_classify_tokens(&lm->model, &lm->state, n, 1, probs);
+	if (st == BERT_HEAD_NOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory labelling tokens")));
+	if (st != BERT_HEAD_OK)
 		elog(ERROR, "bert: token head rejected its input");
 	return probs;
+}
+
+/* The aggregation argument at argno (none, simple, first, average, max), if any. */
+static BertAggregation
+aggregation_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *t;
+	int			agg;
+
+	if (PG_NARGS() <= argno)
+		return BERT_AGG_SIMPLE;
+	t = PG_GETARG_TEXT_PP(argno);
+	agg = bcore_aggregation_from_name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	if (agg < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown aggregation strategy \"%s\"", text_to_cstring(t)),
+				 errdetail("The strategies are none, simple, first, average and max.")));
+	return (BertAggregation) agg;
 }
 
 /*
@@ -161,33 +206,37 @@ bert_entities(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LoadedModel *lm = pgb_model_arg(fcinfo, 1);
 	const BertModel *m = &lm->model;
+	const BertWeights *w = &m->weights;
 	int			k = m->config.num_labels;
 	text	   *input = PG_GETARG_TEXT_PP(0);
+	BertAggregation agg = aggregation_arg(fcinfo, 2);
+	BertTransitions crf = {w->crf_trans, w->crf_start, w->crf_end};
 	BertTokens *tok;
 	float	   *probs;
 	int			n,
 				n_ent,
 				nchars;
-	int		   *label,
-			   *at;
-	float	   *score;
+	int		   *at;
+	uint8	   *sub;
 	const char **names;
 	size_t	   *lens;
 	BertEntity *ents;
 
 	InitMaterializedSRF(fcinfo, 0);
 	probs = token_probs(fcinfo, lm, &tok, &n);
-	label = palloc(sizeof(int) * n);
-	score = palloc(sizeof(float) * n);
-	for (int i = 0; i < n; i++)
-		label[i] = bcore_argmax(probs + (size_t) i * k, k, &score[i]);
 	names = palloc(sizeof(char *) * k);
 	lens = palloc(sizeof(size_t) * k);
 	for (int i = 0; i < k; i++)
 		names[i] = bcore_model_label(m, (uint32) i, &lens[i]);
-	ents = palloc(sizeof(BertEntity) * n);
-	n_ent = bcore_group_entities(label, score, tok->start, tok->end, n,
-								names, lens, k, ents);
+	sub = palloc(Max(n, 1));
+	bcore_pieces_subword(&m->vocab, tok->ids, tok->start, tok->end, n, sub);
+	ents = palloc(sizeof(BertEntity) * Max(n, 1));
+	n_ent = bcore_extract_entities(probs, n, k, tok->start, tok->end, sub, agg,
+								   w->crf_trans ? &crf : NULL, names, lens, ents);
+	if (n_ent == -2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory grouping entities")));
 	if (n_ent < 0)
 		elog(ERROR, "bert: entity grouping rejected its input");
 

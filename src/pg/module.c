@@ -7,7 +7,7 @@
  *   store     model files on disk: names, directories, safe copies
  *   cache     snapshots shared by the server, counters, loading, preload
  *   run       a call's model, token limit and tokens; the encoder run
- *   embed, classify, catalogue   SQL functions (catalogue also installs)
+ *   embed, classify, catalogue, bulk   SQL functions (catalogue also installs)
  *   train     SQL functions that train and install (through catalogue)
  *   module    this file
  *
@@ -45,16 +45,18 @@ _PG_init(void)
 }
 
 /*
- * What this module runs on: BLIS and its kernel set (and why), threads,
- * the model format it reads, where it looks for models, the CPU's features.
+ * What this module runs on: BLIS and its kernel set (and why), the most
+ * threads the last statement of this backend that ran the encoder used, the
+ * model format it reads, where it looks for models, the CPU's features, the
+ * cores this backend may use.
  */
 PG_FUNCTION_INFO_V1(bert_info);
 Datum
 bert_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 	char		dirs[2][MAXPGPATH];
 	int			ndirs = pgb_models_dirs(dirs);
 
@@ -64,10 +66,11 @@ bert_info(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(bcore_blas_version());
 	values[1] = CStringGetTextDatum(bcore_blas_arch());
 	values[2] = CStringGetTextDatum(bcore_blas_arch_reason());
-	values[3] = Int32GetDatum(bcore_blas_threads());
+	values[3] = Int32GetDatum(pgb_last_threads());
 	values[4] = Int32GetDatum(BERT_FORMAT_VERSION);
 	values[5] = CStringGetTextDatum(ndirs == 1 ? dirs[0] : psprintf("%s:%s", dirs[0], dirs[1]));
 	values[6] = CStringGetTextDatum(bcore_cpu_features());
 	values[7] = CStringGetTextDatum(bcore_kernels_isa());
+	values[8] = Int32GetDatum(pgb_usable_cores());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

@@ -25,15 +25,18 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 
 #include "cache.h"
 #include "catalogue.h"
 #include "encoder.h"
+#include "entities.h"
 #include "heads.h"
 #include "model.h"
 #include "model_write.h"
 #include "run.h"
 #include "store.h"
+#include "tagger.h"
 #include "tokenizer.h"
 #include "util.h"
 
@@ -86,6 +89,9 @@ typedef struct TrainSet
 	int64		skipped;		/* rows with a NULL */
 
 	/* the batch being gathered for one pgb_run() */
+	char	   *texts[TRAIN_BATCH_SEQS];	/* token: each text in UTF-8, for tagger features */
+	int			text_lens[TRAIN_BATCH_SEQS];
+	MemoryContext batchcxt;		/* token: the texts of the batch */
 	int32		ids[TRAIN_BATCH_TOKENS];
 	int			seq_len[TRAIN_BATCH_SEQS];
 	int			n_ids;
@@ -145,16 +151,38 @@ flush_batch(TrainSet *ts)
 		ts->n_rows += ts->n_seq;
 	}
 	else
+	{
+		float	   *feat = palloc(sizeof(float) * (size_t) ts->d * TRAIN_BATCH_TOKENS);
+		int32	   *start = palloc(sizeof(int32) * TRAIN_BATCH_TOKENS);
+		int32	   *end = palloc(sizeof(int32) * TRAIN_BATCH_TOKENS);
+		uint8	   *sub = palloc(TRAIN_BATCH_TOKENS);
+
 		for (int s = 0; s < ts->n_seq; s++)
 		{
-			/* the word pieces, without [CLS] and [SEP] */
-			int			pieces = ts->seq_len[s] - 2;
+			/* the word pieces' tagger features (tagger.h), without [CLS] and [SEP] */
+			int			n = ts->seq_len[s];
+			int			pieces = n - 2;
+			int			h = lm->model.config.hidden;
 
-			memcpy(ts->X + ts->n_rows * ts->d, lm->state.x + (size_t) (off + 1) * ts->d,
-				   sizeof(float) * ts->d * pieces);
+			start[0] = end[0] = start[n - 1] = end[n - 1] = 0;
+			memcpy(start + 1, ts->piece_start + ts->n_rows, sizeof(int32) * pieces);
+			memcpy(end + 1, ts->piece_end + ts->n_rows, sizeof(int32) * pieces);
+			bcore_pieces_subword(&lm->model.vocab, ts->ids + off, start, end, n, sub);
+			if (bcore_tagger_features(lm->state.x + (size_t) off * h, n, h, start, end, sub,
+									  ts->texts[s], (size_t) ts->text_lens[s], feat) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory computing tagger features")));
+			memcpy(ts->X + ts->n_rows * ts->d, feat + ts->d, sizeof(float) * ts->d * pieces);
 			ts->n_rows += pieces;
-			off += ts->seq_len[s];
+			off += n;
 		}
+		pfree(feat);
+		pfree(start);
+		pfree(end);
+		pfree(sub);
+		MemoryContextReset(ts->batchcxt);
+	}
 	ts->n_ids = 0;
 	ts->n_seq = 0;
 }
@@ -168,11 +196,23 @@ add_text(TrainSet *ts, text *t)
 	TrainExample *ex;
 	int			rows = ts->tokens ? n - 2 : 1;
 
+	if (ts->tokens)
+		pgb_spans_to_chars(t, tok); /* as the entities count: in characters */
+
 	if (ts->n_seq == TRAIN_BATCH_SEQS || ts->n_ids + n > TRAIN_BATCH_TOKENS)
 		flush_batch(ts);
 	Assert(n <= TRAIN_BATCH_TOKENS);
 	memcpy(ts->ids + ts->n_ids, tok->ids, sizeof(int32) * n);
 	ts->n_ids += n;
+	if (ts->tokens)
+	{
+		int			len;
+		char	   *utf8 = pgb_text_to_utf8(t, &len);
+
+		ts->texts[ts->n_seq] = MemoryContextAlloc(ts->batchcxt, len + 1);
+		memcpy(ts->texts[ts->n_seq], utf8, len);
+		ts->text_lens[ts->n_seq] = len;
+	}
 	ts->seq_len[ts->n_seq++] = n;
 
 	reserve_rows(ts, rows);
@@ -308,6 +348,37 @@ is_text_type(Oid type)
 	return type == TEXTOID || type == VARCHAROID || type == BPCHAROID;
 }
 
+/*
+ * ERROR unless plan is one SELECT that only reads: the query runs in a
+ * read-only cursor, whose own errors ("UPDATE is not allowed in a
+ * non-volatile function", "does not return rows") would mislead.
+ */
+static void
+check_training_query(SPIPlanPtr plan)
+{
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	CachedPlanSource *ps;
+	Query	   *q;
+
+	if (list_length(sources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training query must be a single statement"),
+				 errdetail("It has %d statements.", list_length(sources))));
+	ps = linitial(sources);
+	q = list_length(ps->query_list) == 1 ? linitial_node(Query, ps->query_list) : NULL;
+	if (q == NULL || q->commandType != CMD_SELECT || q->utilityStmt != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training query must be a SELECT statement"),
+				 errdetail("Its command is %s.", GetCommandTagName(ps->commandTag))));
+	if (q->hasModifyingCTE || q->rowMarks != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training query must only read"),
+				 errdetail(q->hasModifyingCTE ? "Its WITH clause modifies data." : "It locks rows (FOR UPDATE or FOR SHARE).")));
+}
+
 /* Run the training query, embedding its texts into ts. */
 static void
 read_training_query(TrainSet *ts, const char *query)
@@ -323,6 +394,7 @@ read_training_query(TrainSet *ts, const char *query)
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "bert: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	check_training_query(plan);
 	if (!SPI_is_cursor_plan(plan))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -474,10 +546,15 @@ typedef struct TrainArgs
 static void
 train_args(FunctionCallInfo fcinfo, TrainArgs *a, bool tokens)
 {
-	int32		epochs = PG_GETARG_INT32(3);
-	float8		lr = PG_GETARG_FLOAT8(4);
-	float8		l2 = PG_GETARG_FLOAT8(5);
+	int32		epochs;
+	float8		lr;
+	float8		l2;
 	char		path[MAXPGPATH];
+
+	pgb_require_args(fcinfo);	/* not STRICT: a NULL is an error, not a no-op */
+	epochs = PG_GETARG_INT32(3);
+	lr = PG_GETARG_FLOAT8(4);
+	l2 = PG_GETARG_FLOAT8(5);
 
 	a->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	a->base = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -534,7 +611,7 @@ base_model(const char *base)
 /* Learn W, b on ts with labels y (k of them). */
 static void
 train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
-		   float *W, float *b, TrainProgress *progress)
+		   float *W, float *b, char **labels, float *crf, TrainProgress *progress)
 {
 	size_t		ws = bcore_train_softmax_work_size((int) ts->n_rows, ts->d, k, params);
 	void	   *work = MemoryContextAllocHuge(ts->cxt, ws);
@@ -545,8 +622,25 @@ train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many training rows: %lld", (long long) ts->n_rows)));
 	progress->epochs = params->epochs;
-	st = bcore_train_softmax(ts->X, (int) ts->n_rows, ts->d, y, k, params, work, W, b,
-							train_progress, progress);
+	if (crf == NULL)
+		st = bcore_train_softmax(ts->X, (int) ts->n_rows, ts->d, y, k, params, work, W, b,
+								train_progress, progress);
+	else
+	{
+		/* the softmax head, then its label transitions, sentence by sentence */
+		int		   *seq_start = MemoryContextAllocHuge(ts->cxt, sizeof(int) * (ts->n_examples + 1));
+		size_t	   *lens = MemoryContextAlloc(ts->cxt, sizeof(size_t) * k);
+
+		for (int64 i = 0; i < ts->n_examples; i++)
+			seq_start[i] = (int) ts->examples[i].first_row;
+		seq_start[ts->n_examples] = (int) ts->n_rows;
+		for (int i = 0; i < k; i++)
+			lens[i] = strlen(labels[i]);
+		st = bcore_train_tagger(ts->X, (int) ts->n_rows, ts->d, seq_start, (int) ts->n_examples,
+								y, k, (const char *const *) labels, lens, params, work, W, b,
+								crf, crf + (size_t) k * k, crf + (size_t) k * k + k,
+								train_progress, progress);
+	}
 	if (st == BERT_HEAD_DIVERGED)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -564,7 +658,8 @@ train_head(TrainSet *ts, const int *y, int k, const BertTrainParams *params,
 /* Write the trained model and install it under a->name, like bert_install_model. */
 static void
 write_and_install(TrainSet *ts, TrainArgs *a, BertModelKind kind, char **labels, int k,
-				  const float *W, const float *b, const char *fn)
+				  const float *W, const float *b, const float *tagger, const float *crf,
+				  const char *fn)
 {
 	char		dir[MAXPGPATH];
 	char		tmp[MAXPGPATH];
@@ -583,6 +678,14 @@ write_and_install(TrainSet *ts, TrainArgs *a, BertModelKind kind, char **labels,
 	spec.cls_w = W;
 	spec.cls_b = b;
 	spec.keep_pooler = 0;
+	spec.tagger = tagger;
+	if (crf)
+	{
+		/* crf: transitions (k x k), start (k), end (k) back to back */
+		spec.crf_trans = crf;
+		spec.crf_start = crf + (size_t) k * k;
+		spec.crf_end = crf + (size_t) k * k + k;
+	}
 	spec.source = psprintf("%s on %.64s", fn, a->base);
 
 	/* a server temporary file: removed at restart if we die before the rename */
@@ -642,7 +745,9 @@ train_set(FunctionCallInfo fcinfo, LoadedModel *lm, bool tokens)
 	ts->cxt = cxt;
 	ts->lm = lm;
 	ts->tokens = tokens;
-	ts->d = lm->model.config.hidden;
+	/* a token head reads the tagger's features (tagger.h) */
+	ts->d = tokens ? bcore_tagger_dim(lm->model.config.hidden) : lm->model.config.hidden;
+	ts->batchcxt = AllocSetContextCreate(cxt, "bert training batch", ALLOCSET_DEFAULT_SIZES);
 	ts->limit = Min(pgb_token_limit(fcinfo, PG_NARGS(), lm), TRAIN_BATCH_TOKENS);
 	return ts;
 }
@@ -680,8 +785,8 @@ bert_train_classifier(PG_FUNCTION_ARGS)
 
 	W = MemoryContextAlloc(ts->cxt, sizeof(float) * k * ts->d);
 	b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
-	train_head(ts, y, k, &a.params, W, b, &progress);
-	write_and_install(ts, &a, BERT_KIND_SEQUENCE_CLASSIFICATION, labels, k, W, b,
+	train_head(ts, y, k, &a.params, W, b, NULL, NULL, &progress);
+	write_and_install(ts, &a, BERT_KIND_SEQUENCE_CLASSIFICATION, labels, k, W, b, NULL, NULL,
 					  "bert_train_classifier");
 	result = train_result(fcinfo, a.name, labels, k, ts->n_examples, &progress);
 	MemoryContextDelete(ts->cxt);
@@ -700,7 +805,9 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 	int			k;
 	int		   *y;
 	float	   *W,
-			   *b;
+			   *b,
+			   *crf;
+	float		tagger[BERT_TAGGER_CONFIG_LEN];
 	int64		missed = 0;
 	BertBioScheme scheme;
 	BertBioSpan *spans;
@@ -781,8 +888,10 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 
 	W = MemoryContextAlloc(ts->cxt, sizeof(float) * k * ts->d);
 	b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
-	train_head(ts, y, k, &a.params, W, b, &progress);
-	write_and_install(ts, &a, BERT_KIND_TOKEN_CLASSIFICATION, labels, k, W, b,
+	crf = MemoryContextAlloc(ts->cxt, sizeof(float) * (k * k + 2 * k));
+	bcore_tagger_config(ts->lm->model.config.hidden, tagger);
+	train_head(ts, y, k, &a.params, W, b, labels, crf, &progress);
+	write_and_install(ts, &a, BERT_KIND_TOKEN_CLASSIFICATION, labels, k, W, b, tagger, crf,
 					  "bert_train_token_classifier");
 	result = train_result(fcinfo, a.name, labels, k, ts->n_examples, &progress);
 	MemoryContextDelete(ts->cxt);

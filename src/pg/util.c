@@ -6,12 +6,16 @@
 #include "postgres.h"
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_proc.h"
+#include "funcapi.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "model.h"
 #include "tokenizer.h"
@@ -108,4 +112,45 @@ pgb_model_error(const char *name, BertModelStatus status, const char *err)
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("model file for \"%s\" is invalid", name),
 			 errdetail("%s", err)));
+}
+
+/*
+ * ERROR naming the first NULL argument: for functions that act (install,
+ * drop, train, fill a table), where STRICT's NULL result would silently do
+ * nothing.
+ */
+void
+pgb_require_args(FunctionCallInfo fcinfo)
+{
+	Oid			fn = fcinfo->flinfo->fn_oid;
+	HeapTuple	tup;
+	Oid		   *types;
+	char	  **names;
+	char	   *modes;
+	int			n;
+	int			arg = 0;
+
+	for (int i = 0; i < PG_NARGS(); i++)
+	{
+		if (!PG_ARGISNULL(i))
+			continue;
+		tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for function %u", fn);
+		n = get_func_arg_info(tup, &types, &names, &modes);
+		ReleaseSysCache(tup);
+		/* the i-th input argument among all, OUT ones included */
+		for (int j = 0; j < n; j++)
+		{
+			if (modes && (modes[j] == PROARGMODE_OUT || modes[j] == PROARGMODE_TABLE))
+				continue;
+			if (arg++ == i)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("argument %s of %s() must not be null",
+								names && names[j][0] ? names[j] : psprintf("%d", i + 1),
+								get_func_name(fn))));
+		}
+		elog(ERROR, "bert: argument %d of function %u is null", i + 1, fn);
+	}
 }

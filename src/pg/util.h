@@ -9,6 +9,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/array.h"
 
 #include "model.h"
@@ -30,6 +31,9 @@ const char *pgb_kind_name(BertModelKind kind);
 /* ERROR unless the user may read and write server files (superuser or
  * pg_read_server_files): installing, training and dropping models. */
 void		pgb_check_file_privilege(const char *what);
+
+/* ERROR naming the first NULL argument of a function that acts. */
+void		pgb_require_args(FunctionCallInfo fcinfo);
 
 /* ERROR for a loader failure (status, message err) of model name. */
 void		pgb_model_error(const char *name, BertModelStatus status, const char *err) pg_attribute_noreturn();

@@ -5,6 +5,7 @@
  * from `make unittest`, or the file named by BERT_FUZZ_VOCAB), loaded once.
  * The first input byte picks the mode (flags, max_tokens, max_chars_per_word);
  * the rest is the text.  Any broken invariant of the output is an abort().
+ * bcore_tokenize() with stop must keep the same pieces as without.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 static BertVocab vocab;
 static BertTokens full;			/* reused across runs, as src/pg/run.c reuses it */
 static BertTokens cut;
+static BertTokens stopped;
 
 /* Flag sets: uncased, cased, cased + CJK, lower without strip, strip only. */
 static const uint32_t mode_flags[8] = {
@@ -201,6 +203,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 max_tokens == 1 ? 0 :
 				 full.n - 2 < max_tokens - 2 ? full.n - 2 : max_tokens - 2))
 		die("truncation kept the wrong number of pieces");
+
+	/* stopping at the limit: the same pieces, total exact up to the limit */
+	{
+		BertTokOptions opt = {max_tokens, 1, NULL};
+
+		if (bcore_tokenize(&vocab, text, len, &opt, &stopped) != BERT_TOK_OK)
+			die("out of memory on a small input (stop)");
+		check(&stopped, max_tokens, len);
+		if (stopped.n != cut.n)
+			die("stop kept a different number of pieces");
+		for (size_t i = 0; i < cut.n; i++)
+			if (stopped.ids[i] != cut.ids[i] || stopped.start[i] != cut.start[i] ||
+				stopped.end[i] != cut.end[i])
+				die("stop kept different pieces");
+		if (max_tokens == 0 || full.total <= max_tokens ?
+			stopped.total != full.total :
+			(stopped.total <= max_tokens || stopped.total > full.total))
+			die("stop: total is not exact up to the limit, or not past it beyond");
+	}
 
 	/* NULL text is the empty string */
 	if (len == 0)

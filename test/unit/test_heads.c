@@ -5,7 +5,8 @@
  *
  * Expected entity groups are worked out by hand from transformers'
  * TokenClassificationPipeline (aggregation_strategy="simple"): get_tag,
- * group_entities, group_sub_entities, ignore_labels ["O"].
+ * group_entities, group_sub_entities, ignore_labels ["O"]; the other
+ * strategies are in test_entities.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "encoder.h"
+#include "entities.h"
 #include "heads.h"
 #include "model.h"
 #include "model_write.h"
@@ -170,7 +172,7 @@ test_entities(void)
 
 		check_groups("O between", 3, lab, sc, st, en, "PER 0.9 0 3; PER 0.7 8 11");
 	}
-	/* labels without B-/I- merge as I-; "B-X-Y" is type Y (split("-")[-1]) */
+	/* labels without B-/I- merge as I-; "B-X-Y" is type X-Y (split("-", 1)[-1]) */
 	{
 		int			lab[] = {MISC, MISC, BXY, BXY, O};
 		float		sc[] = {.5f, .7f, .8f, NAN, .9f};
@@ -178,7 +180,7 @@ test_entities(void)
 		int32_t		en[] = {2, 5, 8, 11, 14};
 
 		check_groups("no prefix, hyphenated type, NaN score", 5, lab, sc, st, en,
-					 "MISC 0.6 0 5; Y 0.8 6 8; Y nan 9 11");
+					 "MISC 0.6 0 5; X-Y 0.8 6 8; X-Y nan 9 11");
 	}
 	/* only specials and O: nothing */
 	{

@@ -499,6 +499,109 @@ test_large(BertVocab *v)
 	free(text);
 }
 
+static int	polls;
+static int	polls_before_stop;
+
+static int
+interrupt_after_polls(void)
+{
+	return ++polls > polls_before_stop;
+}
+
+/*
+ * Options: stopping at the limit keeps the same pieces and reads less;
+ * counting with nothing kept does not grow the output; the interrupt hook is
+ * polled on long inputs; bcore_utf8_next counts code points as spans do.
+ */
+static void
+test_options(BertVocab *v)
+{
+	size_t		len = 4 << 20;
+	char	   *text = xmalloc(len);
+	BertTokens	full = {0};
+	BertTokens	t = {0};
+	BertTokOptions stop = {128, 1, NULL};
+	BertTokOptions count = {2, 0, NULL};
+	BertTokOptions poll = {0, 0, interrupt_after_polls};
+	bool		same = true;
+	double		t0,
+				t_full,
+				t_stop;
+	size_t		pos;
+	int			n;
+
+	for (size_t i = 0; i + 23 <= len; i += 23)
+		memcpy(text + i, "It's so sunny outside! ", 23);
+	len = len / 23 * 23;
+
+	t0 = seconds();
+	check(bcore_tokenize_utf8(v, text, len, 128, &full) == BERT_TOK_OK, "options: full status");
+	t_full = seconds() - t0;
+	t0 = seconds();
+	check(bcore_tokenize(v, text, len, &stop, &t) == BERT_TOK_OK, "options: stop status");
+	t_stop = seconds() - t0;
+	check(t.n == 128 && full.n == 128, "options: stop keeps 128 (n %zu, %zu)", t.n, full.n);
+	for (size_t i = 0; i < t.n; i++)
+		same &= t.ids[i] == full.ids[i] && t.start[i] == full.start[i] && t.end[i] == full.end[i];
+	check(same, "options: stop keeps the same pieces");
+	check(t.total > 128 && t.total < 128 + 16, "options: stop total %zu is just past the limit",
+		  t.total);
+	check(full.total == 2 + (len / 23) * 7, "options: full total %zu", full.total);
+	printf("# 4 MB, limit 128: %.4f s reading all, %.6f s stopping at the limit\n", t_full, t_stop);
+	check(t_stop * 100 < t_full, "options: stopping reads less (%.6f vs %.4f s)", t_stop, t_full);
+
+	/* a short input: stop changes nothing, total stays exact */
+	check(bcore_tokenize(v, "hello world", 11, &stop, &t) == BERT_TOK_OK && t.n == 4 &&
+		  t.total == 4 && t.ids[1] == 7592, "options: stop on a short input");
+	stop.max_tokens = 4;
+	check(bcore_tokenize(v, "hello world", 11, &stop, &t) == BERT_TOK_OK && t.n == 4 &&
+		  t.total == 4, "options: stop at exactly the limit: total %zu", t.total);
+	stop.max_tokens = 3;
+	check(bcore_tokenize(v, "hello world", 11, &stop, &t) == BERT_TOK_OK && t.n == 3 &&
+		  t.total == 4 && t.ids[2] == 102, "options: stop one past the limit: total %zu", t.total);
+
+	/* count only: every piece counted, the output never grows */
+	bcore_tokens_free(&t);
+	check(bcore_tokenize(v, text, len, &count, &t) == BERT_TOK_OK, "options: count status");
+	check(t.total == full.total && t.n == 2 && t.cap <= 64,
+		  "options: count total %zu (expected %zu), n %zu, cap %zu", t.total, full.total, t.n, t.cap);
+
+	/* the hook: polled about once per BERT_TOK_POLL_BYTES, stops when asked */
+	polls = 0;
+	polls_before_stop = 1000000;
+	check(bcore_tokenize(v, text, len, &poll, &t) == BERT_TOK_OK && t.total == full.total,
+		  "options: hook that never stops");
+	check(polls == (int) ((len - 1) / BERT_TOK_POLL_BYTES), "options: %d polls for %zu bytes",
+		  polls, len);
+	polls = 0;
+	polls_before_stop = 3;
+	check(bcore_tokenize(v, text, len, &poll, &t) == BERT_TOK_INTERRUPTED && t.n == 0 &&
+		  polls == 4, "options: interrupted after 4 polls (%d)", polls);
+	check(bcore_tokenize_utf8(v, "hello", 5, 0, &t) == BERT_TOK_OK && t.n == 3 &&
+		  t.ids[1] == 7592, "options: usable after an interrupt");
+
+	/* code points as spans count them, invalid subparts included */
+	{
+		const char *u = "a\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\xff\xe2\x82z";
+		size_t		ulen = strlen(u);
+		size_t		expect_at[] = {0, 1, 3, 6, 10, 11, 13, 14};
+
+		pos = 0;
+		for (n = 0; pos < ulen && n < 8; n++)
+		{
+			check(pos == expect_at[n], "utf8_next: code point %d at byte %zu, expected %zu",
+				  n, pos, expect_at[n]);
+			pos = bcore_utf8_next(u, ulen, pos);
+		}
+		check(n == 7 && pos == ulen, "utf8_next: 7 code points (%d), end at %zu", n, pos);
+		check(bcore_utf8_next(u, ulen, ulen) == ulen, "utf8_next at the end");
+	}
+
+	bcore_tokens_free(&t);
+	bcore_tokens_free(&full);
+	free(text);
+}
+
 /* A model that allows long words: the word buffers move to the heap. */
 static void
 test_long_words(BertVocab *v)
@@ -549,6 +652,7 @@ main(int argc, char **argv)
 	test_edges(&vocab);
 	test_invalid_utf8(&vocab);
 	test_large(&vocab);
+	test_options(&vocab);
 	test_long_words(&vocab);
 
 	free_vocab(&vocab);

@@ -78,6 +78,11 @@ for _ in $(seq 1 600); do
 	sleep 1
 done
 
+# this run's fixtures (the SQL reads $BERT_REGRESS_FIXTURES), as make installcheck
+BERT_REGRESS_FIXTURES=$(test/regress-fixtures.sh model/build/all-MiniLM-L6-v2.bert)
+export BERT_REGRESS_FIXTURES
+trap 'stop_server; rm -rf "$BERT_REGRESS_FIXTURES"' EXIT
+
 start=$(date +%s)
 set +e
 runuser -u postgres -- "$pg_regress" --inputdir="$repo" --outputdir="$tmp/regress" \
@@ -87,6 +92,7 @@ regress=${PIPESTATUS[0]}
 set -e
 echo "valgrind: pg_regress took $(( $(date +%s) - start ))s (exit $regress)"
 stop_server
+rm -rf "$BERT_REGRESS_FIXTURES"
 trap - EXIT
 
 # Memcheck error blocks are separated by "==PID== " lines; an error is ours if
