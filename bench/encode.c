@@ -6,6 +6,10 @@
  *
  *   make -C bench encode
  *   bench/encode model/build/all-MiniLM-L6-v2.bert corpus.txt [batch] [threads]
+ *
+ * Batch 1 and then the given batch (only batch 1 if that is 1; only the
+ * given one with ENCODE_BATCH_ONLY set), each the best of ENCODE_REPS
+ * passes (default 3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,16 +89,18 @@ main(int argc, char **argv)
 	{
 		float	   *out = malloc(sizeof(float) * m.config.hidden * (batch > 1 ? batch : 1));
 		int			modes[2] = {1, batch};
+		int			first = getenv("ENCODE_BATCH_ONLY") != NULL && batch > 1 ? 1 : 0;
+		int			reps = getenv("ENCODE_REPS") != NULL ? atoi(getenv("ENCODE_REPS")) : 3;
 
 		printf("%zu sentences, %zu tokens, %d thread(s), kernels %s/%s\n",
 			   n_seq, n_ids, threads, bcore_blas_arch(), bcore_kernels_isa());
-		for (int mi = 0; mi < 2; mi++)
+		for (int mi = first; mi < (batch > 1 ? 2 : 1); mi++)
 		{
 			int			b = modes[mi];
 			double		best = 1e9,
 						best_cpu = 1e9;
 
-			for (int rep = 0; rep < 3; rep++)
+			for (int rep = 0; rep < (reps > 0 ? reps : 1); rep++)
 			{
 				double		t0 = now_s(),
 							c0 = cpu_s();

@@ -1040,6 +1040,8 @@ main(void)
 	for (int v = 0; v < 5; v++)
 	{
 		const char *isa = isas[v];
+		int			passed0 = passed,
+					failed0 = failed;
 
 		if (bcore_kernels_use(isa) != 0)
 		{
@@ -1050,6 +1052,7 @@ main(void)
 		if (strstr(isa, "-vnni") != NULL)
 		{
 			test_linear_q8p(isa);
+			printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
 			continue;
 		}
 		if (strcmp(isa, "scalar") != 0)
@@ -1066,6 +1069,7 @@ main(void)
 		test_linear_i16(isa);
 		test_linear_f16(isa);
 		test_linear_q8p(isa);
+		printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
 	}
 	bcore_kernels_use(NULL);
 	check(strcmp(bcore_kernels_isa(), best) == 0, "%g %g", best, "bcore_kernels_use(NULL) restores the best", 0, 0);
