@@ -9,10 +9,11 @@ SELECT cpu_features !~ '(avx2|avx512f)' OR kernel <> 'generic' AS kernel_not_gen
             THEN kernel = 'skx'
             WHEN cpu_features ~ 'avx2' THEN kernel IN ('zen3', 'haswell')
             ELSE true END AS kernel_matches_cpu,
-       simd = CASE WHEN cpu_features ~ 'avx512f' AND cpu_features ~ 'avx512bw' AND cpu_features ~ 'avx512vl'
-                   AND cpu_features ~ 'avx512dq'
-                   THEN 'avx512' WHEN cpu_features ~ 'avx2' AND cpu_features ~ 'fma' THEN 'avx2'
-                   ELSE 'scalar' END AS simd_matches_cpu,
+       CASE WHEN cpu_features ~ 'avx512f' AND cpu_features ~ 'avx512bw' AND cpu_features ~ 'avx512vl'
+                 AND cpu_features ~ 'avx512dq'
+            THEN simd = CASE WHEN cpu_features ~ 'avx512vnni' THEN 'avx512-vnni' ELSE 'avx512' END
+            WHEN cpu_features ~ 'avx2' AND cpu_features ~ 'fma' THEN simd IN ('avx2', 'avx2-vnni')
+            ELSE simd = 'scalar' END AS simd_matches_cpu,
        blis_version ~ '^\d+\.\d+' AS has_blis_version,
        threads AS threads_before_any_call,
        format_version,

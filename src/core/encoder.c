@@ -27,6 +27,8 @@
 #endif
 
 int			(*bcore_interrupt_pending) (void) = NULL;
+void		(*bcore_encode_observe) (int layer, BertLinearId id, const float *x,
+									 int rows, int k) = NULL;
 
 /* A run over chunks of the batch; stop is set once any thread sees an interrupt. */
 typedef struct Run
@@ -70,7 +72,7 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 	size_t		widest = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
 
 	/* a chunk big enough for BLIS widens half-precision weights here: see linear() */
-	if (c->half && tokens >= BERT_F16_BLIS_TOKENS && need < widest)
+	if (c->half && tokens >= bcore_f16_blis_rows() && need < widest)
 		need = widest;
 
 	if (tokens > s->cap_tokens)
@@ -85,12 +87,18 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 	}
 	if (c->quantized && tokens > s->cap_qtokens)
 	{
-		int16_t    *q = realloc(s->xq, (size_t) tokens * (c->ffn > c->hidden ? c->ffn : c->hidden) * sizeof(int16_t));
+		size_t		widest_in = (size_t) (c->ffn > c->hidden ? c->ffn : c->hidden);
+		int16_t    *q = realloc(s->xq, (size_t) tokens * widest_in * sizeof(int16_t));
+		uint8_t    *q8 = q == NULL ? NULL : realloc(s->xq8, (size_t) tokens * bcore_q8p_in(widest_in));
+		int32_t    *zero = q8 == NULL ? NULL : realloc(s->xzero, (size_t) tokens * sizeof(int32_t));
 
-		if (q == NULL)
-			return BERT_ENC_NOMEM;
-		s->xq = q;
-		if (!grow(&s->xs, (size_t) tokens))
+		if (q != NULL)
+			s->xq = q;
+		if (q8 != NULL)
+			s->xq8 = q8;
+		if (zero != NULL)
+			s->xzero = zero;
+		if (zero == NULL || !grow(&s->xs, (size_t) tokens))
 			return BERT_ENC_NOMEM;
 		s->cap_qtokens = tokens;
 	}
@@ -149,20 +157,31 @@ activate(BertActivation act, float *x, size_t n)
 	}
 }
 
+/* A chunk's buffers for quantised linear layers (rows from its own t0). */
+typedef struct QuantRows
+{
+	int16_t    *xq;				/* Q8 */
+	uint8_t    *xq8;			/* Q8P */
+	int32_t    *xzero;
+	float	   *xs;
+} QuantRows;
+
 /*
  * y (T x n) += x (T x k) W^T for linear id of layer L: BLIS on fp32
  * weights; half-precision ones on our own kernel, or from
- * BERT_F16_BLIS_TOKENS rows on BLIS after widening them into wide (k x n
+ * bcore_f16_blis_rows() rows on BLIS after widening them into wide (k x n
  * floats, the thread's scratch); on quantised ones, x is quantised per token
- * into xq (rows from the chunk's own t0, like every buffer) unless the
- * caller already did (quantized_x: q, k and v share one input).
+ * into qr unless the caller already did (quantized_x: q, k and v share one
+ * input).
  */
 static void
 linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w, int T,
-	   int n, int k, const float *x, int16_t *xq, float *xs, int quantized_x, float *y,
+	   int n, int k, const float *x, const QuantRows *qr, int quantized_x, float *y,
 	   float *wide)
 {
-	if (L->wh[id] != NULL && T >= BERT_F16_BLIS_TOKENS)
+	if (bcore_encode_observe != NULL)
+		bcore_encode_observe((int) (L - r->m->weights.layers), id, x, T, k);
+	if (L->wh[id] != NULL && T >= bcore_f16_blis_rows())
 	{
 		bcore_f16p_widen(L->wh[id], n, k, wide);
 		bcore_gemm(T, n, k, 1.0f, x, k, 1, wide, n, 1, 1.0f, y, n, 1);
@@ -173,14 +192,30 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 		bcore_linear_f16(T, n, k, x, k, L->wh[id], y, n, r->lin_threads);
 		return;
 	}
+	if (L->w8[id] != NULL)
+	{
+		if (!quantized_x)
+			bcore_quantize_rows8(x, T, k, k, L->smooth[id], qr->xq8, qr->xzero, qr->xs);
+		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], L->wsum[id],
+						 L->ws[id], y, n, r->lin_threads);
+		return;
+	}
 	if (L->wq[id] == NULL)
 	{
 		bcore_linear(T, n, k, x, k, w, 1.0f, y, n);
 		return;
 	}
 	if (!quantized_x)
-		bcore_quantize_rows(x, T, k, k, xq, xs);
-	bcore_linear_i16(T, n, k, xq, xs, L->wq[id], L->ws[id], y, n);
+		bcore_quantize_rows(x, T, k, k, qr->xq, qr->xs);
+	bcore_linear_i16(T, n, k, qr->xq, qr->xs, L->wq[id], L->ws[id], y, n);
+}
+
+/* Is the input of linear id quantised the same way as that of linear prev? */
+static int
+same_quantized(const BertLayerWeights *L, BertLinearId prev, BertLinearId id)
+{
+	return (L->wq[prev] != NULL && L->wq[id] != NULL) ||
+		(L->w8[prev] != NULL && L->w8[id] != NULL);
 }
 
 /*
@@ -204,8 +239,12 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 	float	   *ctx = r->st->ctx + t0 * H;
 	float	   *tmp = r->st->tmp + t0 * H;
 	float	   *ffn = r->st->ffn + t0 * F;
-	int16_t    *xq = r->st->xq ? r->st->xq + t0 * (F > H ? F : H) : NULL;
-	float	   *xs = r->st->xs ? r->st->xs + t0 : NULL;
+	QuantRows	qr = {
+		r->st->xq ? r->st->xq + t0 * (F > H ? F : H) : NULL,
+		r->st->xq8 ? r->st->xq8 + t0 * bcore_q8p_in(F > H ? F : H) : NULL,
+		r->st->xzero ? r->st->xzero + t0 : NULL,
+		r->st->xs ? r->st->xs + t0 : NULL
+	};
 
 	embed(r->m, x, r->ids + t0, seq_len, n_seq);
 	for (int l = 0; l < c->n_layers; l++)
@@ -216,12 +255,14 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 		if (stopped(r))
 			return;
 		bcore_fill_rows(q, T, H, L->q_b, NULL);
-		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, xq, xs, 0, q, scratch);
+		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, &qr, 0, q, scratch);
 		bcore_fill_rows(k, T, H, L->k_b, NULL);
-		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, xq, xs, L->wq[BERT_LIN_Q] != NULL, k, scratch);
+		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, &qr,
+			   same_quantized(L, BERT_LIN_Q, BERT_LIN_K), k, scratch);
 		bcore_fill_rows(v, T, H, L->v_b, NULL);
-		linear(r, L, BERT_LIN_V, L->v_w, T, H, H, x, xq, xs,
-			   L->wq[BERT_LIN_Q] != NULL || L->wq[BERT_LIN_K] != NULL, v, scratch);
+		linear(r, L, BERT_LIN_V, L->v_w, T, H, H, x, &qr,
+			   same_quantized(L, BERT_LIN_K, BERT_LIN_V) ||
+			   same_quantized(L, BERT_LIN_Q, BERT_LIN_V), v, scratch);
 
 		/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head */
 		for (int s = 0; s < n_seq; s++)
@@ -240,15 +281,15 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 
 		/* x = LayerNorm(x + ctx Wo^T + bo) */
 		bcore_fill_rows(tmp, T, H, L->o_b, x);
-		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, xq, xs, 0, tmp, scratch);
+		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, &qr, 0, tmp, scratch);
 		bcore_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
 
 		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
 		bcore_fill_rows(ffn, T, F, L->ff1_b, NULL);
-		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, xq, xs, 0, ffn, scratch);
+		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, &qr, 0, ffn, scratch);
 		activate(c->activation, ffn, (size_t) T * F);
 		bcore_fill_rows(x, T, H, L->ff2_b, tmp);
-		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, xq, xs, 0, x, scratch);
+		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, &qr, 0, x, scratch);
 		bcore_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
 	}
 }
@@ -391,6 +432,8 @@ bcore_run_state_free(BertRunState *st)
 	free(st->tmp);
 	free(st->ffn);
 	free(st->xq);
+	free(st->xq8);
+	free(st->xzero);
 	free(st->xs);
 	for (int t = 0; t < BERT_MAX_THREADS; t++)
 		free(st->scratch[t]);

@@ -9,13 +9,6 @@
 
 #include "model.h"
 
-/*
- * From this many rows, a linear layer on half-precision weights widens them
- * to fp32 and runs on BLIS (its packed path, faster than our kernel on big
- * products); below, our kernel reads the halves directly.
- */
-#define BERT_F16_BLIS_TOKENS 512
-
 /* Most threads one bcore_encode_threads() call uses. */
 #define BERT_MAX_THREADS 64
 
@@ -37,7 +30,9 @@ typedef struct BertRunState
 	float	   *ctx;			/* (tokens, hidden) attention output */
 	float	   *tmp;			/* (tokens, hidden) */
 	float	   *ffn;			/* (tokens, ffn) */
-	int16_t    *xq;				/* (tokens, ffn) quantised input of a linear */
+	int16_t    *xq;				/* (tokens, ffn) quantised input of a Q8 linear */
+	uint8_t    *xq8;			/* (tokens, ffn rounded up to 4) of a Q8P linear */
+	int32_t    *xzero;			/* (tokens) its zero point per token */
 	float	   *xs;				/* (tokens) its scale per token */
 	float	   *scratch[BERT_MAX_THREADS];	/* attention, one per thread */
 } BertRunState;
@@ -80,6 +75,14 @@ void		bcore_pool(const BertModel *model, const BertRunState *state,
 					  const int *seq_len, int n_seq, float *out);
 
 void		bcore_run_state_free(BertRunState *state);
+
+/*
+ * If set, shown the input of every linear layer (layer, id, rows x k
+ * floats) before its product: bert-quantize's calibration.  It is called
+ * from the encoder's threads.
+ */
+extern void (*bcore_encode_observe) (int layer, BertLinearId id, const float *x,
+									 int rows, int k);
 
 /*
  * If set, polled between the steps of the encoder (from any of its threads;

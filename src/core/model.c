@@ -156,6 +156,32 @@ check_q8(const int16_t *q, uint32_t out, uint32_t in, const char *name,
 }
 
 /*
+ * A Q8P weight: any byte keeps the integer products inside int32 (ops.h)
+ * as long as rows are no longer than BERT_QK_MAX and the channel sums are
+ * integers no larger than a row of BERT_QW_MAX can make.
+ */
+static int
+check_q8p(uint32_t out, uint32_t in, const float *sum, const char *name,
+		  char *errbuf, size_t errlen)
+{
+	if (in > BERT_QK_MAX)
+	{
+		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has rows of %u, more than %d",
+					name, in, BERT_QK_MAX);
+		return 0;
+	}
+	for (uint32_t o = 0; o < out; o++)
+		if (!(fabsf(sum[o]) <= (float) BERT_QW_MAX * in) || sum[o] != rintf(sum[o]))
+		{
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has channel sum %g at %u",
+						name, (double) sum[o], o);
+			return 0;
+		}
+	return 1;
+}
+
+
+/*
  * The tensor called name in table tt, checking its dtype and shape; NULL
  * with errbuf set if wrong (or, unless optional, missing).
  */
@@ -387,7 +413,8 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 		return st;
 
 	/* sections */
-	if ((h.n_tensors == 0 && !overlay) || h.n_tensors > 16 + (16 + BERT_LINEARS) * h.n_layers ||
+	/* per layer: 16 tensors, and per linear weight at most a scale, a sum and a smoothing */
+	if ((h.n_tensors == 0 && !overlay) || h.n_tensors > 16 + (16 + 3 * BERT_LINEARS) * h.n_layers ||
 		h.tensors_bytes != (uint64_t) h.n_tensors * sizeof(BertTensorEntry) ||
 		h.tensors_offset % 8 != 0 || !in_bounds(h.tensors_offset, h.tensors_bytes, size))
 		return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor table (%u entries at offset %llu) is out of bounds",
@@ -427,7 +454,7 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 		if (memchr(t->name, '\0', BERT_TENSOR_NAME_LEN) == NULL)
 			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
 		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_Q8 &&
-			 t->dtype != BERT_DTYPE_F16P) ||
+			 t->dtype != BERT_DTYPE_F16P && t->dtype != BERT_DTYPE_Q8P) ||
 			t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
 			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
@@ -435,7 +462,7 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 			if (t->shape[d] == 0 || t->shape[d] > BERT_MAX_VOCAB)
 				return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dimension %u of size %u",
 							t->name, d, t->shape[d]);
-		if (t->dtype == BERT_DTYPE_F16P && t->ndim != 2)
+		if ((t->dtype == BERT_DTYPE_F16P || t->dtype == BERT_DTYPE_Q8P) && t->ndim != 2)
 			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
 		if (t->nbytes != bcore_tensor_nbytes(t) ||
@@ -529,19 +556,38 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 					goto corrupt; \
 				c->half = 1; \
 			} \
-			else if (dtype_ != BERT_DTYPE_Q8) \
+			else if (dtype_ != BERT_DTYPE_Q8 && dtype_ != BERT_DTYPE_Q8P) \
 				TENSOR(dst, tmp, 0, (out), (in)); \
-			else if ((L->wq[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q8, \
+			else if (dtype_ == BERT_DTYPE_Q8 ? \
+					 (L->wq[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q8, \
 												2, shape_, 0, errbuf, errlen)) == NULL || \
-					 !check_q8(L->wq[id], (out), (in), tmp, errbuf, errlen)) \
+					 !check_q8(L->wq[id], (out), (in), tmp, errbuf, errlen) : \
+					 (L->w8[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q8P, \
+												2, shape_, 0, errbuf, errlen)) == NULL) \
 				goto corrupt; \
 			else \
 			{ \
+				size_t		len_ = strlen(tmp); \
 				c->quantized = 1; \
-				strcat(tmp, "_scale"); \
+				strcpy(tmp + len_, "_scale"); \
 				if ((L->ws[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_F32, 1, scale_shape_, 0, \
 											   errbuf, errlen)) == NULL) \
 					goto corrupt; \
+				if (dtype_ == BERT_DTYPE_Q8P) \
+				{ \
+					const uint32_t in_shape_[] = {(in)}; \
+					c->q8p = 1; \
+					strcpy(tmp + len_, "_sum"); \
+					if ((L->wsum[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_F32, 1, scale_shape_, 0, \
+													 errbuf, errlen)) == NULL || \
+						!check_q8p((out), (in), L->wsum[id], tmp, errbuf, errlen)) \
+						goto corrupt; \
+					/* k and v share q's quantised input: no _smooth of their own */ \
+					strcpy(tmp + len_, "_smooth"); \
+					if ((id) != BERT_LIN_K && (id) != BERT_LIN_V) \
+						L->smooth[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_F32, 1, in_shape_, 1, \
+													  errbuf, errlen); \
+				} \
 			} \
 		} while (0)
 		LINEAR(L->q_w, BERT_LIN_Q, "attention.self.query.weight", H, H);

@@ -28,7 +28,8 @@ typedef struct BertConfig
 	uint32_t	flags;
 	int			max_seq_len;
 	float		layer_norm_eps;
-	int			quantized;		/* some linear weights are BERT_DTYPE_Q8 */
+	int			quantized;		/* some linear weights are BERT_DTYPE_Q8 or Q8P */
+	int			q8p;			/* some linear weights are BERT_DTYPE_Q8P */
 	int			half;			/* some linear weights are BERT_DTYPE_F16P */
 } BertConfig;
 
@@ -41,8 +42,9 @@ typedef enum BertLinearId
 
 /*
  * A weight of a linear layer is fp32 (q_w etc.), quantised (wq[id] and
- * ws[id]: see BERT_DTYPE_Q8) or half precision packed in panels (wh[id]:
- * see BERT_DTYPE_F16P); exactly one of the three is set.
+ * ws[id]: see BERT_DTYPE_Q8; or w8[id] and ws[id]: BERT_DTYPE_Q8P) or half
+ * precision packed in panels (wh[id]: see BERT_DTYPE_F16P); exactly one of
+ * them is set.
  */
 typedef struct BertLayerWeights
 {
@@ -65,6 +67,9 @@ typedef struct BertLayerWeights
 	const int16_t *wq[BERT_LINEARS];	/* quantised weight [out, in], or NULL */
 	const float *ws[BERT_LINEARS];	/* its scale per output channel */
 	const uint16_t *wh[BERT_LINEARS];	/* F16P weight, or NULL */
+	const int8_t *w8[BERT_LINEARS]; /* Q8P weight, or NULL */
+	const float *wsum[BERT_LINEARS];	/* its channels' sums of q */
+	const float *smooth[BERT_LINEARS];	/* its input's multipliers, or NULL */
 } BertLayerWeights;
 
 typedef struct BertWeights

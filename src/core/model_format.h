@@ -3,7 +3,7 @@
  *
  * One file holds everything a model needs at run time: the configuration, the
  * WordPiece vocabulary with a ready-made hash index, label names, and fp32
- * tensors (or Q8 / F16P linear weights, below).  The file is mapped
+ * tensors (or Q8 / F16P / Q8P linear weights, below).  The file is mapped
  * read-only and used in place, so every section is aligned and every integer
  * is little-endian with natural alignment.
  *
@@ -15,7 +15,7 @@
  *   [hash]     uint32 slots[hash_slots]; 0 = empty, else token id + 1;
  *              open addressing with linear probing on bcore_hash()
  *   [labels]   same layout as vocab, num_labels entries (may be 0)
- *   [tensor data]  each tensor fp32 (or Q8 or F16P, below), row-major, at a
+ *   [tensor data]  each tensor fp32 (or Q8, F16P or Q8P, below), row-major, at a
  *              BERT_TENSOR_ALIGN offset
  *
  * Shapes follow Hugging Face: linear weights are [out, in].  Tensor names are
@@ -133,12 +133,56 @@ typedef enum BertPooling
  */
 #define BERT_F16P_PANEL 16
 
+/*
+ * BERT_DTYPE_Q8P: a linear layer's weight [out, in] quantised per output
+ * channel like Q8 (q = round(w / scale), |q| <= BERT_QW_MAX), one signed
+ * byte each, packed for the integer dot-product instructions (vpdpbusd: 4
+ * byte products summed into each 32-bit lane): panels of BERT_Q8P_PANEL
+ * output channels; in a panel, groups of BERT_Q8P_GROUP inputs, each group
+ * the panel's channels x 4 bytes, so element [o][i] is byte
+ * bcore_q8p_index(o, i, in); channels past out and inputs past in (rounded
+ * up to whole panels and groups) hold 0.  Companion F32 tensors:
+ * "<name>_scale" [out], and "<name>_sum" [out], the sum of each channel's
+ * q (an integer, at most BERT_QW_MAX x in in magnitude), which takes the
+ * activations' zero point off (ops.h bcore_linear_q8p).  Optionally
+ * "<name>_smooth" [in]: the activations are multiplied by it, channel by
+ * channel, before they are quantised, and the weights were divided by it
+ * before (SmoothQuant: an outlier channel's range moves into the weights);
+ * the key and value weights of a layer whose query weight is Q8P share its
+ * quantised input and carry no _smooth of their own.  Only the six linear
+ * weights of an encoder layer may be Q8P, with at most BERT_QK_MAX inputs.
+ */
+#define BERT_Q8P_PANEL 16
+#define BERT_Q8P_GROUP 4
+
 typedef enum BertDType
 {
 	BERT_DTYPE_F32 = 0,
 	BERT_DTYPE_Q8 = 1,
-	BERT_DTYPE_F16P = 2
+	BERT_DTYPE_F16P = 2,
+	BERT_DTYPE_Q8P = 3
 } BertDType;
+
+/* inputs of a Q8P weight rounded up to whole groups */
+static inline uint64_t
+bcore_q8p_in(uint32_t in)
+{
+	return ((uint64_t) in + BERT_Q8P_GROUP - 1) / BERT_Q8P_GROUP * BERT_Q8P_GROUP;
+}
+
+static inline uint64_t
+bcore_q8p_index(uint32_t o, uint32_t i, uint32_t in)
+{
+	return ((uint64_t) (o / BERT_Q8P_PANEL) * bcore_q8p_in(in) + i / BERT_Q8P_GROUP * BERT_Q8P_GROUP) *
+		BERT_Q8P_PANEL + (o % BERT_Q8P_PANEL) * BERT_Q8P_GROUP + i % BERT_Q8P_GROUP;
+}
+
+/* bytes a Q8P weight [out, in] takes */
+static inline uint64_t
+bcore_q8p_bytes(uint32_t out, uint32_t in)
+{
+	return ((uint64_t) out + BERT_Q8P_PANEL - 1) / BERT_Q8P_PANEL * BERT_Q8P_PANEL * bcore_q8p_in(in);
+}
 
 static inline uint64_t
 bcore_f16p_index(uint32_t o, uint32_t i, uint32_t in)
@@ -263,8 +307,9 @@ typedef struct BertTensorEntry
 	uint32_t	ndim;			/* 1 .. BERT_MAX_DIMS */
 	uint32_t	shape[BERT_MAX_DIMS];	/* unused dims are 0 */
 	uint64_t	offset;			/* from the start of the file, BERT_TENSOR_ALIGN-aligned */
-	uint64_t	nbytes;			/* product(shape) * 4 (F32), * 2 (Q8), or
-								 * bcore_f16p_halves() * 2 (F16P) */
+	uint64_t	nbytes;			/* product(shape) * 4 (F32), * 2 (Q8),
+								 * bcore_f16p_halves() * 2 (F16P) or
+								 * bcore_q8p_bytes() (Q8P) */
 } BertTensorEntry;
 
 _Static_assert(sizeof(BertFileHeader) == BERT_HEADER_SIZE, "header size");
@@ -290,6 +335,8 @@ bcore_tensor_nbytes(const BertTensorEntry *t)
 			return elems * 2;
 		case BERT_DTYPE_F16P:
 			return t->ndim == 2 ? bcore_f16p_halves(t->shape[0], t->shape[1]) * 2 : 0;
+		case BERT_DTYPE_Q8P:
+			return t->ndim == 2 ? bcore_q8p_bytes(t->shape[0], t->shape[1]) : 0;
 	}
 	return 0;
 }

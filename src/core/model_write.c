@@ -544,30 +544,59 @@ set_entry(BertWriteTensor *t, const char *name, uint32_t d0, uint32_t d1, const 
 }
 
 /*
- * Is w one of the fp32 linear weights of an encoder layer of m that
- * quantisation turns into Q8?  All but the feed-forward output (FF2): its
- * rows of ffn weights carry the most error at 8 bits (measured on
- * all-MiniLM-L6-v2: cosine to fp32 0.9962 with it quantised, 0.9989
- * without, on the worst inputs of the unit test).
+ * Is w one of the linear weights (fp32 or F16P) of an encoder layer of m?
+ * Then its layer, id and shape.
  */
 static int
-linear_weight(const BertModel *m, const void *w, uint32_t *out, uint32_t *in)
+linear_weight(const BertModel *m, const void *w, int *layer, BertLinearId *id,
+			  uint32_t *out, uint32_t *in)
 {
 	for (int l = 0; l < m->config.n_layers; l++)
 	{
 		const BertLayerWeights *L = &m->weights.layers[l];
-		const float *ws[] = {L->q_w, L->k_w, L->v_w, L->o_w, L->ff1_w};
+		const float *ws[] = {L->q_w, L->k_w, L->v_w, L->o_w, L->ff1_w, L->ff2_w};
 
-		for (int i = 0; i < BERT_LIN_FF2; i++)
+		for (int i = 0; i < BERT_LINEARS; i++)
 			if ((ws[i] != NULL && (const void *) ws[i] == w) ||
 				(L->wh[i] != NULL && (const void *) L->wh[i] == w))
 			{
+				*layer = l;
+				*id = (BertLinearId) i;
 				*out = (uint32_t) (i == BERT_LIN_FF1 ? m->config.ffn : m->config.hidden);
 				*in = (uint32_t) (i == BERT_LIN_FF2 ? m->config.ffn : m->config.hidden);
 				return 1;
 			}
 	}
 	return 0;
+}
+
+/*
+ * Which linear weights BERT_QUANT_Q8 makes Q8: all but the feed-forward
+ * output (FF2): its rows of ffn weights carry the most error at 8 bits
+ * (measured on all-MiniLM-L6-v2: cosine to fp32 0.9962 with it quantised,
+ * 0.9989 without, on the worst inputs of the unit test).
+ */
+#define Q8_LINEARS ((1u << BERT_LINEARS) - 1 - (1u << BERT_LIN_FF2))
+
+/* The weight [out, in] of linear (layer, id) of m as fp32, malloc'd. */
+static float *
+linear_floats(const BertModel *m, int layer, BertLinearId id, uint32_t out, uint32_t in)
+{
+	const BertLayerWeights *L = &m->weights.layers[layer];
+	const float *ws[] = {L->q_w, L->k_w, L->v_w, L->o_w, L->ff1_w, L->ff2_w};
+	float	   *w = malloc((size_t) out * in * sizeof(float));
+
+	if (w == NULL)
+		return NULL;
+	if (L->wh[id] != NULL)
+	{
+		for (uint32_t o = 0; o < out; o++)
+			for (uint32_t i = 0; i < in; i++)
+				w[(size_t) o * in + i] = bcore_half_to_float(L->wh[id][bcore_f16p_index(o, i, in)]);
+	}
+	else
+		memcpy(w, ws[id], (size_t) out * in * sizeof(float));
+	return w;
 }
 
 /*
@@ -619,6 +648,157 @@ quantize_entry(BertWriteTensor *t, void **owned, uint32_t out, uint32_t in)
 	owned[1] = sc;
 	free(unpacked);
 	return 1;
+}
+
+/*
+ * SmoothQuant's multipliers for the input of linear (layer, id), or NULL
+ * (malloc'd; NULL also when out of memory: *nomem says which): m_t =
+ * max|w_t|^(1 - alpha) / act_max_t^alpha, w_t the input's column of the
+ * weight (of q, k and v together, which share the query's input).  A
+ * channel never seen, or without weight, keeps 1.
+ */
+static float *
+smoothing(const BertModel *m, const BertHeadSpec *head, int layer, BertLinearId id,
+		  uint32_t in, int *nomem)
+{
+	BertLinearId first = id <= BERT_LIN_V ? BERT_LIN_Q : id,
+				last = id <= BERT_LIN_V ? BERT_LIN_V : id;
+	const float *amax;
+	float	   *mult,
+			   *wmax;
+
+	*nomem = 0;
+	if (head->act_max == NULL || (amax = head->act_max[layer * BERT_LINEARS + first]) == NULL)
+		return NULL;
+	mult = malloc(in * sizeof(float));
+	wmax = calloc(in, sizeof(float));
+	if (mult == NULL || wmax == NULL)
+	{
+		free(mult);
+		free(wmax);
+		*nomem = 1;
+		return NULL;
+	}
+	for (int j = first; j <= (int) last; j++)
+	{
+		uint32_t	out = (uint32_t) (j == BERT_LIN_FF1 ? m->config.ffn : m->config.hidden);
+		float	   *w = linear_floats(m, layer, (BertLinearId) j, out, in);
+
+		if (w == NULL)
+		{
+			free(mult);
+			free(wmax);
+			*nomem = 1;
+			return NULL;
+		}
+		for (uint32_t o = 0; o < out; o++)
+			for (uint32_t t = 0; t < in; t++)
+				wmax[t] = fmaxf(wmax[t], fabsf(w[(size_t) o * in + t]));
+		free(w);
+	}
+	for (uint32_t t = 0; t < in; t++)
+		mult[t] = amax[t] > 0.0f && wmax[t] > 0.0f ?
+			(float) (pow(wmax[t], 1.0 - head->smooth_alpha) / pow(amax[t], head->smooth_alpha)) : 1.0f;
+	free(wmax);
+	return mult;
+}
+
+/*
+ * Linear (layer, id) of m as Q8P into t[0 ..] (the weight, _scale, _sum,
+ * and _smooth when mult is given and the weight is not k or v): w / mult
+ * per input channel, then per output channel the scale among max|w| /
+ * BERT_QW_MAX times 1, 0.99, ..., 0.8 that leaves the least squared error
+ * (clipping a channel's largest weights a little can pay for a finer step
+ * for the rest).  Returns the number of entries, 0 if out of memory; the
+ * new arrays go to owned.
+ */
+static int
+q8p_entries(const BertModel *m, BertWriteTensor *t, void **owned, int layer, BertLinearId id,
+			uint32_t out, uint32_t in, const float *mult)
+{
+	float	   *w = linear_floats(m, layer, id, out, in);
+	int8_t	   *q = calloc(bcore_q8p_bytes(out, in), 1);
+	float	   *sc = malloc(out * sizeof(float));
+	float	   *sum = malloc(out * sizeof(float));
+	float	   *sm = NULL;
+	int			n = 3;
+	char		name[BERT_TENSOR_NAME_LEN];
+	const char *base = t[0].entry.name;
+
+	if (mult != NULL && id != BERT_LIN_K && id != BERT_LIN_V)
+	{
+		if ((sm = malloc(in * sizeof(float))) != NULL)
+			memcpy(sm, mult, in * sizeof(float));
+		n = 4;
+	}
+	if (w == NULL || q == NULL || sc == NULL || sum == NULL || (n == 4 && sm == NULL) ||
+		strlen(base) + 8 > sizeof(name))
+	{
+		free(w);
+		free(q);
+		free(sc);
+		free(sum);
+		free(sm);
+		return 0;
+	}
+	if (mult != NULL)
+		for (uint32_t o = 0; o < out; o++)
+			for (uint32_t i = 0; i < in; i++)
+				w[(size_t) o * in + i] /= mult[i];
+	for (uint32_t o = 0; o < out; o++)
+	{
+		const float *row = w + (size_t) o * in;
+		float		amax = 0.0f,
+					best = amax;
+		double		best_err = INFINITY;
+		int32_t		total = 0;
+
+		for (uint32_t i = 0; i < in; i++)
+			amax = fmaxf(amax, fabsf(row[i]));
+		for (int c = 100; c >= 80 && amax > 0.0f; c--)
+		{
+			float		s = amax * (float) c / 100.0f / BERT_QW_MAX;
+			double		err = 0;
+
+			for (uint32_t i = 0; i < in; i++)
+			{
+				float		v = fminf(fmaxf(rintf(row[i] / s), -BERT_QW_MAX), BERT_QW_MAX);
+
+				err += ((double) v * s - row[i]) * ((double) v * s - row[i]);
+			}
+			if (err < best_err)
+			{
+				best_err = err;
+				best = s;
+			}
+		}
+		sc[o] = best;
+		for (uint32_t i = 0; i < in; i++)
+		{
+			int8_t		v = best > 0.0f ? (int8_t) fminf(fmaxf(rintf(row[i] / best), -BERT_QW_MAX), BERT_QW_MAX) : 0;
+
+			q[bcore_q8p_index(o, i, in)] = v;
+			total += v;
+		}
+		sum[o] = (float) total;
+	}
+	free(w);
+	t[0].entry.dtype = BERT_DTYPE_Q8P;
+	t[0].data = q;
+	owned[0] = q;
+	snprintf(name, sizeof(name), "%s_scale", base);
+	set_entry(&t[1], name, out, 0, sc);
+	owned[1] = sc;
+	snprintf(name, sizeof(name), "%s_sum", base);
+	set_entry(&t[2], name, out, 0, sum);
+	owned[2] = sum;
+	if (n == 4)
+	{
+		snprintf(name, sizeof(name), "%s_smooth", base);
+		set_entry(&t[3], name, in, 0, sm);
+		owned[3] = sm;
+	}
+	return n;
 }
 
 /* The label section of head: offsets and blob, malloc'd into *offsets and *blob. */
@@ -677,7 +857,7 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 	memcpy(&bh, base->base, sizeof(bh));
 	bt = (const BertTensorEntry *) (base->base + bh.tensors_offset);
 	memset(&p, 0, sizeof(p));
-	cap = (size_t) bh.n_tensors * 2 + 6;	/* each may get a scale; a new head */
+	cap = (size_t) bh.n_tensors * 4 + 6;	/* each may get a scale, a sum, a smoothing; a new head */
 	t = calloc(cap, sizeof(BertWriteTensor));
 	owned = calloc(cap, sizeof(void *));
 	if (t == NULL || owned == NULL ||
@@ -702,13 +882,23 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 			continue;
 		t[nt].entry = bt[i];
 		t[nt].data = base->base + bt[i].offset;
-		if (head->quantize && (bt[i].dtype == BERT_DTYPE_F32 || bt[i].dtype == BERT_DTYPE_F16P))
+		if (head->quantize != BERT_QUANT_NONE &&
+			(bt[i].dtype == BERT_DTYPE_F32 || bt[i].dtype == BERT_DTYPE_F16P))
 		{
 			uint32_t	out,
 						in;
+			int			layer;
+			BertLinearId id;
+			unsigned	which = head->quantize == BERT_QUANT_Q8 ? Q8_LINEARS : head->q8p_linears;
 
-			if (linear_weight(base, t[nt].data, &out, &in))
+			if (linear_weight(base, t[nt].data, &layer, &id, &out, &in) && (which & (1u << id)) &&
+				!(head->quantize == BERT_QUANT_Q8P && head->q8p_keep != NULL &&
+				  head->q8p_keep[layer * BERT_LINEARS + id]))
 			{
+				int			made,
+							nomem = 0;
+				float	   *mult = NULL;
+
 				if (in > BERT_QK_MAX)
 				{
 					status = bcore_error(errbuf, errlen, BERT_WRITE_BAD_INPUT,
@@ -716,12 +906,20 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 										 bt[i].name, in, BERT_QK_MAX);
 					goto done;
 				}
-				if (!quantize_entry(&t[nt], &owned[nt], out, in))
+				if (head->quantize == BERT_QUANT_Q8)
+					made = quantize_entry(&t[nt], &owned[nt], out, in) ? 2 : 0;
+				else
+				{
+					mult = smoothing(base, head, layer, id, in, &nomem);
+					made = nomem ? 0 : q8p_entries(base, &t[nt], &owned[nt], layer, id, out, in, mult);
+					free(mult);
+				}
+				if (made == 0)
 				{
 					status = bcore_error(errbuf, errlen, BERT_WRITE_NOMEM, "out of memory");
 					goto done;
 				}
-				nt++;
+				nt += made - 1;
 			}
 		}
 		nt++;

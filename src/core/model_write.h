@@ -117,8 +117,21 @@ typedef struct BertHeadSpec
 	const float *cls_w;			/* (num_labels, hidden) [out, in] */
 	const float *cls_b;			/* (num_labels) */
 	int			keep_pooler;	/* copy the base's pooler.dense.* (if it has one) */
-	int			quantize;		/* write the base's fp32 linear weights as Q8 */
+	int			quantize;		/* BERT_QUANT_*: the base's fp32 or F16P linear
+								 * weights as Q8 or Q8P */
 	const char *source;			/* header "where from" text; NULL keeps the base's */
+
+	/* BERT_QUANT_Q8P only */
+	unsigned	q8p_linears;	/* bit 1 << BertLinearId per weight made Q8P */
+	const unsigned char *q8p_keep;	/* NULL, or per layer and linear (index
+									 * layer * BERT_LINEARS + id) nonzero to
+									 * keep that one weight as it is */
+	const float *const *act_max;	/* NULL, or per layer and linear (index
+									 * layer * BERT_LINEARS + id) the largest
+									 * |input| seen per input channel, from
+									 * calibration: smooth the inputs */
+	float		smooth_alpha;	/* how much of an input's range moves into the
+								 * weights (SmoothQuant's alpha, 0 to 1) */
 	/* a token head may also carry (tagger.h, crf.h; NULL: none): */
 	const float *tagger;		/* "tagger.features": then cls_w is (num_labels, its width) */
 	const float *crf_trans;		/* (num_labels, num_labels), with crf_start and crf_end */
@@ -133,6 +146,11 @@ typedef struct BertHeadSpec
 	const uint8_t *overlay_base_sha256;
 } BertHeadSpec;
 
+/* BertHeadSpec.quantize */
+#define BERT_QUANT_NONE 0
+#define BERT_QUANT_Q8 1
+#define BERT_QUANT_Q8P 2
+
 /*
  * Write base with a new head to path, through bcore_model_file_write.
  * The base's configuration (pooling, normalisation, tokenizer flags,
@@ -140,10 +158,16 @@ typedef struct BertHeadSpec
  * (or, for an overlay, referred to); a base classifier is dropped.  The base
  * must be a complete model, not an overlay.
  *
- * With quantize, the fp32 weights of an encoder layer's q, k, v, attention
+ * With quantize BERT_QUANT_Q8, the fp32 weights of an encoder layer's q, k, v, attention
  * output and feed-forward input linear layers (not the feed-forward output:
  * see model_write.c) are written as BERT_DTYPE_Q8 with a "_scale" tensor: per output channel,
- * scale = max |w| / BERT_QW_MAX and q = round(w / scale).
+ * scale = max |w| / BERT_QW_MAX and q = round(w / scale).  With
+ * BERT_QUANT_Q8P, the linear weights q8p_linears names are written as
+ * BERT_DTYPE_Q8P (but those q8p_keep flags) with "_scale" and "_sum", and, given act_max, "_smooth":
+ * input channel t is multiplied by m_t = max|w_t|^(1 - alpha) /
+ * act_max_t^alpha and the weights divided by it (q, k and v share the
+ * query's m); each channel's scale is the one of max|w| / BERT_QW_MAX
+ * times 1, 0.99, ..., 0.8 that leaves the least squared error.
  *
  * Without the pooler, a sequence classifier reads the pooled sentence
  * embedding as the base model makes it (bcore_classify_sequence); with it,

@@ -16,7 +16,9 @@
  */
 #include "ops_impl.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef BERT_SIMD
@@ -221,23 +223,99 @@ linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 }
 
 /*
+ * Activations for Q8P products, per row: y = x (times mult), its range
+ * [lo, hi] widened to take 0, and q = round(y 255 / (hi - lo)) + zero in
+ * 0 .. 255, zero = round(-lo 255 / (hi - lo)), so that y ~= scale (q -
+ * zero) and 0 is exact.  The same roundings (lrintf: to nearest even, as
+ * the SIMD variants' cvtps2dq) and the same clamp as the SIMD variants,
+ * so every variant gives the same bytes.  Inputs past k get 0.
+ */
+static void
+quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mult,
+					  uint8_t *xq, int32_t *zero, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		uint8_t		q[BERT_QK_MAX];
+		float		lo = 0.0f,
+					hi = 0.0f,
+					inv;
+		int32_t		z;
+
+		for (int i = 0; i < k; i++)
+		{
+			float		y = mult ? xr[i] * mult[i] : xr[i];
+
+			lo = y < lo ? y : lo;
+			hi = y > hi ? y : hi;
+		}
+		scale[r] = (hi - lo) / 255.0f;
+		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		for (int i = 0; i < k; i++)
+		{
+			float		y = mult ? xr[i] * mult[i] : xr[i];
+			long		v = lrintf(y * inv) + z;
+
+			q[i] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+		for (int i = k; i < in4; i++)
+			q[i] = 0;
+		q8p_place_row(q, rows, in4, r, xq);
+	}
+}
+
+/*
+ * c[r][j] += sx[r] sw[j] (sum_t xq[r][t] w[j][t] - zero[r] wsum[j]) for
+ * the rows (at most Q8P_CHUNK_ROWS) of one chunk of quantised activations
+ * (ops_impl.h) and the panels x 16 channels j of consecutive Q8P panels:
+ * the integer dot product of the row's q - zero with the channel, exact,
+ * then one conversion and one fused multiply-add, as every variant.
+ */
+void
+q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+				const float *sx, const int8_t *panel, int panels,
+				const float *wsum, const float *sw, float *c, int ldc)
+{
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < panels * BERT_Q8P_PANEL; j++)
+		{
+			const int8_t *p = panel + (size_t) (j / BERT_Q8P_PANEL) * in4 * BERT_Q8P_PANEL +
+				(j % BERT_Q8P_PANEL) * BERT_Q8P_GROUP;
+			int32_t		acc = 0;
+			float	   *y = c + (size_t) r * ldc + j;
+
+			for (int t = 0; t < in4; t++)
+				acc += (int32_t) xq[((size_t) (t / BERT_Q8P_GROUP) * rows + r) * BERT_Q8P_GROUP + t % BERT_Q8P_GROUP] *
+					p[(size_t) (t / BERT_Q8P_GROUP) * BERT_Q8P_GROUP * BERT_Q8P_PANEL + t % BERT_Q8P_GROUP];
+			acc -= zero[r] * (int32_t) wsum[j];
+			*y = fmaf((float) acc, sx[r] * sw[j], *y);
+		}
+}
+
+/*
  * c[r][j] += sum_t x[r][t] w[j][t] for rows r < rows and the
- * BERT_F16P_PANEL output columns j of one F16P panel (panel[t * 16 + j]):
- * one fused multiply-add per t, in order of t, from c's value, as the SIMD
- * tiles do, so every variant gives the same bits.
+ * BERT_F16P_PANEL output columns j of each of panels consecutive F16P
+ * panels (panel[t * 16 + j], the next panel k * 16 halves on): one fused
+ * multiply-add per t, in order of t, from c's value, as the SIMD tiles do,
+ * so every variant gives the same bits.
  */
 static void
 f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
-				float *c, int ldc)
+				int panels, float *c, int ldc)
 {
 	for (int r = 0; r < rows; r++)
-		for (int j = 0; j < BERT_F16P_PANEL; j++)
+		for (int j = 0; j < panels * BERT_F16P_PANEL; j++)
 		{
 			const float *xr = x + (size_t) r * ldx;
+			const uint16_t *p = panel + (size_t) (j / BERT_F16P_PANEL) * k * BERT_F16P_PANEL;
 			float		acc = c[(size_t) r * ldc + j];
 
 			for (int t = 0; t < k; t++)
-				acc = fmaf(xr[t], bcore_half_to_float(panel[(size_t) t * BERT_F16P_PANEL + j]), acc);
+				acc = fmaf(xr[t], bcore_half_to_float(p[(size_t) t * BERT_F16P_PANEL + j % BERT_F16P_PANEL]), acc);
 			c[(size_t) r * ldc + j] = acc;
 		}
 }
@@ -265,47 +343,77 @@ static const BertKernels kernels_scalar = {
 	.quantize_rows = quantize_rows_scalar,
 	.linear_i16 = linear_i16_scalar,
 	.f16_tile = f16_tile_scalar,
-	.f16_widen16 = f16_widen16_scalar
+	.f16_widen16 = f16_widen16_scalar,
+	.f16_blis_rows = F16_BLIS_ROWS_AVX2,
+	.quantize_rows8 = quantize_rows8_scalar,
+	.q8p_tile = q8p_tile_scalar
 };
 
 #ifdef BERT_SIMD
+/* the AVX2 set, but for its int8 products (q8p_tile) */
+#define KERNELS_AVX2 \
+	.fill_rows = fill_rows_avx2, \
+	.layernorm = layernorm_avx2, \
+	.gelu = gelu_map_avx2, \
+	.gelu_tanh = gelu_tanh_map_avx2, \
+	.tanh = tanh_map_avx2, \
+	.softmax_rows = softmax_rows_avx2, \
+	.erf = erf_map_avx2, \
+	.exp = exp_map_avx2, \
+	.attention = attention_avx2, \
+	.quantize_rows = quantize_rows_avx2, \
+	.linear_i16 = linear_i16_avx2, \
+	.f16_tile = f16_tile_avx2, \
+	.f16_widen16 = f16_widen16_avx2, \
+	.f16_blis_rows = F16_BLIS_ROWS_AVX2, \
+	.quantize_rows8 = quantize_rows8_avx2
+
 static const BertKernels kernels_avx2 = {
 	.isa = "avx2",
-	.fill_rows = fill_rows_avx2,
-	.layernorm = layernorm_avx2,
-	.gelu = gelu_map_avx2,
-	.gelu_tanh = gelu_tanh_map_avx2,
-	.tanh = tanh_map_avx2,
-	.softmax_rows = softmax_rows_avx2,
-	.erf = erf_map_avx2,
-	.exp = exp_map_avx2,
-	.attention = attention_avx2,
-	.quantize_rows = quantize_rows_avx2,
-	.linear_i16 = linear_i16_avx2,
-	.f16_tile = f16_tile_avx2,
-	.f16_widen16 = f16_widen16_avx2
+	KERNELS_AVX2,
+	.q8p_tile = q8p_tile_avx2
 };
 
-/* The AVX-512 set: 16-wide kernels where ops_avx512.c has them, the AVX2
- * ones for the rest. */
+/* with AVX-VNNI, the VEX-encoded vpdpbusd (Alder Lake, Zen 5) */
+static const BertKernels kernels_avx2_vnni = {
+	.isa = "avx2-vnni",
+	KERNELS_AVX2,
+	.q8p_tile = q8p_tile_avxvnni
+};
+
+/*
+ * The AVX-512 set: 16-wide kernels where ops_avx512.c has them, the AVX2
+ * ones for the rest (the legacy Q8 products: pmaddwd as on AVX2).
+ */
+#define KERNELS_AVX512 \
+	.fill_rows = fill_rows_avx512, \
+	.layernorm = layernorm_avx512, \
+	.gelu = gelu_map_avx512, \
+	.gelu_tanh = gelu_tanh_map_avx512, \
+	.tanh = tanh_map_avx512, \
+	.softmax_rows = softmax_rows_avx512, \
+	.erf = erf_map_avx512, \
+	.exp = exp_map_avx512, \
+	.attention = attention_avx512, \
+	.quantize_rows = quantize_rows_avx2, \
+	.linear_i16 = linear_i16_avx2, \
+	.f16_tile = f16_tile_avx512, \
+	.f16_widen16 = f16_widen16_avx512, \
+	.f16_blis_rows = INT_MAX, \
+	.quantize_rows8 = quantize_rows8_avx512
+
+/* without VNNI (Skylake-X): the int8 products of AVX2 */
 static const BertKernels kernels_avx512 = {
 	.isa = "avx512",
-	.fill_rows = fill_rows_avx512,
-	.layernorm = layernorm_avx512,
-	.gelu = gelu_map_avx512,
-	.gelu_tanh = gelu_tanh_map_avx512,
-	.tanh = tanh_map_avx512,
-	.softmax_rows = softmax_rows_avx512,
-	.erf = erf_map_avx512,
-	.exp = exp_map_avx512,
-	/* small products: AVX2 is as fast here (its softmax is the AVX2 one) */
-	.attention = attention_avx2,
-	/* no VNNI assumed: pmaddwd as on AVX2 */
-	.quantize_rows = quantize_rows_avx2,
-	.linear_i16 = linear_i16_avx2,
-	/* 16 columns: two AVX2 vectors */
-	.f16_tile = f16_tile_avx2,
-	.f16_widen16 = f16_widen16_avx2
+	KERNELS_AVX512,
+	.q8p_tile = q8p_tile_avx2
+};
+
+/* with AVX512-VNNI (Cascade Lake and later, Zen 4 and later) */
+static const BertKernels kernels_avx512_vnni = {
+	.isa = "avx512-vnni",
+	KERNELS_AVX512,
+	.q8p_tile = q8p_tile_avx512vnni
 };
 
 /* half-precision conversions (vcvtph2ps), which not every compiler's __builtin_cpu_supports knows */
@@ -338,6 +446,27 @@ cpu_runs_avx512(void)
 		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
 		cpu_runs_avx2();
 }
+
+/* AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4 (not every compiler's
+ * __builtin_cpu_supports knows it) */
+static int
+cpu_runs_avx2_vnni(void)
+{
+	unsigned int a,
+				b,
+				c,
+				d;
+
+	return cpu_runs_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0;
+}
+
+static int
+cpu_runs_avx512_vnni(void)
+{
+	__builtin_cpu_init();
+	return cpu_runs_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
 #endif							/* BERT_SIMD */
 
 /* ---- dispatch ---- */
@@ -348,19 +477,51 @@ static const BertKernels *
 best_kernels(void)
 {
 #ifdef BERT_SIMD
+	if (cpu_runs_avx512_vnni())
+		return &kernels_avx512_vnni;
 	if (cpu_runs_avx512())
 		return &kernels_avx512;
+	if (cpu_runs_avx2_vnni())
+		return &kernels_avx2_vnni;
 	if (cpu_runs_avx2())
 		return &kernels_avx2;
 #endif
 	return &kernels_scalar;
 }
 
+static const BertKernels *
+named_kernels(const char *isa)
+{
+	if (strcmp(isa, "scalar") == 0)
+		return &kernels_scalar;
+#ifdef BERT_SIMD
+	if (strcmp(isa, "avx2") == 0 && cpu_runs_avx2())
+		return &kernels_avx2;
+	if (strcmp(isa, "avx2-vnni") == 0 && cpu_runs_avx2_vnni())
+		return &kernels_avx2_vnni;
+	if (strcmp(isa, "avx512") == 0 && cpu_runs_avx512())
+		return &kernels_avx512;
+	if (strcmp(isa, "avx512-vnni") == 0 && cpu_runs_avx512_vnni())
+		return &kernels_avx512_vnni;
+#endif
+	return NULL;
+}
+
+/*
+ * The first use takes the CPU's best variant, or the one the environment
+ * variable BERT_KERNELS names if this CPU runs it: benchmarks and tests use
+ * it to run, say, the AVX2 kernels on an AVX-512 machine, in a server too.
+ */
 static inline const BertKernels *
 active(void)
 {
 	if (kernels == NULL)
-		kernels = best_kernels();
+	{
+		const char *env = getenv("BERT_KERNELS");
+		const BertKernels *k = env != NULL && env[0] != '\0' ? named_kernels(env) : NULL;
+
+		kernels = k != NULL ? k : best_kernels();
+	}
 	return kernels;
 }
 
@@ -373,18 +534,8 @@ bcore_kernels_isa(void)
 int
 bcore_kernels_use(const char *isa)
 {
-	const BertKernels *k = NULL;
+	const BertKernels *k = isa == NULL ? best_kernels() : named_kernels(isa);
 
-	if (isa == NULL)
-		k = best_kernels();
-	else if (strcmp(isa, "scalar") == 0)
-		k = &kernels_scalar;
-#ifdef BERT_SIMD
-	else if (strcmp(isa, "avx2") == 0 && cpu_runs_avx2())
-		k = &kernels_avx2;
-	else if (strcmp(isa, "avx512") == 0 && cpu_runs_avx512())
-		k = &kernels_avx512;
-#endif
 	if (k == NULL)
 		return -1;
 	kernels = k;
@@ -450,17 +601,19 @@ bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 /*
  * c (m x n, stride ldc) += x (m x k, stride ldx) W^T, W an F16P weight:
  * rows in blocks whose x stays in L2 (256 kB), and within a block every
- * panel in turn (its halves stay in L1/L2 while the block's rows go by),
- * panels shared among threads.  A panel past n works on a copy of c's last
- * columns padded to 16.  Each output is one chain of FMAs in order of k, so
- * the result does not depend on m, the blocking or the threads.
+ * pair of panels in turn (their halves stay in L1/L2 while the block's rows
+ * go by), pairs shared among threads.  A panel past n works on a copy of
+ * c's last columns padded to 16.  Each output is one chain of FMAs in order
+ * of k, so the result does not depend on m, the blocking or the threads.
  */
 void
 bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 				float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
-	int			panels = (n + BERT_F16P_PANEL - 1) / BERT_F16P_PANEL;
+	int			full = n / BERT_F16P_PANEL;
+	int			tiles = (full + F16_TILE_PANELS - 1) / F16_TILE_PANELS;
+	int			units = tiles + (n % BERT_F16P_PANEL != 0);	/* the last: a part panel */
 	int			block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
 
 	block = block < F16_TILE_ROWS ? F16_TILE_ROWS : block / F16_TILE_ROWS * F16_TILE_ROWS;
@@ -471,16 +624,19 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 		float	   *cb = c + (size_t) i0 * ldc;
 
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-		for (int p = 0; p < panels; p++)
+		for (int u = 0; u < units; u++)
 		{
+			int			p = u < tiles ? u * F16_TILE_PANELS : full;
 			const uint16_t *panel = w + (size_t) p * k * BERT_F16P_PANEL;
 			int			j0 = p * BERT_F16P_PANEL;
-			int			cols = n - j0 < BERT_F16P_PANEL ? n - j0 : BERT_F16P_PANEL;
+			int			cols = n - j0;
 			float		tmp[BERT_F16P_PANEL];
 
-			if (cols == BERT_F16P_PANEL)
+			if (cols >= BERT_F16P_PANEL)
 			{
-				kern->f16_tile(rows, k, xb, ldx, panel, cb + j0, ldc);
+				int			panels = full - p < F16_TILE_PANELS ? full - p : F16_TILE_PANELS;
+
+				kern->f16_tile(rows, k, xb, ldx, panel, panels, cb + j0, ldc);
 				continue;
 			}
 			for (int r = 0; r < rows; r++)
@@ -489,11 +645,89 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 
 				memset(tmp, 0, sizeof(tmp));
 				memcpy(tmp, cr, cols * sizeof(float));
-				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, tmp, BERT_F16P_PANEL);
+				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1, tmp, BERT_F16P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
 			}
 		}
 	}
+}
+
+void
+bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
+					 uint8_t *xq, int32_t *zero, float *scale)
+{
+	active()->quantize_rows8(x, rows, k, ldx, mult, xq, zero, scale);
+}
+
+/*
+ * c (m x n, stride ldc) += the Q8P product: as bcore_linear_f16, rows in
+ * blocks whose activations stay in L2, pairs of panels shared among
+ * threads, each pair on every chunk of the block in turn, a panel past n
+ * on a padded copy of c's last columns.
+ */
+void
+bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
+				 const float *sx, const int8_t *w, const float *wsum,
+				 const float *sw, float *c, int ldc, int threads)
+{
+	const BertKernels *kern = active();
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	int			full = n / BERT_Q8P_PANEL;
+	int			tiles = (full + 1) / 2;
+	int			units = tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
+	int			block = q8p_block_rows(in4);
+
+	for (int i0 = 0; i0 < m; i0 += block)
+	{
+		int			rows = m - i0 < block ? m - i0 : block;
+		int			chunks = q8p_chunks(rows);
+
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+		for (int u = 0; u < units; u++)
+		{
+			int			p = u < tiles ? u * 2 : full;
+			const int8_t *panel = w + (size_t) p * in4 * BERT_Q8P_PANEL;
+			int			j0 = p * BERT_Q8P_PANEL;
+			int			cols = n - j0;
+			float		tmp[Q8P_CHUNK_ROWS * BERT_Q8P_PANEL],
+						swp[BERT_Q8P_PANEL],
+						sump[BERT_Q8P_PANEL];
+
+			memset(swp, 0, sizeof(swp));
+			memset(sump, 0, sizeof(sump));
+			if (cols < BERT_Q8P_PANEL)
+			{
+				memcpy(swp, sw + j0, cols * sizeof(float));
+				memcpy(sump, wsum + j0, cols * sizeof(float));
+			}
+			for (int i = 0; i < chunks; i++)
+			{
+				int			nr,
+							r0 = i0 + q8p_chunk(rows, chunks, i, &nr);
+				const uint8_t *xc = xq + (size_t) r0 * in4;
+				float	   *cr = c + (size_t) r0 * ldc + j0;
+
+				if (cols >= BERT_Q8P_PANEL)
+				{
+					kern->q8p_tile(nr, in4, xc, zero + r0, sx + r0, panel, full - p < 2 ? 1 : 2,
+								   wsum + j0, sw + j0, cr, ldc);
+					continue;
+				}
+				memset(tmp, 0, sizeof(tmp));
+				for (int r = 0; r < nr; r++)
+					memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
+				kern->q8p_tile(nr, in4, xc, zero + r0, sx + r0, panel, 1, sump, swp, tmp, BERT_Q8P_PANEL);
+				for (int r = 0; r < nr; r++)
+					memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));
+			}
+		}
+	}
+}
+
+int
+bcore_f16_blis_rows(void)
+{
+	return active()->f16_blis_rows;
 }
 
 void
@@ -522,12 +756,14 @@ bcore_f16p_widen(const uint16_t *w, int n, int k, float *b)
 	}
 }
 
+/* the most any variant takes: K transposed (d rows of T rounded up to 16)
+ * and the scores of ATT_ROWS_AVX512 query rows */
 size_t
 bcore_attention_scratch(int T, int d)
 {
-	size_t		Tp = ((size_t) T + 7) & ~(size_t) 7;
+	size_t		Tp = ((size_t) T + 15) & ~(size_t) 15;
 
-	return ((size_t) d + 1) * Tp;
+	return ((size_t) d + ATT_ROWS_AVX512) * Tp;
 }
 
 void

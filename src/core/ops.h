@@ -74,6 +74,24 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 
 /*
+ * Linear layers on Q8P weights (model_format.h).  bcore_quantize_rows8:
+ * each row r of x (rows x k, stride ldx), multiplied channel by channel by
+ * mult if not NULL, to xq (rows x bcore_q8p_in(k) bytes, 0 past k, in the
+ * order bcore_linear_q8p reads them: ops_impl.h): unsigned 8 bits over the
+ * row's range [min(0, lo), max(0, hi)], so x ~= scale[r] (q - zero[r]).  bcore_linear_q8p: c (m x n, stride ldc) +=
+ * sx[i] sw[j] (sum_t xq[i][t] wq[j][t] - zero[i] wsum[j]), wq the weight's
+ * signed bytes, wsum[j] the sum of its channel's, k <= BERT_QK_MAX.  The
+ * sums are exact integers, then each output gets one conversion to float
+ * and one fused multiply-add, the same on every variant: the same bits.
+ * threads > 1 shares the panels out on OpenMP threads.
+ */
+void		bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
+								uint8_t *xq, int32_t *zero, float *scale);
+void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
+							const float *sx, const int8_t *w, const float *wsum,
+							const float *sw, float *c, int ldc, int threads);
+
+/*
  * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=
  * x (m x k, stride ldx) W^T, W [n, k] packed in panels of BERT_F16P_PANEL
  * output channels.  Each output is a chain of fused multiply-adds in order
@@ -82,6 +100,14 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  */
 void		bcore_linear_f16(int m, int n, int k, const float *x, int ldx,
 							const uint16_t *w, float *c, int ldc, int threads);
+
+/*
+ * From this many rows a linear layer on F16P weights is faster on BLIS after
+ * widening them to fp32 (bcore_f16p_widen) than on bcore_linear_f16, with
+ * the kernels in use: 512 for the AVX2 and portable ones, never (INT_MAX)
+ * for the AVX-512 ones.
+ */
+int			bcore_f16_blis_rows(void);
 
 /* W^T of an F16P weight W [n, k] as fp32: b[t * n + j] = W[j][t]. */
 void		bcore_f16p_widen(const uint16_t *w, int n, int k, float *b);
@@ -101,14 +127,17 @@ void		bcore_erf(float *x, size_t n);
 void		bcore_exp(float *x, size_t n);
 
 /*
- * fill_rows, layernorm, gelu, gelu_tanh, tanh, softmax_rows, attention, erf,
- * exp and linear_f16 run the variant for this CPU, chosen on first use: "avx512",
- * "avx2" or "scalar" (portable C on libm).  They agree to about 1e-7; each gives the
- * same bits from run to run.
+ * The kernels run the variant for this CPU, chosen on first use:
+ * "avx512-vnni", "avx512", "avx2-vnni", "avx2" or "scalar" (portable C on
+ * libm), or the one the environment variable BERT_KERNELS names if the CPU
+ * runs it.  The float kernels agree to about 1e-7, the products on F16P
+ * and quantised weights bit for bit; each gives the same bits from run to
+ * run.  The -vnni variants are their base with the int8 products on the
+ * integer dot-product instructions (AVX512-VNNI, AVX-VNNI).
  */
 const char *bcore_kernels_isa(void);
 
-/* Switch variant: "avx512", "avx2", "scalar", or NULL for the CPU's best.
+/* Switch variant: one of the names above, or NULL for the CPU's best.
  * Returns 0, or -1 (and changes nothing) if this CPU cannot run it.  For
  * tests and benchmarks; not thread-safe. */
 int			bcore_kernels_use(const char *isa);

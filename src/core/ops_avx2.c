@@ -568,6 +568,7 @@ f16_tile_rows_avx2(const int rows, int k, const float *x, int ldx,
 				   const uint16_t *panel, float *c, int ldc)
 {
 	__m256		acc[F16_TILE_ROWS][2];
+	const uint16_t *next = panel + (size_t) k * BERT_F16P_PANEL;
 
 #pragma GCC unroll 8
 	for (int r = 0; r < rows; r++)
@@ -580,6 +581,10 @@ f16_tile_rows_avx2(const int rows, int k, const float *x, int ldx,
 		const uint16_t *p = panel + (size_t) t * BERT_F16P_PANEL;
 		__m256		w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p));
 		__m256		w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (p + 8)));
+
+		/* the next panel into L2 meanwhile, a line every other step */
+		if (t % 2 == 0)
+			_mm_prefetch((const char *) (next + (size_t) t * BERT_F16P_PANEL), _MM_HINT_T1);
 
 #pragma GCC unroll 8
 		for (int r = 0; r < rows; r++)
@@ -600,31 +605,39 @@ f16_tile_rows_avx2(const int rows, int k, const float *x, int ldx,
 
 AVX2 void
 f16_tile_avx2(int rows, int k, const float *x, int ldx, const uint16_t *panel,
-			  float *c, int ldc)
+			  int panels, float *c, int ldc)
 {
-	for (; rows >= F16_TILE_ROWS; rows -= F16_TILE_ROWS)
+	for (int p = 0; p < panels; p++)
 	{
-		f16_tile_rows_avx2(F16_TILE_ROWS, k, x, ldx, panel, c, ldc);
-		x += (size_t) F16_TILE_ROWS * ldx;
-		c += (size_t) F16_TILE_ROWS * ldc;
-	}
-	switch (rows)
-	{
-		case 5:
-			f16_tile_rows_avx2(5, k, x, ldx, panel, c, ldc);
-			break;
-		case 4:
-			f16_tile_rows_avx2(4, k, x, ldx, panel, c, ldc);
-			break;
-		case 3:
-			f16_tile_rows_avx2(3, k, x, ldx, panel, c, ldc);
-			break;
-		case 2:
-			f16_tile_rows_avx2(2, k, x, ldx, panel, c, ldc);
-			break;
-		case 1:
-			f16_tile_rows_avx2(1, k, x, ldx, panel, c, ldc);
-			break;
+		const float *xr = x;
+		float	   *cr = c + p * BERT_F16P_PANEL;
+		int			left = rows;
+
+		for (; left >= F16_TILE_ROWS; left -= F16_TILE_ROWS)
+		{
+			f16_tile_rows_avx2(F16_TILE_ROWS, k, xr, ldx, panel, cr, ldc);
+			xr += (size_t) F16_TILE_ROWS * ldx;
+			cr += (size_t) F16_TILE_ROWS * ldc;
+		}
+		switch (left)
+		{
+			case 5:
+				f16_tile_rows_avx2(5, k, xr, ldx, panel, cr, ldc);
+				break;
+			case 4:
+				f16_tile_rows_avx2(4, k, xr, ldx, panel, cr, ldc);
+				break;
+			case 3:
+				f16_tile_rows_avx2(3, k, xr, ldx, panel, cr, ldc);
+				break;
+			case 2:
+				f16_tile_rows_avx2(2, k, xr, ldx, panel, cr, ldc);
+				break;
+			case 1:
+				f16_tile_rows_avx2(1, k, xr, ldx, panel, cr, ldc);
+				break;
+		}
+		panel += (size_t) k * BERT_F16P_PANEL;
 	}
 }
 
@@ -633,6 +646,260 @@ f16_widen16_avx2(const uint16_t *h, float *f)
 {
 	_mm256_storeu_ps(f, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) h)));
 	_mm256_storeu_ps(f + 8, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (h + 8))));
+}
+
+/*
+ * Activations for Q8P products (ops.c quantize_rows8_scalar): the same
+ * products, roundings (cvtps2dq, to nearest even, as lrintf) and clamp
+ * (packus), 32 at a time; the packs keep 128-bit lanes apart, so the
+ * bytes are put back in order.
+ */
+AVX2 void
+quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
+					uint8_t *xq, int32_t *zero, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		uint8_t		q[BERT_QK_MAX];
+		__m256		vlo = _mm256_setzero_ps(),
+					vhi = _mm256_setzero_ps(),
+					vinv;
+		__m256i		vz;
+		float		lo,
+					hi,
+					inv;
+		int32_t		z;
+		int			i = 0;
+
+#define Y8(at) (mult ? _mm256_mul_ps(_mm256_loadu_ps(xr + (at)), _mm256_loadu_ps(mult + (at))) \
+				: _mm256_loadu_ps(xr + (at)))
+		/* y first: MINPS and MAXPS return their second operand if either is NaN */
+		for (; i + 8 <= k; i += 8)
+		{
+			__m256		y = Y8(i);
+
+			vlo = _mm256_min_ps(y, vlo);
+			vhi = _mm256_max_ps(y, vhi);
+		}
+		lo = -hmax_avx2(_mm256_sub_ps(_mm256_setzero_ps(), vlo));
+		hi = hmax_avx2(vhi);
+		for (; i < k; i++)
+		{
+			float		y = mult ? xr[i] * mult[i] : xr[i];
+
+			lo = y < lo ? y : lo;
+			hi = y > hi ? y : hi;
+		}
+		scale[r] = (hi - lo) / 255.0f;
+		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		vinv = SPLAT(inv);
+		vz = _mm256_set1_epi32(z);
+		for (i = 0; i + 32 <= k; i += 32)
+		{
+			__m256i		a = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i), vinv)), vz),
+						b = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 8), vinv)), vz),
+						c = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 16), vinv)), vz),
+						d = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 24), vinv)), vz);
+
+			/* packs: signed saturation to 16 bits, packus: unsigned to 8 */
+			_mm256_storeu_si256((__m256i *) (q + i),
+								_mm256_permutevar8x32_epi32(_mm256_packus_epi16(_mm256_packs_epi32(a, b),
+																				_mm256_packs_epi32(c, d)), order));
+		}
+#undef Y8
+		for (; i < k; i++)
+		{
+			float		y = mult ? xr[i] * mult[i] : xr[i];
+			long		v = lrintf(y * inv) + z;
+
+			q[i] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+		for (; i < in4; i++)
+			q[i] = 0;
+		q8p_place_row(q, rows, in4, r, xq);
+	}
+}
+
+/* four bytes of an activation row, as one 32-bit lane */
+static inline int32_t
+load4(const uint8_t *p)
+{
+	int32_t		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * c[0 .. 8) += sx sw (acc - zero wsum), as q8p_tile_scalar finishes: the
+ * exact integer, one conversion, one product of the scales, one fused
+ * multiply-add.
+ */
+static inline AVX2 void
+q8p_finish8_avx2(float *c, __m256i acc, int32_t zero, float sx, const float *wsum,
+				 const float *sw)
+{
+	__m256i		off = _mm256_mullo_epi32(_mm256_set1_epi32(zero), _mm256_cvtps_epi32(_mm256_loadu_ps(wsum)));
+	__m256		d = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, off));
+
+	_mm256_storeu_ps(c, _mm256_fmadd_ps(d, _mm256_mul_ps(SPLAT(sx), _mm256_loadu_ps(sw)),
+										_mm256_loadu_ps(c)));
+}
+
+/*
+ * Q8P tile without VNNI: per group of 4 inputs, a panel's 16 channels x 4
+ * bytes widen (sign extended) to 4 vectors of 16-bit, the row's 4
+ * activations (zero extended, repeated) meet them in pmaddwd, each lane
+ * summing 2 products; lanes pair up (hadd) at the end.  Exact integer sums
+ * like every variant; about as many products per instruction as the F16P
+ * tile.
+ */
+static inline __attribute__((always_inline)) AVX2 void
+q8p_tile_rows_avx2(const int rows, int in4, const uint8_t *xq, int n, const int32_t *zero,
+				   const float *sx, const int8_t *panel, const float *wsum,
+				   const float *sw, float *c, int ldc)
+{
+	__m256i		acc[Q8P_TILE_ROWS_AVX2][4];
+
+#pragma GCC unroll 2
+	for (int r = 0; r < rows; r++)
+		acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_setzero_si256();
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
+	{
+		const int8_t *p = panel + (size_t) g * BERT_Q8P_PANEL;
+		__m256i		w[4];
+
+#pragma GCC unroll 4
+		for (int i = 0; i < 4; i++)
+			w[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (p + 16 * i)));
+#pragma GCC unroll 2
+		for (int r = 0; r < rows; r++)
+		{
+			__m256i		a = _mm256_cvtepu8_epi16(_mm_set1_epi32(load4(xq + (size_t) g * n + r * 4)));
+
+#pragma GCC unroll 4
+			for (int i = 0; i < 4; i++)
+				acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(w[i], a));
+		}
+	}
+#pragma GCC unroll 2
+	for (int r = 0; r < rows; r++)
+	{
+		/* lanes: channel pairs of partial sums; hadd and put the channels in order */
+		__m256i		lo = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8),
+					hi = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
+
+		q8p_finish8_avx2(c + (size_t) r * ldc, lo, zero[r], sx[r], wsum, sw);
+		q8p_finish8_avx2(c + (size_t) r * ldc + 8, hi, zero[r], sx[r], wsum + 8, sw + 8);
+	}
+}
+
+AVX2 void
+q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+			  const float *sx, const int8_t *panel, int panels,
+			  const float *wsum, const float *sw, float *c, int ldc)
+{
+	for (int p = 0; p < panels; p++)
+	{
+		const int8_t *pp = panel + (size_t) p * in4 * BERT_Q8P_PANEL;
+		int			o = p * BERT_Q8P_PANEL;
+		int			r = 0;
+
+		for (; r + 2 <= rows; r += 2)
+			q8p_tile_rows_avx2(2, in4, xq + r * 4, rows, zero + r, sx + r, pp,
+							   wsum + o, sw + o, c + (size_t) r * ldc + o, ldc);
+		if (r < rows)
+			q8p_tile_rows_avx2(1, in4, xq + r * 4, rows, zero + r, sx + r, pp,
+							   wsum + o, sw + o, c + (size_t) r * ldc + o, ldc);
+	}
+}
+
+/*
+ * Q8P tile on AVX-VNNI (vpdpbusd on ymm, 16 registers): up to
+ * Q8P_TILE_ROWS_AVXVNNI rows x one panel, two vectors of 8 channels per
+ * row; per group of 4 inputs each row's 4 activations, broadcast, meet
+ * the panel's bytes in one vpdpbusd per vector.
+ */
+#define AVXVNNI __attribute__((target("avxvnni,avx2,fma,f16c")))
+
+/* acc + vpdpbusd(a, w), written out: see dpbusd_avx512 in ops_avx512.c */
+static inline __attribute__((always_inline)) AVXVNNI __m256i
+dpbusd_avxvnni(__m256i acc, __m256i a, __m256i w)
+{
+	__asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
+	return acc;
+}
+
+static inline __attribute__((always_inline)) AVXVNNI void
+q8p_tile_rows_avxvnni(const int rows, int in4, const uint8_t *xq, int n, const int32_t *zero,
+					  const float *sx, const int8_t *panel, const float *wsum,
+					  const float *sw, float *c, int ldc)
+{
+	__m256i		acc0[Q8P_TILE_ROWS_AVXVNNI],
+				acc1[Q8P_TILE_ROWS_AVXVNNI];
+	const int8_t *next = panel + (size_t) in4 * BERT_Q8P_PANEL;
+
+#pragma GCC unroll 6
+	for (int r = 0; r < rows; r++)
+		acc0[r] = acc1[r] = _mm256_setzero_si256();
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
+	{
+		const int8_t *p = panel + (size_t) g * BERT_Q8P_PANEL;
+		__m256i		w0 = _mm256_loadu_si256((const __m256i *) p),
+					w1 = _mm256_loadu_si256((const __m256i *) (p + 32));
+
+		_mm_prefetch((const char *) (next + (size_t) g * BERT_Q8P_PANEL), _MM_HINT_T1);
+#pragma GCC unroll 6
+		for (int r = 0; r < rows; r++)
+		{
+			__m256i		a = _mm256_set1_epi32(load4(xq + (size_t) g * n + r * 4));
+
+			acc0[r] = dpbusd_avxvnni(acc0[r], a, w0);
+			acc1[r] = dpbusd_avxvnni(acc1[r], a, w1);
+		}
+	}
+#pragma GCC unroll 6
+	for (int r = 0; r < rows; r++)
+	{
+		q8p_finish8_avx2(c + (size_t) r * ldc, acc0[r], zero[r], sx[r], wsum, sw);
+		q8p_finish8_avx2(c + (size_t) r * ldc + 8, acc1[r], zero[r], sx[r], wsum + 8, sw + 8);
+	}
+}
+
+AVXVNNI void
+q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+				 const float *sx, const int8_t *panel, int panels,
+				 const float *wsum, const float *sw, float *c, int ldc)
+{
+	for (int p = 0; p < panels; p++)
+	{
+		const int8_t *pp = panel + (size_t) p * in4 * BERT_Q8P_PANEL;
+		int			o = p * BERT_Q8P_PANEL;
+		int			left = rows,
+					r = 0;
+		int			tiles = (rows + Q8P_TILE_ROWS_AVXVNNI - 1) / Q8P_TILE_ROWS_AVXVNNI;
+
+		for (int i = 0; i < tiles; i++)
+		{
+			int			n = left / (tiles - i) + (left % (tiles - i) != 0);
+			const uint8_t *x = xq + r * 4;
+			float	   *cc = c + (size_t) r * ldc + o;
+
+			switch (n)
+			{
+#define TILE(R) case R: q8p_tile_rows_avxvnni(R, in4, x, rows, zero + r, sx + r, pp, wsum + o, sw + o, cc, ldc); break;
+					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+#undef TILE
+			}
+			left -= n;
+			r += n;
+		}
+	}
 }
 
 #endif							/* BERT_SIMD */

@@ -2,9 +2,8 @@
  * ops_avx512.c — the kernels' AVX-512 variants (F, DQ, BW, VL), 16 floats a
  * vector: ops_avx2.c line for line, 16 wide, with mask registers for the
  * tails, so that a diff of the two shows exactly where they differ.  The
- * kernels that have no 16-wide form here (attention, the int8 and
- * half-precision products) are the AVX2 ones: ops.c's AVX-512 table says
- * which.
+ * kernels that have no 16-wide form here are the AVX2 ones: ops.c's AVX-512
+ * table says which.
  *
  * Built for baseline x86-64 like the rest of the core: each function
  * carries its target, and ops.c calls them only on a CPU that has it.
@@ -318,6 +317,386 @@ softmax_rows_avx512(float *x, int rows, int n, int ld)
 		if (i < n)
 			_mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), e));
 	}
+}
+
+/*
+ * Attention, AVX-512: K transposed once per head into scratch (d rows of Tp
+ * = T rounded up to 16, zero padded), then query rows in groups of up to
+ * ATT_ROWS_AVX512: their scores are broadcast-and-FMA along the keys, two
+ * vectors of 16 keys at a time, softmax, then their context rows
+ * broadcast-and-FMA along the head's columns, two vectors at a time.  A
+ * group keeps 2 x rows independent chains of FMAs in flight where the AVX2
+ * code, a row at a time, waits on the latency of one to four.  Each score
+ * and each output is one chain in order of c or of the keys, whatever the
+ * group, so a row's result does not depend on its neighbours.  d must be a
+ * multiple of 16; other widths take the AVX2 code.
+ */
+static inline __attribute__((always_inline)) AVX512 void
+attention_rows_avx512(const int rows, const float *q, const float *kt, const float *v,
+					  int ld, int T, int Tp, int d, float scale, float *o, int ldo,
+					  float *s)
+{
+	__m512		a0[ATT_ROWS_AVX512],
+				a1[ATT_ROWS_AVX512];
+
+	/* scores: s[r][j] = scale sum_c q[r][c] kt[c][j], 32 keys at a time */
+	for (int j = 0; j < Tp; j += 32)
+	{
+		int			two = j + 16 < Tp;
+
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+			a0[r] = a1[r] = _mm512_setzero_ps();
+		for (int c = 0; c < d; c++)
+		{
+			__m512		k0 = _mm512_loadu_ps(kt + (size_t) c * Tp + j);
+			__m512		k1 = two ? _mm512_loadu_ps(kt + (size_t) c * Tp + j + 16) : k0;
+
+#pragma GCC unroll 8
+			for (int r = 0; r < rows; r++)
+			{
+				__m512		b = _mm512_set1_ps(q[(size_t) r * ld + c]);
+
+				a0[r] = _mm512_fmadd_ps(b, k0, a0[r]);
+				a1[r] = _mm512_fmadd_ps(b, k1, a1[r]);
+			}
+		}
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+		{
+			_mm512_storeu_ps(s + (size_t) r * Tp + j, _mm512_mul_ps(a0[r], SPLAT(scale)));
+			if (two)
+				_mm512_storeu_ps(s + (size_t) r * Tp + j + 16, _mm512_mul_ps(a1[r], SPLAT(scale)));
+		}
+	}
+	softmax_rows_avx512(s, rows, T, Tp);
+
+	/* context: o[r][c] = sum_t s[r][t] v[t][c], 32 columns at a time */
+	for (int c = 0; c < d; c += 32)
+	{
+		int			two = c + 16 < d;
+
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+			a0[r] = a1[r] = _mm512_setzero_ps();
+		for (int t = 0; t < T; t++)
+		{
+			__m512		v0 = _mm512_loadu_ps(v + (size_t) t * ld + c);
+			__m512		v1 = two ? _mm512_loadu_ps(v + (size_t) t * ld + c + 16) : v0;
+
+#pragma GCC unroll 8
+			for (int r = 0; r < rows; r++)
+			{
+				__m512		b = _mm512_set1_ps(s[(size_t) r * Tp + t]);
+
+				a0[r] = _mm512_fmadd_ps(b, v0, a0[r]);
+				a1[r] = _mm512_fmadd_ps(b, v1, a1[r]);
+			}
+		}
+#pragma GCC unroll 8
+		for (int r = 0; r < rows; r++)
+		{
+			_mm512_storeu_ps(o + (size_t) r * ldo + c, a0[r]);
+			if (two)
+				_mm512_storeu_ps(o + (size_t) r * ldo + c + 16, a1[r]);
+		}
+	}
+}
+
+AVX512 void
+attention_avx512(const float *q, const float *k, const float *v, int ld,
+				 int T, int d, float scale, float *o, int ldo, float *scratch)
+{
+	int			Tp = (T + 15) & ~15;
+	float	   *kt = scratch;
+	float	   *s = scratch + (size_t) d * Tp;
+
+	if (d % 16 != 0)
+	{
+		attention_avx2(q, k, v, ld, T, d, scale, o, ldo, scratch);
+		return;
+	}
+	for (int j = 0; j < T; j++)
+		for (int c = 0; c < d; c++)
+			kt[(size_t) c * Tp + j] = k[(size_t) j * ld + c];
+	for (int c = 0; c < d; c++)
+		for (int j = T; j < Tp; j++)
+			kt[(size_t) c * Tp + j] = 0.0f;
+
+	for (int i = 0; i < T; i += ATT_ROWS_AVX512)
+	{
+		const float *qi = q + (size_t) i * ld;
+		float	   *oi = o + (size_t) i * ldo;
+
+		switch (T - i < ATT_ROWS_AVX512 ? T - i : ATT_ROWS_AVX512)
+		{
+#define ROWS(R) case R: attention_rows_avx512(R, qi, kt, v, ld, T, Tp, d, scale, oi, ldo, s); break;
+				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8)
+#undef ROWS
+		}
+	}
+}
+
+/*
+ * The F16P tile, 16 wide: rows x panels accumulators (12 x 2 or 16 x 1) of
+ * 16 outputs each in registers; per step of t, each panel's 16 halves
+ * become one vector of floats and each row's x[r][t] is broadcast into one
+ * FMA with each.  The AVX2 tile needs two FMAs per panel, row and step and
+ * reuses a widened panel row 6 times; this one needs one and reuses each 12
+ * or 16 times, each broadcast twice (bench/linear: 12 x 2 beat 16 x 1 by
+ * 10-15 %, at 150-215 GFLOP/s on one Zen 5 core, from 26 rows on).
+ */
+static inline __attribute__((always_inline)) AVX512 void
+f16_tile_rows_avx512(const int rows, const int panels, int k, const float *x, int ldx,
+					 const uint16_t *panel, float *c, int ldc)
+{
+	__m512		acc[F16_TILE_ROWS1_AVX512][F16_TILE_PANELS];
+	const uint16_t *p1 = panel + (size_t) k * BERT_F16P_PANEL;
+	const uint16_t *next = panel + (size_t) panels * k * BERT_F16P_PANEL;
+
+#pragma GCC unroll 16
+	for (int r = 0; r < rows; r++)
+#pragma GCC unroll 2
+		for (int p = 0; p < panels; p++)
+			acc[r][p] = _mm512_loadu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL);
+	for (int t = 0; t < k; t++)
+	{
+		__m512		w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (panel + (size_t) t * BERT_F16P_PANEL)));
+		__m512		w1 = panels > 1 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (p1 + (size_t) t * BERT_F16P_PANEL))) : w0;
+
+		_mm_prefetch((const char *) (next + (size_t) t * 32), _MM_HINT_T1);
+
+#pragma GCC unroll 16
+		for (int r = 0; r < rows; r++)
+		{
+			__m512		a = _mm512_set1_ps(x[(size_t) r * ldx + t]);
+
+			acc[r][0] = _mm512_fmadd_ps(a, w0, acc[r][0]);
+			if (panels > 1)
+				acc[r][1] = _mm512_fmadd_ps(a, w1, acc[r][1]);
+		}
+	}
+#pragma GCC unroll 16
+	for (int r = 0; r < rows; r++)
+#pragma GCC unroll 2
+		for (int p = 0; p < panels; p++)
+			_mm512_storeu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL, acc[r][p]);
+}
+
+/* rows cut into as few tiles as fit, of sizes as even as can be (26 = 9 + 9 + 8) */
+AVX512 void
+f16_tile_avx512(int rows, int k, const float *x, int ldx, const uint16_t *panel,
+				int panels, float *c, int ldc)
+{
+	int			most = panels > 1 ? F16_TILE_ROWS_AVX512 : F16_TILE_ROWS1_AVX512;
+	int			tiles = (rows + most - 1) / most;
+
+	for (int i = 0; i < tiles; i++)
+	{
+		int			n = rows / (tiles - i) + (rows % (tiles - i) != 0);
+
+		if (panels > 1)
+			switch (n)
+			{
+#define TILE(R) case R: f16_tile_rows_avx512(R, 2, k, x, ldx, panel, c, ldc); break;
+					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+					TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+			}
+		else
+			switch (n)
+			{
+#define TILE(R) case R: f16_tile_rows_avx512(R, 1, k, x, ldx, panel, c, ldc); break;
+					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
+					TILE(9) TILE(10) TILE(11) TILE(12) TILE(13) TILE(14) TILE(15) TILE(16)
+#undef TILE
+			}
+		rows -= n;
+		x += (size_t) n * ldx;
+		c += (size_t) n * ldc;
+	}
+}
+
+AVX512 void
+f16_widen16_avx512(const uint16_t *h, float *f)
+{
+	_mm512_storeu_ps(f, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) h)));
+}
+
+/* Activations for Q8P products: quantize_rows8_avx2, 16 wide, the clamp
+ * by max and min, the bytes written by vpmovdb. */
+AVX512 void
+quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
+					  uint8_t *xq, int32_t *zero, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	int			body = k & ~15;
+	__mmask16	m = tail_avx512(k - body);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		uint8_t		q[BERT_QK_MAX];
+		__m512		vlo = _mm512_setzero_ps(),
+					vhi = _mm512_setzero_ps(),
+					vinv;
+		__m512i		vz;
+		float		lo,
+					hi,
+					inv;
+		int32_t		z;
+		int			i;
+
+#define Y16(at) (mult ? _mm512_mul_ps(_mm512_loadu_ps(xr + (at)), _mm512_loadu_ps(mult + (at))) \
+				 : _mm512_loadu_ps(xr + (at)))
+#define Y16M(at) (mult ? _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + (at)), _mm512_maskz_loadu_ps(m, mult + (at))) \
+				  : _mm512_maskz_loadu_ps(m, xr + (at)))
+		/* y first: MINPS and MAXPS return their second operand if either is NaN */
+		for (i = 0; i < body; i += 16)
+		{
+			__m512		y = Y16(i);
+
+			vlo = _mm512_min_ps(y, vlo);
+			vhi = _mm512_max_ps(y, vhi);
+		}
+		if (i < k)
+		{
+			__m512		y = Y16M(i);
+
+			vlo = _mm512_min_ps(y, vlo);
+			vhi = _mm512_max_ps(y, vhi);
+		}
+		lo = -hmax_avx512(_mm512_sub_ps(_mm512_setzero_ps(), vlo));
+		hi = hmax_avx512(vhi);
+		scale[r] = (hi - lo) / 255.0f;
+		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		vinv = SPLAT(inv);
+		vz = _mm512_set1_epi32(z);
+#define Q16(y) _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps((y), vinv)), vz), \
+												 _mm512_setzero_si512()), _mm512_set1_epi32(255))
+		for (i = 0; i < body; i += 16)
+			_mm_storeu_si128((__m128i *) (q + i), _mm512_cvtepi32_epi8(Q16(Y16(i))));
+		if (i < k)
+			_mm512_mask_cvtepi32_storeu_epi8(q + i, m, Q16(Y16M(i)));
+#undef Q16
+#undef Y16
+#undef Y16M
+		for (i = k; i < in4; i++)
+			q[i] = 0;
+		q8p_place_row(q, rows, in4, r, xq);
+	}
+}
+
+/*
+ * The Q8P tile on AVX512-VNNI: rows x panels (12 x 2 at most) accumulators
+ * of 16 channels; per group of 4 inputs, each row's 4 activations,
+ * broadcast, meet each panel's 64 bytes in one vpdpbusd (64 products);
+ * the next panels are prefetched into L2 meanwhile.  The finish is
+ * q8p_tile_scalar's: the exact integer, one conversion, one fused
+ * multiply-add.
+ */
+#define AVX512VNNI __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+static inline int32_t
+load4_avx512(const uint8_t *p)
+{
+	int32_t		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* c[0 .. 16) += sx sw (acc - zero wsum): the exact integer, one
+ * conversion, one product of the scales, one fused multiply-add */
+static inline __attribute__((always_inline)) AVX512VNNI void
+q8p_finish16_avx512(float *c, __m512i acc, __m512i zero, __m512 sx, const float *wsum,
+					const float *sw)
+{
+	__m512i		off = _mm512_mullo_epi32(zero, _mm512_cvtps_epi32(_mm512_loadu_ps(wsum)));
+	__m512		d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, off));
+
+	_mm512_storeu_ps(c, _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)), _mm512_loadu_ps(c)));
+}
+
+/*
+ * acc + the dot products of a's and w's 4-byte groups (vpdpbusd), written
+ * out: GCC 12 gives the intrinsic's accumulator a register of its own and
+ * copies it in and out around every instruction (3 instructions for 1).
+ */
+static inline __attribute__((always_inline)) AVX512VNNI __m512i
+dpbusd_avx512(__m512i acc, __m512i a, __m512i w)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+	return acc;
+}
+
+static inline __attribute__((always_inline)) AVX512VNNI void
+q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_t *xq,
+						 const int32_t *zero, const float *sx, const int8_t *panel,
+						 const float *wsum, const float *sw, float *c, int ldc)
+{
+	/* two arrays, not one of pairs: GCC 12 keeps these in registers */
+	__m512i		acc0[Q8P_CHUNK_ROWS],
+				acc1[Q8P_CHUNK_ROWS];
+	const int8_t *p1 = panel + (size_t) in4 * BERT_Q8P_PANEL;
+	const int8_t *next = panel + (size_t) panels * in4 * BERT_Q8P_PANEL;
+
+#pragma GCC unroll 12
+	for (int r = 0; r < rows; r++)
+		acc0[r] = acc1[r] = _mm512_setzero_si512();
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
+	{
+		__m512i		w0 = _mm512_loadu_si512(panel + (size_t) g * BERT_Q8P_PANEL);
+		__m512i		w1 = panels > 1 ? _mm512_loadu_si512(p1 + (size_t) g * BERT_Q8P_PANEL) : w0;
+
+		_mm_prefetch((const char *) (next + (size_t) g * BERT_Q8P_PANEL * panels), _MM_HINT_T1);
+		if (panels > 1)
+			_mm_prefetch((const char *) (next + (size_t) g * BERT_Q8P_PANEL * panels + 64), _MM_HINT_T1);
+#pragma GCC unroll 12
+		for (int r = 0; r < rows; r++)
+		{
+			__m512i		a = _mm512_set1_epi32(load4_avx512(xq + (size_t) g * rows + r * 4));
+
+			acc0[r] = dpbusd_avx512(acc0[r], a, w0);
+			if (panels > 1)
+				acc1[r] = dpbusd_avx512(acc1[r], a, w1);
+		}
+	}
+#pragma GCC unroll 12
+	for (int r = 0; r < rows; r++)
+	{
+		__m512i		z = _mm512_set1_epi32(zero[r]);
+		__m512		s = SPLAT(sx[r]);
+
+		q8p_finish16_avx512(c + (size_t) r * ldc, acc0[r], z, s, wsum, sw);
+		if (panels > 1)
+			q8p_finish16_avx512(c + (size_t) r * ldc + BERT_Q8P_PANEL, acc1[r], z, s,
+								wsum + BERT_Q8P_PANEL, sw + BERT_Q8P_PANEL);
+	}
+}
+
+AVX512VNNI void
+q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+					const float *sx, const int8_t *panel, int panels,
+					const float *wsum, const float *sw, float *c, int ldc)
+{
+	if (panels > 1)
+		switch (rows)
+		{
+#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 2, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
+				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+		}
+	else
+		switch (rows)
+		{
+#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 1, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
+				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+		}
 }
 
 #endif							/* BERT_SIMD */

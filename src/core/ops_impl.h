@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ops.h"
 
@@ -36,9 +37,17 @@ typedef struct BertKernels
 								  int16_t *xq, float *scale);
 	void		(*linear_i16) (int m, int n, int k, const int16_t *xq, const float *sx,
 							   const int16_t *wq, const float *sw, float *c, int ldc);
+	/* panels (1 or F16_TILE_PANELS) consecutive F16P panels */
 	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
-							 const uint16_t *panel, float *c, int ldc);
+							 const uint16_t *panel, int panels, float *c, int ldc);
 	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
+	void		(*quantize_rows8) (const float *x, int rows, int k, int ldx, const float *mult,
+								   uint8_t *xq, int32_t *zero, float *scale);
+	/* c[r][0 .. 16 panels) of rows r of xq (in4 bytes each) */
+	void		(*q8p_tile) (int rows, int in4, const uint8_t *xq, const int32_t *zero,
+							 const float *sx, const int8_t *panel, int panels,
+							 const float *wsum, const float *sw, float *c, int ldc);
+	int			f16_blis_rows;	/* bcore_f16_blis_rows() */
 } BertKernels;
 
 /*
@@ -53,6 +62,9 @@ void		attention_scalar(const float *q, const float *k, const float *v, int ld,
 							 int T, int d, float scale, float *o, int ldo, float *scratch);
 void		linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 							  const int16_t *wq, const float *sw, float *c, int ldc);
+void		q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+							const float *sx, const int8_t *panel, int panels,
+							const float *wsum, const float *sw, float *c, int ldc);
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define BERT_SIMD 1
@@ -75,8 +87,16 @@ void		quantize_rows_avx2(const float *x, int rows, int k, int ldx,
 void		linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 void		f16_tile_avx2(int rows, int k, const float *x, int ldx,
-						  const uint16_t *panel, float *c, int ldc);
+						  const uint16_t *panel, int panels, float *c, int ldc);
 void		f16_widen16_avx2(const uint16_t *h, float *f);
+void		quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
+								uint8_t *xq, int32_t *zero, float *scale);
+void		q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+						  const float *sx, const int8_t *panel, int panels,
+						  const float *wsum, const float *sw, float *c, int ldc);
+void		q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+							 const float *sx, const int8_t *panel, int panels,
+							 const float *wsum, const float *sw, float *c, int ldc);
 
 /* ops_avx512.c: the same kernels where a 16-wide form exists; the table in
  * ops.c takes the AVX2 form for the others */
@@ -90,15 +110,115 @@ void		fill_rows_avx512(float *x, int rows, int n, const float *bias,
 void		layernorm_avx512(float *x, int rows, int n, const float *g,
 							 const float *b, float eps);
 void		softmax_rows_avx512(float *x, int rows, int n, int ld);
+void		attention_avx512(const float *q, const float *k, const float *v, int ld,
+							 int T, int d, float scale, float *o, int ldo, float *scratch);
+void		f16_tile_avx512(int rows, int k, const float *x, int ldx,
+							const uint16_t *panel, int panels, float *c, int ldc);
+void		f16_widen16_avx512(const uint16_t *h, float *f);
+void		quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
+								  uint8_t *xq, int32_t *zero, float *scale);
+void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
+								const float *sx, const int8_t *panel, int panels,
+								const float *wsum, const float *sw, float *c, int ldc);
 #endif							/* x86-64 */
 
 #pragma GCC visibility pop
 
 /*
  * The F16P tile: rows x 16 outputs in registers, at most F16_TILE_ROWS rows
- * at a time; bcore_linear_f16 blocks rows in multiples of it.
+ * at a time (AVX2); bcore_linear_f16 blocks rows in multiples of it and
+ * hands a tile up to F16_TILE_PANELS panels side by side.  AVX-512 holds
+ * 12 rows x 2 panels (24 of its 32 registers), 16 rows x 1 panel.
  */
 #define F16_TILE_ROWS 6
+
+/*
+ * Below this many rows the AVX2 tile beats BLIS on widened weights; from
+ * it, BLIS's packed path wins (on Zen 3, bench/encode: +20-30 % one
+ * sentence a call, level at batches of 60 and 256).  The AVX-512 tile beats
+ * BLIS skx at every size (bench/linear on Zen 5: 180-200 against 150-175
+ * GFLOP/s at 1024 rows; bench/encode, batches of 256: +10-15 % tokens per
+ * CPU second), so it never hands over.
+ */
+#define F16_BLIS_ROWS_AVX2 512
+#define F16_TILE_PANELS 2
+#define F16_TILE_ROWS_AVX512 12
+#define F16_TILE_ROWS1_AVX512 16
+
+/*
+ * Quantised activations for the Q8P products (ops.h): rows in blocks that
+ * stay in L2, each block cut into chunks of at most Q8P_CHUNK_ROWS rows,
+ * as even as can be (26 = 9 + 9 + 8); a chunk of n rows starts where its
+ * first row would (row x in4 bytes) and holds group g of its row r at
+ * bytes (g n + r) 4, so that a tile reads the rows it broadcasts from one
+ * pointer at fixed offsets (12 row pointers would spill: GCC then keeps the
+ * accumulators on the stack).  A tile takes one chunk: at most
+ * Q8P_CHUNK_ROWS rows x 2 panels on AVX512-VNNI, 6 rows x 1 panel at a
+ * time on AVX-VNNI (16 ymm registers), 2 x 1 on AVX2.
+ */
+#define Q8P_CHUNK_ROWS 12
+#define Q8P_TILE_ROWS_AVXVNNI 6
+#define Q8P_TILE_ROWS_AVX2 2
+
+static inline int
+q8p_block_rows(int in4)
+{
+	int			b = 256 * 1024 / (in4 > 0 ? in4 : 1);
+
+	return b < Q8P_CHUNK_ROWS ? Q8P_CHUNK_ROWS : b / Q8P_CHUNK_ROWS * Q8P_CHUNK_ROWS;
+}
+
+/* Chunks of a block of rows, and chunk i's first row (within the block) and rows. */
+static inline int
+q8p_chunks(int rows)
+{
+	return (rows + Q8P_CHUNK_ROWS - 1) / Q8P_CHUNK_ROWS;
+}
+
+static inline int
+q8p_chunk(int rows, int chunks, int i, int *n)
+{
+	int			base = rows / chunks,
+				extra = rows % chunks;
+
+	*n = base + (i < extra);
+	return i * base + (i < extra ? i : extra);
+}
+
+/* Row r (in4 bytes at q) into its place among rows quantised rows at xq. */
+static inline void
+q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq);
+
+/* Where row r of rows quantised rows of in4 bytes goes: its chunk's bytes,
+ * the chunk's rows *n; its 4-byte groups then follow at a stride of 4 n. */
+static inline size_t
+q8p_row_at(int rows, int in4, int r, int *n)
+{
+	int			block = q8p_block_rows(in4),
+				b0 = r / block * block,
+				left = rows - b0 < block ? rows - b0 : block,
+				chunks = q8p_chunks(left),
+				rb = r - b0,
+				i = 0,
+				first;
+
+	while ((first = q8p_chunk(left, chunks, i, n)) + *n <= rb)
+		i++;
+	return ((size_t) b0 + first) * in4 + (size_t) (rb - first) * 4;
+}
+
+static inline void
+q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq)
+{
+	int			n;
+	uint8_t    *to = xq + q8p_row_at(rows, in4, r, &n);
+
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
+		memcpy(to + (size_t) g * n, q + g, BERT_Q8P_GROUP);
+}
+
+/* query rows one AVX-512 attention step takes together (16 accumulators) */
+#define ATT_ROWS_AVX512 8
 
 #define GELU_TANH_C 0.7978845608028654f	/* sqrt(2 / pi) */
 #define GELU_TANH_A 0.044715f

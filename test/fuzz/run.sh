@@ -31,9 +31,9 @@ mkdir -p "$build"
 $CC $CFLAGS -o "$build/fuzz_tokenizer" test/fuzz/fuzz_tokenizer.c \
 	src/core/tokenizer.c src/core/unicode_tables.c
 $CC $CFLAGS -o "$build/fuzz_model" test/fuzz/fuzz_model.c \
-	src/core/model.c src/core/tokenizer.c src/core/unicode_tables.c
+	src/core/model.c src/core/tokenizer.c src/core/unicode_tables.c -lm
 # the model seeds, made afresh: the committed ones go stale if the format changes
-$CC -g -O1 -Wall -Wextra -Werror -Isrc/core -o "$build/make_seeds" test/fuzz/make_seeds.c src/core/model.c
+$CC -g -O1 -Wall -Wextra -Werror -Isrc/core -o "$build/make_seeds" test/fuzz/make_seeds.c src/core/model.c -lm
 
 export BERT_FUZZ_VOCAB="$PWD/test/unit/build/vocab.txt"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}

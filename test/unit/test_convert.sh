@@ -43,15 +43,18 @@ not_ok()
 }
 
 # build: the converter from its command line and the core files it needs
-# (the tokenizer for the vocabulary lookup, with its generated tables)
+# (the tokenizer for the vocabulary lookup, with its generated tables);
+# bert-quantize runs the encoder to calibrate: the core library, as the
+# Makefile passes it in CORE_LINK
 core=$root/src/core
+CORE_LINK=${CORE_LINK:-$core/libbertcore.a -fopenmp -lblis -lm}
 writer=("$core/model_write.c" "$core/model.c")
 converter=("$core/hf_convert.c" "$core/hf_config.c" "$core/hf_files.c" "$core/safetensors.c"
 	"${writer[@]}" "$core/tokenizer.c" "$core/unicode_tables.c")
 [ -f "$core/unicode_tables.c" ] || make -s -C "$root" src/core/unicode_tables.c
 # shellcheck disable=SC2086
 if ! { $CC $CFLAGS $WARN -I"$core" -o "$work/bert-convert" "$root/model/convert.c" "${converter[@]}" -ljansson -lm &&
-	$CC $CFLAGS $WARN -I"$core" -o "$work/bert-quantize" "$root/model/quantize.c" "${writer[@]}" -lm &&
+	$CC $CFLAGS $WARN -I"$core" -o "$work/bert-quantize" "$root/model/quantize.c" $CORE_LINK &&
 	$CC $CFLAGS $WARN -I"$core" -o "$work/write_head" "$root/test/unit/write_head.c" "${writer[@]}" -lm &&
 	$CC $CFLAGS $WARN -o "$work/make_checkpoint" "$root/test/unit/make_checkpoint.c" -lm &&
 	$CC $CFLAGS $WARN -I"$core" -o "$work/dump_model" "$root/test/unit/dump_model.c"; }; then
@@ -497,7 +500,7 @@ if [ -n "${BERT_DEFAULT_MODEL_DIR:-}" ]; then
 	fi
 
 	# The bytes of the default model as model/fetch-default.sh makes it, its
-	# --f32-weights and int8 (bert-quantize) copies, and fixed heads written
+	# --f32-weights and int8 (bert-quantize --q8, and Q8P) copies, and fixed heads written
 	# by bcore_model_write (write_head.c).  The sha256 were recorded from
 	# commit c6a8df7, before the converter and the head writer shared one
 	# model writer; a change to the bytes must be deliberate.
@@ -506,13 +509,17 @@ if [ -n "${BERT_DEFAULT_MODEL_DIR:-}" ]; then
 		"$BERT_DEFAULT_MODEL_DIR" "$out" &&
 		"$convert" --quiet --max-seq-length 256 --pooling mean --normalize --source "$src" \
 			--f32-weights "$BERT_DEFAULT_MODEL_DIR" "$work/default-f32w.bert" &&
-		"$work/bert-quantize" "$out" "$work/default-int8.bert" &&
+		"$work/bert-quantize" --q8 "$out" "$work/default-int8.bert" &&
+		"$work/bert-quantize" "$out" "$work/default-q8p.bert" &&
 		"$work/write_head" "$out" "$work"; then
 		check_sha "default model" "$out" 5c812825a62d07b7a12519797ac77473b8a68aace9be7fd17cd9a19d1a6305ec
 		check_sha "default model --f32-weights" "$work/default-f32w.bert" \
 			f5b8cd77c3cfd3497b3e5776e6e333e7dc76340894b98f7a106bcc1b313ac670
 		check_sha "default model int8" "$work/default-int8.bert" \
 			66147969c1818e3c15af620cd9d72366986d10853bd1e7b7e5444dcf79c32276
+		# recorded from the first Q8P writer (bert-quantize without options)
+		check_sha "default model Q8P" "$work/default-q8p.bert" \
+			70cd13de28b581e248beb7d663cdaf977341db856bf263a02e3c8ccb17c1ae70
 		check_sha "sequence head" "$work/seq.bert" \
 			50c9bf6ff779e53e0701e468b62c5deb62f6a50f23810fc66ede6b3f2372fe01
 		check_sha "sequence head with pooler" "$work/seq-pooler.bert" \

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "ops_impl.h"			/* the GELU constants */
 #include "unit_check.h"
 
 static void
@@ -471,8 +472,101 @@ test_layernorm(const char *isa)
 }
 
 /*
+ * Where a kernel's comment says it rounds like the portable code (no fused
+ * multiply-add), every variant must give the same bits as that arithmetic
+ * written out here (this file is built with -ffp-contract=off, like the
+ * core): a compiler that contracts a * b + c behind the code's back fails.
+ * LayerNorm rows of pairs of small integers (a, -a) have an exact mean (0)
+ * and variance, so only the last step, (y - mean) * inv * g + b, can differ;
+ * the GELUs are checked against the variant's own erf and tanh.
+ */
+static void
+test_unfused(const char *isa)
+{
+	enum
+	{
+		N = 384, ROWS = 4, M = 4099
+	};
+	float		x[ROWS * N],
+				g[N],
+				b[N],
+				v[M],
+				e[M],
+				t[M];
+	int			ln_same = 1,
+				gelu_same = 1,
+				tanh_same = 1;
+
+	for (int i = 0; i < N; i++)
+	{
+		g[i] = (float) uniform(0.2, 1.5);
+		b[i] = (float) uniform(-0.3, 0.3);
+	}
+	for (int r = 0; r < ROWS; r++)
+		for (int i = 0; i < N; i += 2)
+		{
+			float		a = (float) (int) uniform(1, 9);
+
+			x[r * N + i] = a;
+			x[r * N + i + 1] = -a;
+		}
+	{
+		float		y[ROWS * N];
+
+		memcpy(y, x, sizeof(x));
+		bcore_layernorm(y, ROWS, N, g, b, 1e-12f);
+		for (int r = 0; r < ROWS; r++)
+		{
+			double		sq = 0;
+			float		inv;
+
+			for (int i = 0; i < N; i++)
+				sq += (double) x[r * N + i] * x[r * N + i];
+			inv = (float) (1.0 / sqrt(sq / N + 1e-12f));
+			for (int i = 0; i < N; i++)
+			{
+				float		d = (x[r * N + i] - 0.0f) * inv;
+				float		want = d * g[i] + b[i];
+
+				ln_same &= memcmp(&want, &y[r * N + i], sizeof(float)) == 0;
+			}
+		}
+	}
+	for (int i = 0; i < M; i++)
+		v[i] = (float) uniform(-6, 6);
+	/* gelu: 0.5 x (1 + erf(x / sqrt 2)) */
+	for (int i = 0; i < M; i++)
+		e[i] = v[i] * (float) M_SQRT1_2;
+	bcore_erf(e, M);
+	memcpy(t, v, sizeof(v));
+	bcore_gelu(t, M);
+	for (int i = 0; i < M; i++)
+	{
+		float		want = 0.5f * v[i] * (1.0f + e[i]);
+
+		gelu_same &= memcmp(&want, &t[i], sizeof(float)) == 0;
+	}
+	/* gelu_tanh: 0.5 x (1 + tanh(c (x + a x^3))) */
+	for (int i = 0; i < M; i++)
+		e[i] = GELU_TANH_C * (v[i] + GELU_TANH_A * v[i] * v[i] * v[i]);
+	bcore_tanh(e, M);
+	memcpy(t, v, sizeof(v));
+	bcore_gelu_tanh(t, M);
+	for (int i = 0; i < M; i++)
+	{
+		float		want = 0.5f * v[i] * (1.0f + e[i]);
+
+		tanh_same &= memcmp(&want, &t[i], sizeof(float)) == 0;
+	}
+	check(ln_same, "%g %g", isa, "layernorm's last step unfused, as written", 0, 0);
+	check(gelu_same, "%g %g", isa, "gelu = 0.5 x (1 + erf(x / sqrt 2)) unfused, as written", 0, 0);
+	check(tanh_same, "%g %g", isa, "gelu_tanh = 0.5 x (1 + tanh(...)) unfused, as written", 0, 0);
+}
+
+/*
  * One attention head against a double-precision reference, on head widths
- * the SIMD code takes (32, 64) and one it hands to the portable code (12),
+ * the SIMD code takes (32, 64; 16 and 48, one vector of 16 columns left
+ * over) and one it hands to the portable code (12),
  * sequence lengths around the vector width, and views with a row stride
  * wider than the head, as in the encoder; columns outside the head's output
  * must stay untouched.
@@ -481,7 +575,7 @@ static void
 test_attention(const char *isa)
 {
 	static const int Ts[] = {1, 2, 7, 8, 9, 31, 33, 35, 64, 100};
-	static const int ds[] = {32, 64, 12};
+	static const int ds[] = {32, 64, 12, 16, 48};
 	double		worst_ref = 0,
 				worst_scalar = 0;
 	int			same = 1,
@@ -672,8 +766,10 @@ test_linear_i16(const char *isa)
  * Linear layers on F16P weights: every output is bit for bit the chain of
  * fmaf() in order of k from c's value (the definition, so the same on every
  * variant), on 1 and 2 threads; within float rounding of the double
- * product; columns past n untouched.  Shapes take the row tails (m % 6),
- * a padded last panel (n % 16) and more than one row block (k 1536: 42 rows).
+ * product; columns past n untouched.  Shapes take the row tails (m % 6 for
+ * AVX2; every tile height, 1 to 12 rows on pairs of panels, 13 to 16 on one,
+ * for AVX-512), pairs and single panels (n / 16 odd), a padded last panel
+ * (n % 16) and more than one row block (k 1536: 42 rows).
  */
 static uint16_t
 random_half(void)
@@ -689,7 +785,10 @@ random_half(void)
 static void
 test_linear_f16(const char *isa)
 {
-	static const int shapes[][3] = {{1, 16, 1}, {7, 40, 33}, {13, 384, 384}, {50, 24, 1536}, {5, 3, 8}};
+	static const int shapes[][3] = {{1, 16, 1}, {7, 40, 33}, {13, 384, 384}, {50, 24, 1536}, {5, 3, 8},
+	{2, 32, 5}, {3, 48, 6}, {4, 64, 3}, {5, 80, 4}, {6, 32, 7}, {8, 48, 9}, {9, 64, 5}, {10, 32, 3},
+	{11, 48, 4}, {12, 32, 6}, {13, 16, 5}, {14, 16, 3}, {15, 16, 4}, {16, 16, 6}, {26, 40, 20},
+	{23, 80, 11}, {33, 96, 8}};
 	int			exact = 1,
 				threads_same = 1,
 				untouched = 1,
@@ -768,6 +867,159 @@ test_linear_f16(const char *isa)
 	printf("  [%s] linear_f16 max error vs double %.3g of sum |x w|\n", isa, worst);
 }
 
+/*
+ * Products on Q8P weights: quantize_rows8 gives the portable code's bytes,
+ * zero points and scales, and they reconstruct each input within a step
+ * (0 exactly, zeros past k); linear_q8p gives the portable code's floats
+ * bit for bit (exact integer sums, the same finish), on 1 and 2 threads,
+ * within float rounding of the double product of the quantised values,
+ * and leaves the columns past n alone.  Shapes take every tile height (1
+ * to 12 rows on a pair of panels or one, 1 to 6 rows for AVX-VNNI, row
+ * pairs for AVX2), chunks of unequal rows (26 = 9 + 9 + 8), single panels
+ * (n / 16 odd), a part panel (n % 16), k not a multiple of 4, more than one
+ * row block (k 1536: 168 rows; k 384: 672), inputs
+ * with and without a smoothing multiplier, rows all positive, all
+ * negative and all zero.
+ */
+static void
+test_linear_q8p(const char *isa)
+{
+	static const int shapes[][3] = {{1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {4, 64, 16}, {5, 80, 20},
+	{6, 32, 4}, {7, 48, 8}, {8, 64, 12}, {9, 16, 16}, {10, 32, 20}, {11, 48, 4}, {12, 64, 8},
+	{13, 40, 33}, {26, 384, 384}, {7, 5, 1536}, {170, 24, 1536}, {25, 70, 3}, {3, 3, 9},
+	{700, 16, 384}};
+	int			q_same = 1,
+				q_close = 1,
+				same = 1,
+				threads_same = 1,
+				untouched = 1;
+	double		worst = 0;
+	/* numbers of its own: the other tests keep the data they always drew */
+	uint64_t	saved = rng;
+
+	rng = 0x9E3779B97F4A7C15ULL;
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+	{
+		int			m = shapes[si][0],
+					n = shapes[si][1],
+					k = shapes[si][2],
+					in4 = (int) bcore_q8p_in(k),
+					ldc = n + 3;
+		float	   *x = malloc(sizeof(float) * m * k),
+				   *mult = si % 2 ? malloc(sizeof(float) * k) : NULL,
+				   *sx = malloc(sizeof(float) * m),
+				   *sx2 = malloc(sizeof(float) * m),
+				   *sw = malloc(sizeof(float) * n),
+				   *wsum = malloc(sizeof(float) * n),
+				   *c0 = malloc(sizeof(float) * m * ldc),
+				   *c = malloc(sizeof(float) * m * ldc),
+				   *c2 = malloc(sizeof(float) * m * ldc),
+				   *cs = malloc(sizeof(float) * m * ldc);
+		uint8_t    *xq = malloc((size_t) m * in4),
+				   *xq2 = malloc((size_t) m * in4);
+		int8_t	   *wq = malloc((size_t) n * k),
+				   *w = calloc(bcore_q8p_bytes(n, k), 1);
+		int32_t    *zero = malloc(sizeof(int32_t) * m),
+				   *zero2 = malloc(sizeof(int32_t) * m);
+		uint8_t    *row = malloc(in4);
+
+		for (int i = 0; i < m * k; i++)
+			x[i] = (float) uniform(-4, 4) * (i % 7 == 0 ? 10.0f : 1.0f);
+		for (int i = 0; mult && i < k; i++)
+			mult[i] = (float) uniform(0.1, 3);
+		for (int i = 0; m > 3 && i < k; i++)
+		{
+			x[k + i] = 0.0f;	/* a row of zeros: scale 0 */
+			x[2 * k + i] = fabsf(x[2 * k + i]) + 0.5f;	/* all positive */
+			x[3 * k + i] = -fabsf(x[3 * k + i]);	/* none positive */
+		}
+		for (int j = 0; j < n; j++)
+		{
+			wsum[j] = 0;
+			for (int t = 0; t < k; t++)
+			{
+				wq[j * k + t] = (int8_t) uniform(-127.49, 127.49);
+				w[bcore_q8p_index(j, t, k)] = wq[j * k + t];
+				wsum[j] += wq[j * k + t];
+			}
+			sw[j] = (float) uniform(0.001, 0.01);
+		}
+		for (int i = 0; i < m * ldc; i++)
+			c0[i] = c[i] = c2[i] = cs[i] = (float) uniform(-1, 1);
+
+		bcore_quantize_rows8(x, m, k, k, mult, xq, zero, sx);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wsum, sw, c, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wsum, sw, c2, ldc, 2);
+		bcore_kernels_use("scalar");
+		bcore_quantize_rows8(x, m, k, k, mult, xq2, zero2, sx2);
+		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, wsum, sw, cs, ldc, 1);
+		bcore_kernels_use(isa);
+		q_same &= memcmp(xq, xq2, (size_t) m * in4) == 0 && memcmp(zero, zero2, sizeof(int32_t) * m) == 0 &&
+			memcmp(sx, sx2, sizeof(float) * m) == 0;
+		same &= memcmp(c, cs, sizeof(float) * m * ldc) == 0;
+		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+		for (int i = 0; i < m; i++)
+		{
+			int			nc;
+			size_t		at = q8p_row_at(m, in4, i, &nc);
+
+			/* row i of the chunked layout (ops_impl.h) back in a row */
+			for (int t = 0; t < in4; t++)
+				row[t] = xq[at + (size_t) (t / 4) * 4 * nc + t % 4];
+			for (int t = 0; t < k; t++)
+			{
+				double		y = (double) x[i * k + t] * (mult ? mult[t] : 1.0f),
+							back = (double) sx[i] * (row[t] - zero[i]);
+
+				q_close &= fabs(back - y) <= sx[i] * 1.0001 && (y != 0 || row[t] == zero[i]);
+			}
+			for (int t = k; t < in4; t++)
+				q_close &= row[t] == 0;
+			for (int j = 0; j < n; j++)
+			{
+				double		dot = 0,
+							ref,
+							e;
+
+				for (int t = 0; t < k; t++)
+					dot += (double) (row[t] - zero[i]) * wq[j * k + t];
+				dot *= (double) sx[i] * sw[j];
+				ref = dot + c0[i * ldc + j];
+				/* relative to the terms' magnitude: c is bias + product */
+				e = fabs(c[i * ldc + j] - ref) / (fabs(dot) + fabs(c0[i * ldc + j]));
+				worst = e > worst ? e : worst;
+			}
+			for (int j = n; j < ldc; j++)
+				untouched &= c[i * ldc + j] == c0[i * ldc + j];
+		}
+		free(x);
+		free(mult);
+		free(sx);
+		free(sx2);
+		free(sw);
+		free(wsum);
+		free(c0);
+		free(c);
+		free(c2);
+		free(cs);
+		free(xq);
+		free(xq2);
+		free(wq);
+		free(w);
+		free(zero);
+		free(zero2);
+		free(row);
+	}
+	rng = saved;
+	check(q_same, "%g %g", isa, "quantize_rows8 = portable: bytes, zero points, scales", 0, 0);
+	check(q_close, "%g %g", isa, "quantize_rows8: scale (q - zero) within a step of x (times mult), 0 exact, 0 past k", 0, 0);
+	check(same, "%g %g", isa, "linear_q8p = portable, bit for bit", 0, 0);
+	check(threads_same, "%g %g", isa, "linear_q8p: 2 threads = 1 thread, bit for bit", 0, 0);
+	check(untouched, "%g %g", isa, "linear_q8p leaves the columns past n alone", 0, 0);
+	CHECK_LE(isa, "linear_q8p vs double (relative to |c| + |product|)", worst, 3e-7);
+	printf("  [%s] linear_q8p max error vs double %.3g of |c| + |product|\n", isa, worst);
+}
+
 static void
 test_fill_rows(const char *isa)
 {
@@ -802,10 +1054,12 @@ test_fill_rows(const char *isa)
 int
 main(void)
 {
-	const char *isas[] = {"scalar", "avx2", "avx512"};
+	const char *isas[] = {"scalar", "avx2", "avx2-vnni", "avx512", "avx512-vnni"};
+	const char *needs[] = {"", "AVX2, FMA and F16C", "AVX-VNNI", "AVX-512 F/DQ/BW/VL", "AVX512-VNNI"};
 	const char *best = bcore_kernels_isa();
 
-	check(strcmp(best, "avx512") == 0 || strcmp(best, "avx2") == 0 || strcmp(best, "scalar") == 0,
+	check(strcmp(best, "avx512-vnni") == 0 || strcmp(best, "avx512") == 0 || strcmp(best, "avx2-vnni") == 0 ||
+		  strcmp(best, "avx2") == 0 || strcmp(best, "scalar") == 0,
 		  "%g %g", best, "bcore_kernels_isa() names a variant", 0, 0);
 	printf("test_ops: best variant on this CPU: %s (features: %s)\n", best, bcore_cpu_features());
 	check(bcore_kernels_use("no-such-isa") == -1 && strcmp(bcore_kernels_isa(), best) == 0,
@@ -832,13 +1086,22 @@ main(void)
 		check(ok, "%g %g", best, "bcore_half_to_float is exact on every half", 0, 0);
 	}
 
-	for (int v = 0; v < 3; v++)
+	for (int v = 0; v < 5; v++)
 	{
 		const char *isa = isas[v];
+		int			passed0 = passed,
+					failed0 = failed;
 
 		if (bcore_kernels_use(isa) != 0)
 		{
-			printf("  [%s] not supported by this CPU: skipped\n", isa);
+			printf("  [%s] SKIPPED (this CPU lacks %s)\n", isa, needs[v]);
+			continue;
+		}
+		/* a -vnni variant is its base but for the int8 products */
+		if (strstr(isa, "-vnni") != NULL)
+		{
+			test_linear_q8p(isa);
+			printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
 			continue;
 		}
 		if (strcmp(isa, "scalar") != 0)
@@ -849,10 +1112,13 @@ main(void)
 		test_specials(isa);
 		test_softmax(isa);
 		test_layernorm(isa);
+		test_unfused(isa);
 		test_fill_rows(isa);
 		test_attention(isa);
 		test_linear_i16(isa);
 		test_linear_f16(isa);
+		test_linear_q8p(isa);
+		printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
 	}
 	bcore_kernels_use(NULL);
 	check(strcmp(bcore_kernels_isa(), best) == 0, "%g %g", best, "bcore_kernels_use(NULL) restores the best", 0, 0);
