@@ -8,18 +8,11 @@
 #   bench/citus-registry.sh   (as root, under the shared lock, after make install install-model)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. test/lib.sh
 . test/citus-cluster.sh
 model_file=${MODEL_FILE:-$(pg_config --sharedir)/bert/models/all-MiniLM-L6-v2.bert}
-
-passed=0
-failed=0
-check() {	# check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1)); echo "as assumed - $1"
-	else
-		failed=$((failed + 1)); echo "NOT as assumed - $1: expected '$2', got '$3'"
-	fi
-}
+ok_format='as assumed - %s\n'
+fail_format="NOT as assumed - %s: expected '%s', got '%s'\n"
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 citus_install || exit 1

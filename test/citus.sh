@@ -10,17 +10,8 @@
 # "citus: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. test/lib.sh
 . test/citus-cluster.sh
-
-passed=0
-failed=0
-check() {	# check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"
-	fi
-}
 
 started=$(date +%s)
 citus_install || exit 1
