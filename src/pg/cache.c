@@ -598,26 +598,10 @@ stats_attach(void)
 	fd = pgb_lock_file(path);
 	if (fstat(fd, &st) != 0 ||
 		(st.st_size != sizeof(StatsFile) && ftruncate(fd, sizeof(StatsFile)) != 0))
-	{
-		int			save = errno;
-
-		pgb_unlock_file(fd);
-		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not size file \"%s\": %m", path)));
-	}
+		pgb_close_and_error(fd, "size", path);	/* the close drops the flock */
 	map = mmap(NULL, sizeof(StatsFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
-	{
-		int			save = errno;
-
-		pgb_unlock_file(fd);
-		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not map file \"%s\": %m", path)));
-	}
+		pgb_close_and_error(fd, "map", path);
 	stats = map;
 	if (stats->magic != STATS_MAGIC || stats->version != STATS_VERSION ||
 		stats->postmaster_pid != (int32) PostmasterPid || stats->n_slots != STATS_SLOTS)

@@ -186,15 +186,7 @@ hash_own_file(const char *path, uint8 *sha)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-		{
-			int			save = errno;
-
-			close(fd);
-			errno = save;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", path)));
-		}
+			pgb_close_and_error(fd, "read", path);
 		pgb_sha256_update(h, buf, (size_t) n);
 		total += n;
 		CHECK_FOR_INTERRUPTS();

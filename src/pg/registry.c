@@ -251,8 +251,13 @@ get_row(int i, PgbStoredModel *m, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 }
 
-List *
-pgb_registry_list(void)
+/*
+ * A list of one element per row of sql (no arguments), made by make_row in
+ * the caller's memory context; NIL before the registry exists.  The list
+ * is built there too: SPI_finish frees SPI's own context.
+ */
+static List *
+select_list(const char *sql, void *(*make_row) (int row, MemoryContext cxt))
 {
 	OwnerScope	s;
 	List	   *out = NIL;
@@ -261,39 +266,50 @@ pgb_registry_list(void)
 	if (!OidIsValid(pgb_registry_relid()))
 		return NIL;
 	owner_begin(&s);
-	run("SELECT " LIST_COLUMNS ", "
-		"(SELECT pg_catalog.sum(pg_catalog.pg_column_size(c.data))::pg_catalog.int8 "
-		" FROM _bert.model_chunk c WHERE c.content_hash OPERATOR(pg_catalog.=) m.content_hash) "
-		"FROM _bert.model m ORDER BY name COLLATE pg_catalog.\"C\"",
-		0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	run(sql, 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		PgbStoredModel *m = MemoryContextAlloc(cxt, sizeof(PgbStoredModel));
+		void	   *row = make_row((int) i, cxt);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		get_row((int) i, m, cxt);
-		out = lappend(out, m);
+		out = lappend(out, row);
+		MemoryContextSwitchTo(old);
 	}
 	owner_end(&s);
 	return out;
 }
 
+static void *
+model_row(int row, MemoryContext cxt)
+{
+	PgbStoredModel *m = MemoryContextAlloc(cxt, sizeof(PgbStoredModel));
+
+	get_row(row, m, cxt);
+	return m;
+}
+
+static void *
+text_row(int row, MemoryContext cxt)
+{
+	return MemoryContextStrdup(cxt, get_text(row, 1));
+}
+
+List *
+pgb_registry_list(void)
+{
+	return select_list("SELECT " LIST_COLUMNS ", "
+					   "(SELECT pg_catalog.sum(pg_catalog.pg_column_size(c.data))::pg_catalog.int8 "
+					   " FROM _bert.model_chunk c WHERE c.content_hash OPERATOR(pg_catalog.=) m.content_hash) "
+					   "FROM _bert.model m ORDER BY name COLLATE pg_catalog.\"C\"",
+					   model_row);
+}
+
 List *
 pgb_registry_hashes(void)
 {
-	OwnerScope	s;
-	List	   *out = NIL;
-	MemoryContext cxt = CurrentMemoryContext;
-
-	if (!OidIsValid(pgb_registry_relid()))
-		return NIL;
-	owner_begin(&s);
-	run("SELECT content_hash FROM _bert.model UNION "
-		"SELECT base_hash FROM _bert.model WHERE base_hash IS NOT NULL",
-		0, NULL, NULL, NULL, false, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		out = lappend(out, MemoryContextStrdup(cxt, get_text((int) i, 1)));
-	owner_end(&s);
-	return out;
+	return select_list("SELECT content_hash FROM _bert.model UNION "
+					   "SELECT base_hash FROM _bert.model WHERE base_hash IS NOT NULL",
+					   text_row);
 }
 
 /* Count and total bytes of the chunks of hash; the latest snapshot if latest. */
