@@ -495,6 +495,37 @@ collect_content(const char *hash)
 		1, types, values, NULL, true, SPI_OK_DELETE);
 }
 
+/*
+ * Take the writers' lock, become the owner (s) and run sql with the model
+ * name as $1: true if it gave a row, whose hashes go to old.
+ */
+static bool
+writer_begin(OwnerScope *s, const char *sql, int expect, const char *name, PgbStoredModel *old)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		key[1] = {CStringGetTextDatum(name)};
+
+	writer_lock();
+	owner_begin(s);
+	run(sql, 1, types, key, NULL, true, expect);
+	if (SPI_processed != 1)
+		return false;
+	get_hashes(old, 1);
+	return true;
+}
+
+void
+pgb_size_columns(Datum *v, int32 layers, int32 hidden, int32 heads, int32 vocab_size,
+				 int32 max_positions, int32 max_seq_len)
+{
+	v[0] = Int32GetDatum(layers);
+	v[1] = Int32GetDatum(hidden);
+	v[2] = Int32GetDatum(heads);
+	v[3] = Int32GetDatum(vocab_size);
+	v[4] = Int32GetDatum(max_positions);
+	v[5] = Int32GetDatum(max_seq_len);
+}
+
 static Datum
 text_or_null(const char *s, char *nulls, int i)
 {
@@ -506,8 +537,6 @@ PgbPutResult
 pgb_registry_put(const PgbStoredModel *m, bool replace)
 {
 	OwnerScope	s;
-	Oid			types[1] = {TEXTOID};
-	Datum		key[1] = {CStringGetTextDatum(m->name)};
 	Oid			rtypes[18] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID,
 		INT4OID, INT4OID, INT4OID, INT4OID, TEXTARRAYOID, TEXTOID, BOOLOID, TEXTOID, NAMEOID,
 	TIMESTAMPTZOID};
@@ -516,13 +545,8 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	PgbStoredModel old;
 	bool		exists;
 
-	writer_lock();
-	owner_begin(&s);
-	run("SELECT content_hash, base_hash FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1",
-		1, types, key, NULL, true, SPI_OK_SELECT);
-	exists = SPI_processed == 1;
-	if (exists)
-		get_hashes(&old, 1);
+	exists = writer_begin(&s, "SELECT content_hash, base_hash FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1",
+						  SPI_OK_SELECT, m->name, &old);
 	if (exists && !replace)
 	{
 		owner_end(&s);
@@ -536,12 +560,8 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	v[3] = text_or_null(m->base_hash, nulls, 3);
 	v[4] = text_or_null(m->base_name, nulls, 4);
 	v[5] = Int64GetDatum(m->bytes);
-	v[6] = Int32GetDatum(m->layers);
-	v[7] = Int32GetDatum(m->hidden);
-	v[8] = Int32GetDatum(m->heads);
-	v[9] = Int32GetDatum(m->vocab_size);
-	v[10] = Int32GetDatum(m->max_positions);
-	v[11] = Int32GetDatum(m->max_seq_len);
+	pgb_size_columns(v + 6, m->layers, m->hidden, m->heads, m->vocab_size, m->max_positions,
+					 m->max_seq_len);
 	v[12] = PointerGetDatum(m->labels);
 	v[13] = CStringGetTextDatum(m->pooling);
 	v[14] = BoolGetDatum(m->normalized);
@@ -576,19 +596,13 @@ bool
 pgb_registry_delete(const char *name)
 {
 	OwnerScope	s;
-	Oid			types[1] = {TEXTOID};
-	Datum		key[1] = {CStringGetTextDatum(name)};
 	PgbStoredModel old;
 	bool		found;
 
-	writer_lock();
-	owner_begin(&s);
-	run("DELETE FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1 RETURNING content_hash, base_hash",
-		1, types, key, NULL, true, SPI_OK_DELETE_RETURNING);
-	found = SPI_processed == 1;
+	found = writer_begin(&s, "DELETE FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1 RETURNING content_hash, base_hash",
+						 SPI_OK_DELETE_RETURNING, name, &old);
 	if (found)
 	{
-		get_hashes(&old, 1);
 		collect_content(old.hash);
 		collect_content(old.base_hash);
 	}
