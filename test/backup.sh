@@ -19,15 +19,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 bin=$(pg_config --bindir)
 
-passed=0
-failed=0
-check() {	# check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"
-	fi
-}
+. test/lib.sh
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 base=$(mktemp -d /tmp/bert_backup.XXXXXX)
@@ -212,5 +204,4 @@ check "upgraded: the cache rebuilt on first use" "t" \
 	"$(sql upgraded shop -c "SELECT bool_and(bytes_in_cache = bytes) FROM bert_models WHERE name IN ('ckpt', 'clf', 'tagger')")"
 stop upgraded
 
-echo "backup: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report backup

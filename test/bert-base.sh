@@ -13,25 +13,18 @@ mkdir -p "$dir/ckpt"
 "$dir/make_checkpoint" "$dir/ckpt" --arch token --layers 12 --hidden 768 --heads 12 --ffn 3072 \
 	--vocab-size 28996 --labels 9 --positions 512 --cased --prefix --dtype f16 >/dev/null
 chmod -R a+rX "$dir"
-q() { psql -X -qAt -v ON_ERROR_STOP=1 "$@"; }
-passed=0
-failed=0
-check() {
-	if [ "$2" == "$3" ]; then passed=$((passed + 1)); echo "ok - $1"
-	else failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"; fi
-}
-q -c "CREATE EXTENSION IF NOT EXISTS bert" >/dev/null
-q -c "SELECT bert_install_model('bert-base-ner-like', '$dir/ckpt', true)" >/dev/null
+. test/lib.sh
+q "CREATE EXTENSION IF NOT EXISTS bert" >/dev/null
+q "SELECT bert_install_model('bert-base-ner-like', '$dir/ckpt', true)" >/dev/null
 check "catalogue row" "token classification|12|768|12|28996|512|9" \
-	"$(q -c "SELECT kind, layers, hidden, heads, vocab_size, max_positions, cardinality(labels) FROM bert_models WHERE name = 'bert-base-ner-like'")"
+	"$(q "SELECT kind, layers, hidden, heads, vocab_size, max_positions, cardinality(labels) FROM bert_models WHERE name = 'bert-base-ner-like'")"
 check "one label row per word piece, offsets in the input" "t" \
-	"$(q -c "SELECT count(*) = bert_token_count('w5 w6 w7', 'bert-base-ner-like') - 2 AND bool_and(start_char < end_char)
+	"$(q "SELECT count(*) = bert_token_count('w5 w6 w7', 'bert-base-ner-like') - 2 AND bool_and(start_char < end_char)
 	         FROM bert_token_labels('w5 w6 w7', 'bert-base-ner-like')")"
 check "scores are probabilities" "t" \
-	"$(q -c "SELECT bool_and(score > 0 AND score <= 1) FROM bert_token_labels('w5 w6 w7', 'bert-base-ner-like')")"
+	"$(q "SELECT bool_and(score > 0 AND score <= 1) FROM bert_token_labels('w5 w6 w7', 'bert-base-ner-like')")"
 check "token embeddings are 768 wide" "768" \
-	"$(q -c "SELECT DISTINCT array_length(embedding, 1) FROM bert_token_embeddings('w5 w6', 'bert-base-ner-like')")"
-q -c "SELECT bert_drop_model('bert-base-ner-like')" >/dev/null
+	"$(q "SELECT DISTINCT array_length(embedding, 1) FROM bert_token_embeddings('w5 w6', 'bert-base-ner-like')")"
+q "SELECT bert_drop_model('bert-base-ner-like')" >/dev/null
 rm -rf "$dir"
-echo "bert-base: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report bert-base

@@ -3,13 +3,7 @@
 # loaded at server start, before any query.  Run inside pg_virtualenv with
 # -o shared_preload_libraries=bert -o bert.preload_models=all-MiniLM-L6-v2.
 set -uo pipefail
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-passed=0
-failed=0
-check() {
-	if [ "$2" == "$3" ]; then passed=$((passed + 1)); echo "ok - $1"
-	else failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"; fi
-}
+. "$(dirname "$0")/lib.sh"
 q "CREATE EXTENSION IF NOT EXISTS bert" >/dev/null
 check "preload setting visible" "all-MiniLM-L6-v2" "$(q "SHOW bert.preload_models")"
 check "loaded before the first call" "t|0" \
@@ -22,5 +16,4 @@ check "content hash taken in the postmaster" "$(sha256sum "$shipped" | cut -d' '
 check "embeds" "384" "$(q "SELECT array_length(bert_embed('preloaded'), 1)")"
 check "same numbers as without preload" "0.6659" \
 	"$(q "SELECT round(bert_similarity('The weather is lovely today.', 'It''s so sunny outside!')::numeric, 4)")"
-echo "preload: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report preload

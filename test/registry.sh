@@ -12,15 +12,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-passed=0
-failed=0
-check() {	# check NAME EXPECTED ACTUAL
-	if [ "$2" == "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"
-	fi
-}
+. test/lib.sh
+# q with psql's own arguments (several -c, -f) instead of lib.sh's
 q() { psql -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 # the checkpointer's pid changes when the server restarts after a crash
 restarts_marker() { q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"; }
@@ -197,5 +190,4 @@ check "no temporary files left" "" \
 	"$({ ls "$cache"; ls "$cache/shipped"; } 2>/dev/null | grep '\.tmp\.'; ls "$tmpdir" 2>/dev/null | grep bert)"
 q -c "SELECT bert_drop_model(name) FROM bert_models WHERE storage = 'stored'" -c "DROP TABLE topics" >/dev/null
 
-echo "registry: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report registry

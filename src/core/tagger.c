@@ -126,18 +126,11 @@ bcore_tagger_features(const float *h, int n, int H, const int32_t *start,
 	float	   *shape = malloc(sizeof(float) * ((size_t) n * BERT_TAGGER_SHAPE + 1));
 	size_t		n_cp;
 	int			nw = 0;
+	int			rc = -1;
 
 	if (cp == NULL || word_of == NULL || wfirst == NULL || wlast == NULL ||
 		mean == NULL || shape == NULL)
-	{
-		free(cp);
-		free(word_of);
-		free(wfirst);
-		free(wlast);
-		free(mean);
-		free(shape);
-		return -1;
-	}
+		goto done;
 	n_cp = decode(text, text_len, cp);
 
 	/* words: a piece and the is_subword pieces after it */
@@ -211,13 +204,15 @@ bcore_tagger_features(const float *h, int n, int H, const int32_t *start,
 				   sizeof(float) * BERT_TAGGER_SHAPE);
 		f[3 * BERT_TAGGER_SHAPE] = t != wfirst[w];
 	}
+	rc = 0;
+done:
 	free(cp);
 	free(word_of);
 	free(wfirst);
 	free(wlast);
 	free(mean);
 	free(shape);
-	return 0;
+	return rc;
 }
 
 BertHeadStatus

@@ -213,6 +213,20 @@ claim(const char *hash)
 	close(fd);
 }
 
+/* Map size bytes of fd read-only, then close fd (the mapping stays). */
+static void *
+map_and_close(int fd, size_t size, const char *path)
+{
+	void	   *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+
+	close(fd);
+	if (map == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not map file \"%s\": %m", path)));
+	return map;
+}
+
 /* Map the snapshot of hash read-only; NULL if it does not exist (any more). */
 static void *
 map_snapshot(const char *hash, size_t *size)
@@ -240,12 +254,7 @@ map_snapshot(const char *hash, size_t *size)
 				 errmsg("snapshot \"%s\" is damaged", path),
 				 errhint("Remove it: it is rebuilt on the next use.")));
 	}
-	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not map file \"%s\": %m", path)));
+	map = map_and_close(fd, (size_t) st.st_size, path);
 	*size = (size_t) st.st_size;
 	return map;
 }
@@ -270,12 +279,7 @@ check_own_file(const char *path, char *err, size_t errlen)
 		return bcore_error(err, errlen, BERT_MODEL_CORRUPT, "file is %lld bytes, shorter than the %d-byte header",
 						   (long long) st.st_size, BERT_HEADER_SIZE);
 	}
-	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not map file \"%s\": %m", path)));
+	map = map_and_close(fd, (size_t) st.st_size, path);
 	status = bcore_model_parse(map, (size_t) st.st_size, &m, err, errlen);
 	if (status == BERT_MODEL_OK)
 		bcore_model_close(&m);
@@ -598,26 +602,10 @@ stats_attach(void)
 	fd = pgb_lock_file(path);
 	if (fstat(fd, &st) != 0 ||
 		(st.st_size != sizeof(StatsFile) && ftruncate(fd, sizeof(StatsFile)) != 0))
-	{
-		int			save = errno;
-
-		pgb_unlock_file(fd);
-		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not size file \"%s\": %m", path)));
-	}
+		pgb_close_and_error(fd, "size", path);	/* the close drops the flock */
 	map = mmap(NULL, sizeof(StatsFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
-	{
-		int			save = errno;
-
-		pgb_unlock_file(fd);
-		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not map file \"%s\": %m", path)));
-	}
+		pgb_close_and_error(fd, "map", path);
 	stats = map;
 	if (stats->magic != STATS_MAGIC || stats->version != STATS_VERSION ||
 		stats->postmaster_pid != (int32) PostmasterPid || stats->n_slots != STATS_SLOTS)

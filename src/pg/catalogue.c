@@ -186,15 +186,7 @@ hash_own_file(const char *path, uint8 *sha)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-		{
-			int			save = errno;
-
-			close(fd);
-			errno = save;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", path)));
-		}
+			pgb_close_and_error(fd, "read", path);
 		pgb_sha256_update(h, buf, (size_t) n);
 		total += n;
 		CHECK_FOR_INTERRUPTS();
@@ -653,12 +645,8 @@ stored_row(ReturnSetInfo *rsinfo, const PgbStoredModel *m, List *rows, List *shi
 	values[0] = CStringGetTextDatum(m->name);
 	values[1] = CStringGetTextDatum(m->kind);
 	values[2] = CStringGetTextDatum("stored");
-	values[3] = Int32GetDatum(m->layers);
-	values[4] = Int32GetDatum(m->hidden);
-	values[5] = Int32GetDatum(m->heads);
-	values[6] = Int32GetDatum(m->vocab_size);
-	values[7] = Int32GetDatum(m->max_positions);
-	values[8] = Int32GetDatum(m->max_seq_len);
+	pgb_size_columns(values + 3, m->layers, m->hidden, m->heads, m->vocab_size, m->max_positions,
+					 m->max_seq_len);
 	values[9] = PointerGetDatum(m->labels);
 	nulls[9] = m->labels == NULL;
 	values[10] = CStringGetTextDatum(m->pooling);
@@ -699,12 +687,8 @@ shipped_row(ReturnSetInfo *rsinfo, const char *name, LoadedModel *lm, const char
 		const BertConfig *c = &lm->model.config;
 
 		values[1] = CStringGetTextDatum(pgb_kind_name(c->kind));
-		values[3] = Int32GetDatum(c->n_layers);
-		values[4] = Int32GetDatum(c->hidden);
-		values[5] = Int32GetDatum(c->n_heads);
-		values[6] = Int32GetDatum(c->vocab_size);
-		values[7] = Int32GetDatum(c->max_positions);
-		values[8] = Int32GetDatum(c->max_seq_len);
+		pgb_size_columns(values + 3, c->n_layers, c->hidden, c->n_heads, c->vocab_size,
+						 c->max_positions, c->max_seq_len);
 		values[9] = PointerGetDatum(labels_array(&lm->model));
 		values[10] = CStringGetTextDatum(c->pooling == BERT_POOL_CLS ? "cls" : "mean");
 		values[11] = BoolGetDatum((c->flags & BERT_FLAG_NORMALIZE) != 0);

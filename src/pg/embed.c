@@ -354,9 +354,9 @@ bert_similarity(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(cosine(a, b, call.lm->model.config.hidden));
 }
 
-PG_FUNCTION_INFO_V1(bert_token_ids);
-Datum
-bert_token_ids(PG_FUNCTION_ARGS)
+/* The tokens of argument 0 as an array: their ids (int4[]) or pieces (text[]). */
+static ArrayType *
+token_array(FunctionCallInfo fcinfo, bool pieces)
 {
 	PgbCall		call;
 	BertTokens *tok;
@@ -366,24 +366,25 @@ bert_token_ids(PG_FUNCTION_ARGS)
 	tok = pgb_call_tokens(&call, PG_GETARG_TEXT_PP(0));
 	d = palloc(sizeof(Datum) * tok->n);
 	for (size_t i = 0; i < tok->n; i++)
-		d[i] = Int32GetDatum(tok->ids[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(d, (int) tok->n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+		d[i] = pieces ? PointerGetDatum(pgb_piece_text(&call.lm->model.vocab, tok->ids[i]))
+			: Int32GetDatum(tok->ids[i]);
+	if (pieces)
+		return construct_array(d, (int) tok->n, TEXTOID, -1, false, TYPALIGN_INT);
+	return construct_array(d, (int) tok->n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+}
+
+PG_FUNCTION_INFO_V1(bert_token_ids);
+Datum
+bert_token_ids(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_ARRAYTYPE_P(token_array(fcinfo, false));
 }
 
 PG_FUNCTION_INFO_V1(bert_tokenize);
 Datum
 bert_tokenize(PG_FUNCTION_ARGS)
 {
-	PgbCall		call;
-	BertTokens *tok;
-	Datum	   *d;
-
-	pgb_call_init(&call, fcinfo, 1);
-	tok = pgb_call_tokens(&call, PG_GETARG_TEXT_PP(0));
-	d = palloc(sizeof(Datum) * tok->n);
-	for (size_t i = 0; i < tok->n; i++)
-		d[i] = PointerGetDatum(pgb_piece_text(&call.lm->model.vocab, tok->ids[i]));
-	PG_RETURN_ARRAYTYPE_P(construct_array(d, (int) tok->n, TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(token_array(fcinfo, true));
 }
 
 PG_FUNCTION_INFO_V1(bert_token_count);

@@ -270,8 +270,13 @@ get_row(int i, PgbStoredModel *m, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 }
 
-List *
-pgb_registry_list(void)
+/*
+ * A list of one element per row of sql (no arguments), made by make_row in
+ * the caller's memory context; NIL before the registry exists.  The list
+ * is built there too: SPI_finish frees SPI's own context.
+ */
+static List *
+select_list(const char *sql, void *(*make_row) (int row, MemoryContext cxt))
 {
 	OwnerScope	s;
 	List	   *out = NIL;
@@ -280,39 +285,50 @@ pgb_registry_list(void)
 	if (!OidIsValid(pgb_registry_relid()))
 		return NIL;
 	owner_begin(&s, true);
-	run("SELECT " LIST_COLUMNS ", "
-		"(SELECT pg_catalog.sum(pg_catalog.pg_column_size(c.data))::pg_catalog.int8 "
-		" FROM _bert.model_chunk c WHERE c.content_hash OPERATOR(pg_catalog.=) m.content_hash) "
-		"FROM _bert.model m ORDER BY name COLLATE pg_catalog.\"C\"",
-		0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	run(sql, 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		PgbStoredModel *m = MemoryContextAlloc(cxt, sizeof(PgbStoredModel));
+		void	   *row = make_row((int) i, cxt);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		get_row((int) i, m, cxt);
-		out = lappend(out, m);
+		out = lappend(out, row);
+		MemoryContextSwitchTo(old);
 	}
 	owner_end(&s);
 	return out;
 }
 
+static void *
+model_row(int row, MemoryContext cxt)
+{
+	PgbStoredModel *m = MemoryContextAlloc(cxt, sizeof(PgbStoredModel));
+
+	get_row(row, m, cxt);
+	return m;
+}
+
+static void *
+text_row(int row, MemoryContext cxt)
+{
+	return MemoryContextStrdup(cxt, get_text(row, 1));
+}
+
+List *
+pgb_registry_list(void)
+{
+	return select_list("SELECT " LIST_COLUMNS ", "
+					   "(SELECT pg_catalog.sum(pg_catalog.pg_column_size(c.data))::pg_catalog.int8 "
+					   " FROM _bert.model_chunk c WHERE c.content_hash OPERATOR(pg_catalog.=) m.content_hash) "
+					   "FROM _bert.model m ORDER BY name COLLATE pg_catalog.\"C\"",
+					   model_row);
+}
+
 List *
 pgb_registry_hashes(void)
 {
-	OwnerScope	s;
-	List	   *out = NIL;
-	MemoryContext cxt = CurrentMemoryContext;
-
-	if (!OidIsValid(pgb_registry_relid()))
-		return NIL;
-	owner_begin(&s, true);
-	run("SELECT content_hash FROM _bert.model UNION "
-		"SELECT base_hash FROM _bert.model WHERE base_hash IS NOT NULL",
-		0, NULL, NULL, NULL, false, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		out = lappend(out, MemoryContextStrdup(cxt, get_text((int) i, 1)));
-	owner_end(&s);
-	return out;
+	return select_list("SELECT content_hash FROM _bert.model UNION "
+					   "SELECT base_hash FROM _bert.model WHERE base_hash IS NOT NULL",
+					   text_row);
 }
 
 /* Count and total bytes of the chunks of hash; the latest snapshot if latest. */
@@ -498,6 +514,37 @@ collect_content(const char *hash)
 		1, types, values, NULL, true, SPI_OK_DELETE);
 }
 
+/*
+ * Take the writers' lock, become the owner (s) and run sql with the model
+ * name as $1: true if it gave a row, whose hashes go to old.
+ */
+static bool
+writer_begin(OwnerScope *s, const char *sql, int expect, const char *name, PgbStoredModel *old)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		key[1] = {CStringGetTextDatum(name)};
+
+	writer_lock();
+	owner_begin(s, false);
+	run(sql, 1, types, key, NULL, true, expect);
+	if (SPI_processed != 1)
+		return false;
+	get_hashes(old, 1);
+	return true;
+}
+
+void
+pgb_size_columns(Datum *v, int32 layers, int32 hidden, int32 heads, int32 vocab_size,
+				 int32 max_positions, int32 max_seq_len)
+{
+	v[0] = Int32GetDatum(layers);
+	v[1] = Int32GetDatum(hidden);
+	v[2] = Int32GetDatum(heads);
+	v[3] = Int32GetDatum(vocab_size);
+	v[4] = Int32GetDatum(max_positions);
+	v[5] = Int32GetDatum(max_seq_len);
+}
+
 static Datum
 text_or_null(const char *s, char *nulls, int i)
 {
@@ -509,8 +556,6 @@ PgbPutResult
 pgb_registry_put(const PgbStoredModel *m, bool replace)
 {
 	OwnerScope	s;
-	Oid			types[1] = {TEXTOID};
-	Datum		key[1] = {CStringGetTextDatum(m->name)};
 	Oid			rtypes[18] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT4OID, INT4OID,
 		INT4OID, INT4OID, INT4OID, INT4OID, TEXTARRAYOID, TEXTOID, BOOLOID, TEXTOID, NAMEOID,
 	TIMESTAMPTZOID};
@@ -519,13 +564,8 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	PgbStoredModel old;
 	bool		exists;
 
-	writer_lock();
-	owner_begin(&s, false);
-	run("SELECT content_hash, base_hash FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1",
-		1, types, key, NULL, true, SPI_OK_SELECT);
-	exists = SPI_processed == 1;
-	if (exists)
-		get_hashes(&old, 1);
+	exists = writer_begin(&s, "SELECT content_hash, base_hash FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1",
+						  SPI_OK_SELECT, m->name, &old);
 	if (exists && !replace)
 	{
 		owner_end(&s);
@@ -539,12 +579,8 @@ pgb_registry_put(const PgbStoredModel *m, bool replace)
 	v[3] = text_or_null(m->base_hash, nulls, 3);
 	v[4] = text_or_null(m->base_name, nulls, 4);
 	v[5] = Int64GetDatum(m->bytes);
-	v[6] = Int32GetDatum(m->layers);
-	v[7] = Int32GetDatum(m->hidden);
-	v[8] = Int32GetDatum(m->heads);
-	v[9] = Int32GetDatum(m->vocab_size);
-	v[10] = Int32GetDatum(m->max_positions);
-	v[11] = Int32GetDatum(m->max_seq_len);
+	pgb_size_columns(v + 6, m->layers, m->hidden, m->heads, m->vocab_size, m->max_positions,
+					 m->max_seq_len);
 	v[12] = PointerGetDatum(m->labels);
 	v[13] = CStringGetTextDatum(m->pooling);
 	v[14] = BoolGetDatum(m->normalized);
@@ -579,19 +615,13 @@ bool
 pgb_registry_delete(const char *name)
 {
 	OwnerScope	s;
-	Oid			types[1] = {TEXTOID};
-	Datum		key[1] = {CStringGetTextDatum(name)};
 	PgbStoredModel old;
 	bool		found;
 
-	writer_lock();
-	owner_begin(&s, false);
-	run("DELETE FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1 RETURNING content_hash, base_hash",
-		1, types, key, NULL, true, SPI_OK_DELETE_RETURNING);
-	found = SPI_processed == 1;
+	found = writer_begin(&s, "DELETE FROM _bert.model WHERE name OPERATOR(pg_catalog.=) $1 RETURNING content_hash, base_hash",
+						 SPI_OK_DELETE_RETURNING, name, &old);
 	if (found)
 	{
-		get_hashes(&old, 1);
 		collect_content(old.hash);
 		collect_content(old.base_hash);
 	}

@@ -88,6 +88,13 @@ typedef enum PgbPutResult
 
 PgbPutResult pgb_registry_put(const PgbStoredModel *m, bool replace);
 
+/*
+ * v[0..5] = the six size columns (layers, hidden, heads, vocab_size,
+ * max_positions, max_seq_len): that order in _bert.model and bert_models.
+ */
+void		pgb_size_columns(Datum *v, int32 layers, int32 hidden, int32 heads, int32 vocab_size,
+							 int32 max_positions, int32 max_seq_len);
+
 /* Delete the row for name (false if there is none), and bytes no row uses. */
 bool		pgb_registry_delete(const char *name);
 

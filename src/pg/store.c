@@ -123,10 +123,7 @@ pgb_temp_path(char *buf, size_t len, const char *what)
 	char		dir[MAXPGPATH];
 
 	TempTablespacePath(dir, DEFAULTTABLESPACE_OID);
-	if (MakePGDirectory(dir) != 0 && errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", dir)));
+	pgb_make_dir(dir);
 	snprintf(buf, len, "%s/%s%d.bert-%s.%d", dir, PG_TEMP_FILE_PREFIX, MyProcPid, what, counter++);
 }
 
@@ -215,6 +212,19 @@ pgb_write_all(int fd, const char *data, size_t len, const char *path)
 	}
 }
 
+void
+pgb_close_and_error(int fd, const char *verb, const char *path)
+{
+	int			save = errno;
+
+	close(fd);
+	errno = save;
+	ereport(ERROR,
+			(errcode_for_file_access(),
+			 errmsg("could not %s file \"%s\": %m", verb, path)));
+	pg_unreachable();
+}
+
 /* read() up to len bytes (fewer only at the end of the file). */
 static ssize_t
 read_full(int fd, char *buf, size_t len)
@@ -280,15 +290,7 @@ pgb_copy_model_file(const char *src, const char *dst, uint8 *sha,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", src)));
 	if (fstat(in, &st) != 0)
-	{
-		int			save = errno;
-
-		close(in);
-		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", src)));
-	}
+		pgb_close_and_error(in, "stat", src);
 	if (!S_ISREG(st.st_mode))
 	{
 		close(in);
@@ -409,15 +411,7 @@ pgb_lock_file(const char *path)
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0)
 	{
 		if (errno != EWOULDBLOCK && errno != EINTR)
-		{
-			int			save = errno;
-
-			close(fd);
-			errno = save;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not lock file \"%s\": %m", path)));
-		}
+			pgb_close_and_error(fd, "lock", path);
 		PG_TRY();
 		{
 			CHECK_FOR_INTERRUPTS();

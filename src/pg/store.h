@@ -60,6 +60,12 @@ int64		pgb_copy_model_file(const char *src, const char *dst, uint8 *sha,
 /* Write len bytes at data to the new file dst, fsynced; sha gets their SHA-256. */
 void		pgb_write_model_bytes(const char *data, size_t len, const char *dst, uint8 *sha);
 
+/*
+ * Close fd, then ERROR "could not VERB file "PATH": %m" with the errno of
+ * the failure that came before the close.
+ */
+pg_attribute_noreturn() void pgb_close_and_error(int fd, const char *verb, const char *path);
+
 /* write() all of len bytes to fd, or ERROR naming path. */
 void		pgb_write_all(int fd, const char *data, size_t len, const char *path);
 

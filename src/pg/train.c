@@ -741,6 +741,33 @@ train_result(FunctionCallInfo fcinfo, const char *name, char **labels, int k,
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 }
 
+/*
+ * Learn the head for labels y (k of them) on ts, with a CRF when tagger is
+ * given (filled here), install it as a->name and return the result row;
+ * frees ts.
+ */
+static Datum
+train_and_install(FunctionCallInfo fcinfo, TrainSet *ts, TrainArgs *a, BertModelKind kind,
+				  char **labels, int k, const int *y, float *tagger, const char *fn)
+{
+	float	   *W = MemoryContextAlloc(ts->cxt, sizeof(float) * k * ts->d);
+	float	   *b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
+	float	   *crf = NULL;
+	TrainProgress progress = {0};
+	Datum		result;
+
+	if (tagger != NULL)
+	{
+		crf = MemoryContextAlloc(ts->cxt, sizeof(float) * (k * k + 2 * k));
+		bcore_tagger_config(ts->lm->model.config.hidden, tagger);
+	}
+	train_head(ts, y, k, &a->params, W, b, tagger ? labels : NULL, crf, &progress);
+	write_and_install(ts, a, kind, labels, k, W, b, tagger, crf, fn);
+	result = train_result(fcinfo, a->name, labels, k, ts->n_examples, &progress);
+	MemoryContextDelete(ts->cxt);
+	return result;
+}
+
 static TrainSet *
 train_set(FunctionCallInfo fcinfo, const char *base, bool tokens)
 {
@@ -769,10 +796,6 @@ bert_train_classifier(PG_FUNCTION_ARGS)
 	char	  **labels;
 	int			k;
 	int		   *y;
-	float	   *W,
-			   *b;
-	TrainProgress progress = {0};
-	Datum		result;
 
 	train_args(fcinfo, &a, false);
 	ts = train_set(fcinfo, a.base, false);
@@ -791,14 +814,8 @@ bert_train_classifier(PG_FUNCTION_ARGS)
 	for (int64 i = 0; i < ts->n_examples; i++)
 		y[ts->examples[i].first_row] = find_label(labels, k, ts->examples[i].label);
 
-	W = MemoryContextAlloc(ts->cxt, sizeof(float) * k * ts->d);
-	b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
-	train_head(ts, y, k, &a.params, W, b, NULL, NULL, &progress);
-	write_and_install(ts, &a, BERT_KIND_SEQUENCE_CLASSIFICATION, labels, k, W, b, NULL, NULL,
-					  "bert_train_classifier()");
-	result = train_result(fcinfo, a.name, labels, k, ts->n_examples, &progress);
-	MemoryContextDelete(ts->cxt);
-	return result;
+	return train_and_install(fcinfo, ts, &a, BERT_KIND_SEQUENCE_CLASSIFICATION, labels, k, y, NULL,
+							 "bert_train_classifier()");
 }
 
 PG_FUNCTION_INFO_V1(bert_train_token_classifier);
@@ -812,15 +829,10 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 	char	  **labels;
 	int			k;
 	int		   *y;
-	float	   *W,
-			   *b,
-			   *crf;
 	float		tagger[BERT_TAGGER_CONFIG_LEN];
 	int64		missed = 0;
 	BertBioScheme scheme;
 	BertBioSpan *spans;
-	TrainProgress progress = {0};
-	Datum		result;
 
 	train_args(fcinfo, &a, true);
 	ts = train_set(fcinfo, a.base, true);
@@ -894,14 +906,6 @@ bert_train_token_classifier(PG_FUNCTION_ARGS)
 				(errmsg("%lld of %lld entities start inside a word piece or after the token limit, and are not learnt",
 						(long long) missed, (long long) ts->n_entities)));
 
-	W = MemoryContextAlloc(ts->cxt, sizeof(float) * k * ts->d);
-	b = MemoryContextAlloc(ts->cxt, sizeof(float) * k);
-	crf = MemoryContextAlloc(ts->cxt, sizeof(float) * (k * k + 2 * k));
-	bcore_tagger_config(ts->lm->model.config.hidden, tagger);
-	train_head(ts, y, k, &a.params, W, b, labels, crf, &progress);
-	write_and_install(ts, &a, BERT_KIND_TOKEN_CLASSIFICATION, labels, k, W, b, tagger, crf,
-					  "bert_train_token_classifier()");
-	result = train_result(fcinfo, a.name, labels, k, ts->n_examples, &progress);
-	MemoryContextDelete(ts->cxt);
-	return result;
+	return train_and_install(fcinfo, ts, &a, BERT_KIND_TOKEN_CLASSIFICATION, labels, k, y, tagger,
+							 "bert_train_token_classifier()");
 }

@@ -897,6 +897,23 @@ static void edit_base(BertFileHeader *h) { h->base_sha256[31] ^= 1; }
 static void edit_not_overlay(BertFileHeader *h) { h->file_flags = 0; }
 static void edit_v1(BertFileHeader *h) { h->version = BERT_FORMAT_VERSION_BASE; }
 
+/* Header edits an overlay is refused for: the edit, what the error names (or NULL), the case. */
+static const struct
+{
+	void		(*edit) (BertFileHeader *h);
+	const char *needle;
+	const char *what;
+}			header_edits[] = {
+	{edit_base, NULL, "header names another base"},
+	{edit_hidden, "hidden", "other hidden size"},
+	{edit_lower, "tokenizer flags", "other tokenizer"},
+	{edit_eps, NULL, "other layer_norm_eps"},
+	{edit_vocab, NULL, "a vocabulary"},
+	{edit_flags, "flags", "unknown file flag"},
+	{edit_not_overlay, NULL, "flag cleared"},
+	{edit_v1, NULL, "version 1"},
+};
+
 /* The probabilities of model m on text, sequence (1 row) or token (rows) head. */
 static int
 head_probs(const BertModel *m, BertRunState *rs, const char *text, BertTokens *tok, float *probs)
@@ -1015,22 +1032,10 @@ test_overlay(const char *model_path, const char *tmpdir)
 		/* refused: another base, a damaged or inconsistent overlay */
 		CHECK(parse_edited(img, size, size, &base, other, NULL, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
 			  strstr(err, "SHA-256") != NULL, "%s: wrong base hash: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_base, err, sizeof(err)) == BERT_MODEL_CORRUPT,
-			  "%s: header names another base: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_hidden, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
-			  strstr(err, "hidden") != NULL, "%s: other hidden size: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_lower, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
-			  strstr(err, "tokenizer flags") != NULL, "%s: other tokenizer: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_eps, err, sizeof(err)) == BERT_MODEL_CORRUPT,
-			  "%s: other layer_norm_eps: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_vocab, err, sizeof(err)) == BERT_MODEL_CORRUPT,
-			  "%s: a vocabulary: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_flags, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
-			  strstr(err, "flags") != NULL, "%s: unknown file flag: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_not_overlay, err, sizeof(err)) == BERT_MODEL_CORRUPT,
-			  "%s: flag cleared: %s", what[kind], err);
-		CHECK(parse_edited(img, size, size, &base, sha, edit_v1, err, sizeof(err)) == BERT_MODEL_CORRUPT,
-			  "%s: version 1: %s", what[kind], err);
+		for (size_t e = 0; e < sizeof(header_edits) / sizeof(header_edits[0]); e++)
+			CHECK(parse_edited(img, size, size, &base, sha, header_edits[e].edit, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+				  (header_edits[e].needle == NULL || strstr(err, header_edits[e].needle) != NULL),
+				  "%s: %s: %s", what[kind], header_edits[e].what, err);
 		CHECK(parse_edited(img, size, size - 1, &base, sha, NULL, err, sizeof(err)) == BERT_MODEL_CORRUPT,
 			  "%s: truncated by one byte: %s", what[kind], err);
 		{
