@@ -245,16 +245,9 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
 					inv;
 		int32_t		z;
 
-		for (int i = 0; i < k; i++)
-		{
-			float		y = mult ? xr[i] * mult[i] : xr[i];
-
-			lo = y < lo ? y : lo;
-			hi = y > hi ? y : hi;
-		}
-		scale[r] = (hi - lo) / 255.0f;
-		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
-		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		q8p_range(xr, mult, 0, k, &lo, &hi);
+		inv = q8p_scale_zero(lo, hi, &scale[r], &zero[r]);
+		z = zero[r];
 		for (int i = 0; i < k; i++)
 		{
 			float		y = mult ? xr[i] * mult[i] : xr[i];

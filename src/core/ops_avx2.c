@@ -687,16 +687,9 @@ quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
 		}
 		lo = -hmax_avx2(_mm256_sub_ps(_mm256_setzero_ps(), vlo));
 		hi = hmax_avx2(vhi);
-		for (; i < k; i++)
-		{
-			float		y = mult ? xr[i] * mult[i] : xr[i];
-
-			lo = y < lo ? y : lo;
-			hi = y > hi ? y : hi;
-		}
-		scale[r] = (hi - lo) / 255.0f;
-		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
-		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		q8p_range(xr, mult, i, k, &lo, &hi);
+		inv = q8p_scale_zero(lo, hi, &scale[r], &zero[r]);
+		z = zero[r];
 		vinv = SPLAT(inv);
 		vz = _mm256_set1_epi32(z);
 		for (i = 0; i + 32 <= k; i += 32)

@@ -568,9 +568,8 @@ quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mul
 		}
 		lo = -hmax_avx512(_mm512_sub_ps(_mm512_setzero_ps(), vlo));
 		hi = hmax_avx512(vhi);
-		scale[r] = (hi - lo) / 255.0f;
-		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
-		zero[r] = z = (int32_t) lrintf(-lo * inv);
+		inv = q8p_scale_zero(lo, hi, &scale[r], &zero[r]);
+		z = zero[r];
 		vinv = SPLAT(inv);
 		vz = _mm512_set1_epi32(z);
 #define Q16(y) _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps((y), vinv)), vz), \

@@ -11,6 +11,7 @@
 #ifndef BERT_OPS_IMPL_H
 #define BERT_OPS_IMPL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -215,6 +216,34 @@ q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq)
 
 	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
 		memcpy(to + (size_t) g * n, q + g, BERT_Q8P_GROUP);
+}
+
+/* Widens [lo, hi] by y = x (times mult) for the inputs from .. k - 1. */
+static inline void
+q8p_range(const float *xr, const float *mult, int from, int k, float *lo, float *hi)
+{
+	for (int i = from; i < k; i++)
+	{
+		float		y = mult ? xr[i] * mult[i] : xr[i];
+
+		*lo = y < *lo ? y : *lo;
+		*hi = y > *hi ? y : *hi;
+	}
+}
+
+/*
+ * A row's scale and zero point from its range [lo, hi] (0 inside), the
+ * same roundings in every variant; returns 255 / (hi - lo), 0 for an
+ * all-zero row.
+ */
+static inline float
+q8p_scale_zero(float lo, float hi, float *scale, int32_t *zero)
+{
+	float		inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+
+	*scale = (hi - lo) / 255.0f;
+	*zero = (int32_t) lrintf(-lo * inv);
+	return inv;
 }
 
 /* query rows one AVX-512 attention step takes together (16 accumulators) */
