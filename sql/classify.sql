@@ -116,46 +116,7 @@ SELECT bert_classify('Hello World', 'regress-hf-seq') AS label,
        (SELECT label FROM bert_classify_scores('Hello World', 'regress-hf-seq') ORDER BY score DESC LIMIT 1) AS top;
 
 -- a classifier trained from labeled rows: cooking or computing
-CREATE TABLE topics (id int, body text, topic text);
-INSERT INTO topics VALUES
- (1, 'Simmer the onions slowly in butter until golden.', 'cooking'),
- (2, 'Knead the dough for ten minutes, then let it rise.', 'cooking'),
- (3, 'Season the soup with salt, pepper and fresh thyme.', 'cooking'),
- (4, 'Roast the chicken at 200 degrees for an hour.', 'cooking'),
- (5, 'Whisk the eggs with sugar until pale and fluffy.', 'cooking'),
- (6, 'Grate the cheese over the pasta before serving.', 'cooking'),
- (7, 'Marinate the beef overnight in garlic and soy sauce.', 'cooking'),
- (8, 'Chop the parsley finely and sprinkle it on the fish.', 'cooking'),
- (9, 'Bake the cake until a skewer comes out clean.', 'cooking'),
- (10, 'Fry the potatoes in hot oil until crisp.', 'cooking'),
- (11, 'Add a pinch of cinnamon to the apple pie filling.', 'cooking'),
- (12, 'Stir the risotto often and add the stock slowly.', 'cooking'),
- (13, 'Peel the carrots and boil them for twenty minutes.', 'cooking'),
- (14, 'Let the stew rest before you ladle it into bowls.', 'cooking'),
- (15, 'Slice the bread thinly and toast it lightly.', 'cooking'),
- (16, 'Blend the tomatoes into a smooth sauce.', 'cooking'),
- (17, 'Grill the vegetables and drizzle them with olive oil.', 'cooking'),
- (18, 'Melt the chocolate gently over a pan of water.', 'cooking'),
- (19, 'Compile the kernel with debugging symbols enabled.', 'computing'),
- (20, 'The database index makes this query much faster.', 'computing'),
- (21, 'Restart the server after installing the update.', 'computing'),
- (22, 'The function returns a null pointer on failure.', 'computing'),
- (23, 'Push your commits and open a pull request.', 'computing'),
- (24, 'The laptop has sixteen gigabytes of memory.', 'computing'),
- (25, 'Run the unit tests before merging the branch.', 'computing'),
- (26, 'The compiler warns about an unused variable.', 'computing'),
- (27, 'Encrypt the disk and back up your files.', 'computing'),
- (28, 'The network card dropped packets under load.', 'computing'),
- (29, 'Parse the JSON response and check the status code.', 'computing'),
- (30, 'Upgrade the operating system to the latest release.', 'computing'),
- (31, 'The script crashed with a segmentation fault.', 'computing'),
- (32, 'Cache the results to reduce latency.', 'computing'),
- (33, 'Configure the firewall to block that port.', 'computing'),
- (34, 'The program leaks memory when the socket closes.', 'computing'),
- (35, 'Refactor the class into two smaller modules.', 'computing'),
- (36, 'Deploy the container to the production cluster.', 'computing'),
- (37, NULL, 'cooking'),
- (38, 'A row without a label.', NULL);
+\i test/sql/topics.psql
 
 -- NOTICE per epoch (loss and accuracy on the training rows), NULLs skipped
 SELECT model, labels, examples, round(loss::numeric, 2) AS loss, accuracy

@@ -13,20 +13,12 @@ FROM bert_models WHERE name = 'all-MiniLM-L6-v2' \gset
 SELECT directory || '/all-MiniLM-L6-v2-int8.bert' AS int8_path, content_hash AS int8_hash
 FROM bert_models WHERE name = 'all-MiniLM-L6-v2-int8' \gset
 
-CREATE TABLE regress_topics (id int, body text, topic text);
-INSERT INTO regress_topics VALUES
- (1, 'Simmer the onions slowly in butter until golden.', 'cooking'),
- (2, 'Knead the dough for ten minutes, then let it rise.', 'cooking'),
- (3, 'Season the soup with salt, pepper and fresh thyme.', 'cooking'),
- (4, 'Roast the chicken at 200 degrees for an hour.', 'cooking'),
- (5, 'Whisk the eggs with sugar until pale and fluffy.', 'cooking'),
- (6, 'Grate the cheese over the pasta before serving.', 'cooking'),
- (7, 'Compile the kernel with debugging symbols enabled.', 'computing'),
- (8, 'The database index makes this query much faster.', 'computing'),
- (9, 'Restart the server after installing the update.', 'computing'),
- (10, 'The function returns a null pointer on failure.', 'computing'),
- (11, 'Push your commits and open a pull request.', 'computing'),
- (12, 'The laptop has sixteen gigabytes of memory.', 'computing');
+\i test/sql/topics.psql
+-- twelve of them: six about cooking, six about computing
+CREATE TABLE regress_topics AS
+  SELECT row_number() OVER (ORDER BY id)::int AS id, body, topic FROM topics
+  WHERE id BETWEEN 1 AND 6 OR id BETWEEN 19 AND 24;
+DROP TABLE topics;
 
 -- ROLLBACK undoes an install ...
 BEGIN;
