@@ -26,11 +26,9 @@
  * by the table's trigger, replayed on standbys) makes the next call check
  * the name again, so a call costs no catalogue query.
  *
- * Usage counters (calls, tokens, load time; per database and name for a
- * stored model, per name for a shipped one) live in
- * $PGDATA/pg_bert/stats, a small file every backend maps shared; this works
- * without shared_preload_libraries.  With it, bert.preload_models maps
- * shipped models in the postmaster and backends inherit the mapping.
+ * Usage counters are stats.c's: a loaded model holds its counters slot.
+ * With shared_preload_libraries, bert.preload_models maps shipped models
+ * in the postmaster and backends inherit the mapping.
  */
 #include "postgres.h"
 
@@ -57,35 +55,12 @@
 #include "encoder.h"
 #include "model.h"
 #include "registry.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
-#define STATS_MAGIC 0x42455254	/* "BERT" */
-#define STATS_VERSION 2
-#define STATS_SLOTS 256
-
-typedef struct StatsSlot
-{
-	Oid			dboid;
-	char		name[BERT_MODEL_NAME_MAX + 4];	/* "" = free */
-	uint64		key;			/* the content in use (its hash's first bytes) */
-	TimestampTz loaded_at;
-	uint64		calls;
-	uint64		tokens;
-} StatsSlot;
-
-typedef struct StatsFile
-{
-	uint32		magic;
-	uint32		version;
-	int32		postmaster_pid; /* counters restart with the server */
-	uint32		n_slots;
-	StatsSlot	slots[STATS_SLOTS];
-} StatsFile;
-
 static char *bert_preload_models = NULL;
 
-static StatsFile *stats = NULL;
 static LoadedModel *loaded_models = NULL;
 
 /* set by the relcache callback: names must be checked against the registry */
@@ -580,140 +555,11 @@ ensure_content(const char *hash, int64 size, const char *for_name, bool is_base)
 		pgb_cache_collect();
 }
 
-/* ---------------------------------------------------------------------------
- * Usage counters
- */
-
-/* Map the shared counters file, creating or resetting it as needed. */
-static void
-stats_attach(void)
-{
-	char		dir[MAXPGPATH],
-				path[MAXPGPATH];
-	int			fd;
-	struct stat st;
-	void	   *map;
-
-	if (stats != NULL)
-		return;
-	pgb_data_path(dir, sizeof(dir), NULL);
-	pgb_make_dir(dir);
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = pgb_lock_file(path);
-	if (fstat(fd, &st) != 0 ||
-		(st.st_size != sizeof(StatsFile) && ftruncate(fd, sizeof(StatsFile)) != 0))
-		pgb_close_and_error(fd, "size", path);	/* the close drops the flock */
-	map = mmap(NULL, sizeof(StatsFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED)
-		pgb_close_and_error(fd, "map", path);
-	stats = map;
-	if (stats->magic != STATS_MAGIC || stats->version != STATS_VERSION ||
-		stats->postmaster_pid != (int32) PostmasterPid || stats->n_slots != STATS_SLOTS)
-	{
-		memset(stats, 0, sizeof(StatsFile));
-		stats->magic = STATS_MAGIC;
-		stats->version = STATS_VERSION;
-		stats->postmaster_pid = (int32) PostmasterPid;
-		stats->n_slots = STATS_SLOTS;
-	}
-	pgb_unlock_file(fd);
-}
-
-static uint64
-hash_key(const char *hash)
-{
-	uint8		sha[BERT_SHA256_LEN];
-	uint64		key = 0;
-
-	if (pgb_sha256_parse(hash, sha))
-		memcpy(&key, sha, sizeof(key));
-	return key;
-}
-
-/*
- * Whose counters: a stored model's are its database's (another database may
- * store other weights under the name); a shipped model's are the server's,
- * as the file is, so that one preloaded in the postmaster counts too.
- */
-static Oid
-counter_db(bool stored)
-{
-	return stored ? MyDatabaseId : InvalidOid;
-}
-
-/* The counters slot of a model, claimed if new; -1 if all are taken. */
-static int
-stats_slot(const char *name, const char *hash, bool stored)
-{
-	char		path[MAXPGPATH];
-	int			fd;
-	int			slot = -1;
-	uint64		key = hash_key(hash);
-	Oid			dboid = counter_db(stored);
-
-	stats_attach();
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = pgb_lock_file(path);
-	for (int i = 0; i < STATS_SLOTS; i++)
-		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
-			strcmp(stats->slots[i].name, name) == 0)
-		{
-			slot = i;
-			break;
-		}
-	if (slot < 0)
-		for (int i = 0; i < STATS_SLOTS; i++)
-			if (stats->slots[i].name[0] == '\0')
-			{
-				slot = i;
-				stats->slots[i].dboid = dboid;
-				strlcpy(stats->slots[i].name, name, sizeof(stats->slots[i].name));
-				stats->slots[i].key = 0;
-				break;
-			}
-	if (slot >= 0 && stats->slots[slot].key != key)
-	{
-		StatsSlot  *s = &stats->slots[slot];
-
-		s->key = key;
-		s->loaded_at = GetCurrentTimestamp();
-		__atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&s->tokens, 0, __ATOMIC_RELAXED);
-	}
-	pgb_unlock_file(fd);
-	return slot;
-}
-
 void
 pgb_count_use(LoadedModel *lm, int64 tokens)
 {
-	if (stats == NULL || lm->slot < 0)
-		return;
-	__atomic_add_fetch(&stats->slots[lm->slot].calls, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&stats->slots[lm->slot].tokens, (uint64) tokens, __ATOMIC_RELAXED);
-}
-
-void
-pgb_cache_reset_counters(const char *name)
-{
-	char		path[MAXPGPATH];
-	int			fd;
-
-	stats_attach();
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = pgb_lock_file(path);
-	for (int i = 0; i < STATS_SLOTS; i++)
-	{
-		StatsSlot  *s = &stats->slots[i];
-
-		if (s->name[0] != '\0' && (s->dboid == MyDatabaseId || s->dboid == InvalidOid) &&
-			(name == NULL || strcmp(s->name, name) == 0))
-		{
-			__atomic_store_n(&s->calls, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&s->tokens, 0, __ATOMIC_RELAXED);
-		}
-	}
-	pgb_unlock_file(fd);
+	if (lm->slot >= 0)
+		pgb_stats_count(lm->slot, tokens);
 }
 
 /* ---------------------------------------------------------------------------
@@ -848,7 +694,7 @@ load(const char *name, const Resolved *r, BertModelStatus *status, char *err, si
 		pfree(lm);
 		return NULL;
 	}
-	lm->slot = stats_slot(name, lm->hash, lm->stored);
+	lm->slot = pgb_stats_slot(name, lm->hash, lm->stored);
 	lm->verified = true;
 	return lm;
 }
@@ -902,7 +748,7 @@ get_model(const char *name, bool shipped_only, BertModelStatus *status, char *er
 				if (lm->base_hash[0])
 					claim(lm->base_hash);
 				if (lm->slot < 0)
-					lm->slot = stats_slot(name, lm->hash, lm->stored);
+					lm->slot = pgb_stats_slot(name, lm->hash, lm->stored);
 				return lm;
 			}
 			*prev = lm->next;
@@ -1025,13 +871,10 @@ pgb_model_usage(const char *name, const char *hash, bool stored, BertModelInfo *
 {
 	size_t		size;
 	void	   *map;
-	uint64		key = hash_key(hash);
-	Oid			dboid = counter_db(stored);
 
 	memset(info, 0, sizeof(*info));
 	info->bytes_in_cache = -1;
 	info->bytes_resident = -1;
-	stats_attach();
 	map = is_hash_name(hash, strlen(hash)) ? map_snapshot(hash, &size) : NULL;
 	if (map != NULL)
 	{
@@ -1039,15 +882,8 @@ pgb_model_usage(const char *name, const char *hash, bool stored, BertModelInfo *
 		info->bytes_resident = resident_bytes(map, size);
 		munmap(map, size);
 	}
-	for (int i = 0; i < STATS_SLOTS; i++)
-		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
-			strcmp(stats->slots[i].name, name) == 0 && stats->slots[i].key == key)
-		{
-			info->loaded = true;
-			info->loaded_since = stats->slots[i].loaded_at;
-			info->calls = (int64) __atomic_load_n(&stats->slots[i].calls, __ATOMIC_RELAXED);
-			info->tokens = (int64) __atomic_load_n(&stats->slots[i].tokens, __ATOMIC_RELAXED);
-		}
+	info->loaded = pgb_stats_read(name, hash, stored, &info->loaded_since,
+								  &info->calls, &info->tokens);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1269,28 +1105,7 @@ pgb_cache_collect(void)
 	remove_dead_writers_files();
 
 	/* counters of this database's models that are gone */
-	stats_attach();
-	{
-		int			fd;
-
-		pgb_data_path(path, sizeof(path), "stats");
-		fd = pgb_lock_file(path);
-		for (int i = 0; i < STATS_SLOTS; i++)
-		{
-			StatsSlot  *s = &stats->slots[i];
-			bool		used = false;
-			ListCell   *lc;
-
-			if (s->name[0] == '\0' || s->dboid != MyDatabaseId)
-				continue;
-			foreach(lc, in_use)
-				if (hash_key(lfirst(lc)) == s->key)
-				used = true;
-			if (!used)
-				memset(s, 0, sizeof(StatsSlot));
-		}
-		pgb_unlock_file(fd);
-	}
+	pgb_stats_forget(in_use);
 }
 
 /* ---------------------------------------------------------------------------

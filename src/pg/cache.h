@@ -79,10 +79,6 @@ typedef struct BertModelInfo
 
 void		pgb_model_usage(const char *name, const char *hash, bool stored, BertModelInfo *info);
 
-/* Zero the calls and tokens of name (NULL: every model) in this database
- * (a shipped model's counters are the server's). */
-void		pgb_cache_reset_counters(const char *name);
-
 /*
  * Remove what no database uses: this database's claims on snapshots its
  * registry no longer names, claims of dropped databases, snapshots nobody

@@ -38,6 +38,7 @@
 #include "hf_convert.h"
 #include "model.h"
 #include "registry.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
@@ -463,7 +464,7 @@ bert_models_reset(PG_FUNCTION_ARGS)
 {
 	char	   *name = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	pgb_cache_reset_counters(name);
+	pgb_stats_reset(name);
 	PG_RETURN_VOID();
 }
 

@@ -6,7 +6,8 @@
  *   util      text <-> UTF-8, real[], privilege check, kind names, errors
  *   store     model files on disk: names, the shipped directory, safe reads
  *   registry  the _bert tables: a database's models, as the extension owner
- *   cache     snapshots by content hash, counters, loading, preload, collection
+ *   stats     usage counters of models, shared by the server's backends
+ *   cache     snapshots by content hash, loading, preload, collection
  *   run       a call's model, token limit and tokens; the encoder run
  *   embed, classify, catalogue, bulk   SQL functions (catalogue also installs)
  *   train     SQL functions that train and install (through catalogue)
