@@ -593,6 +593,44 @@ bert_registry_import(PG_FUNCTION_ARGS)
 
 #define MODEL_COLUMNS 26
 
+/*
+ * A row of bert_models.  A database still at extension version 0.1.0 (the
+ * library updated, ALTER EXTENSION bert UPDATE not run yet) declares the 17
+ * columns 0.1.0 had: it gets them, taken from ours (bytes_on_disk is the
+ * model file's size), rather than values of the wrong types.
+ */
+#define MODEL_COLUMNS_010 17
+static const int columns_010[MODEL_COLUMNS_010] = {
+	0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11,	/* name .. normalized */
+	19, 15, 18, 23, 24, 25		/* directory, bytes, resident, loaded_since, calls, tokens */
+};
+
+static void
+put_model_row(ReturnSetInfo *rsinfo, Datum *values, bool *nulls)
+{
+	int			natts = rsinfo->setDesc->natts;
+
+	if (natts == MODEL_COLUMNS_010)
+	{
+		Datum		v[MODEL_COLUMNS_010];
+		bool		n[MODEL_COLUMNS_010];
+
+		for (int i = 0; i < MODEL_COLUMNS_010; i++)
+		{
+			v[i] = values[columns_010[i]];
+			n[i] = nulls[columns_010[i]];
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+		return;
+	}
+	if (natts != MODEL_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bert_models() is declared with %d columns, this library gives %d", natts, MODEL_COLUMNS),
+				 errhint("Run ALTER EXTENSION bert UPDATE.")));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 /* May the current role see server paths (as SHOW data_directory)? */
 static bool
 may_see_paths(void)
@@ -667,7 +705,7 @@ stored_row(ReturnSetInfo *rsinfo, const PgbStoredModel *m, List *rows, List *shi
 	nulls[20] = m->source == NULL || !may_see_paths();
 	values[21] = CStringGetTextDatum(m->installed_by);
 	values[22] = TimestampTzGetDatum(m->installed_at);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	put_model_row(rsinfo, values, nulls);
 }
 
 static void
@@ -719,7 +757,7 @@ shipped_row(ReturnSetInfo *rsinfo, const char *name, LoadedModel *lm, const char
 		values[19] = CStringGetTextDatum(dir);
 		nulls[19] = false;
 	}
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	put_model_row(rsinfo, values, nulls);
 }
 
 PG_FUNCTION_INFO_V1(bert_models);
