@@ -175,7 +175,13 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bert_models'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
-CREATE VIEW bert_models AS SELECT * FROM @extschema@.bert_models();
+-- The view: 0.1.0's columns first, in their order, then the new ones.
+CREATE VIEW bert_models AS SELECT
+	name, kind, layers, hidden, heads, vocab_size, max_positions, max_seq_len,
+	labels, pooling, normalized, directory, bytes, bytes_resident, loaded_since,
+	calls, tokens, storage, content_hash, base_model, base_hash, bytes_in_database,
+	bytes_in_cache, source, installed_by, installed_at
+FROM @extschema@.bert_models();
 GRANT SELECT ON bert_models TO PUBLIC;
 
 COMMENT ON FUNCTION bert_models() IS 'every model this database can use (stored in its registry or shipped), its sizes and its use';
