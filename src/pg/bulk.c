@@ -408,13 +408,17 @@ refuse_citus_table(Oid source, const char *text_col, const char *target_col,
 
 	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
 		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "bert_embed_table: SPI_connect failed");
 	if (SPI_execute_with_args("SELECT partmethod FROM pg_catalog.pg_dist_partition "
 							  "WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bert_embed_table: reading pg_dist_partition failed");
-	if (SPI_processed == 0)
+	method = SPI_processed == 0 ? '\0' :
+		DatumGetChar(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (method == '\0')
 		return;
-	method = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	rel = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(source)));
 	if (method == 'n')
 		hint = psprintf("Fill it in one statement: UPDATE %s SET %s = bert_embed(%s, %s) WHERE %s IS NULL;",
@@ -462,6 +466,12 @@ bert_embed_table(PG_FUNCTION_ARGS)
 	int64		left;
 	Oid			nsp;
 
+	/* first: the recipe it names is what a Citus user needs, wherever they call it */
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !PG_ARGISNULL(3) &&
+		!PG_ARGISNULL(4))
+		refuse_citus_table(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)),
+						   NameStr(*PG_GETARG_NAME(2)), PG_GETARG_INT32(3),
+						   text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
 		((CallContext *) fcinfo->context)->atomic)
 		ereport(ERROR,
@@ -499,8 +509,6 @@ bert_embed_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", get_rel_name(source)),
 				 errdetail("bert_embed_table fills tables, partitioned tables and tables with inheritance children.")));
-	refuse_citus_table(source, NameStr(*PG_GETARG_NAME(1)), NameStr(*PG_GETARG_NAME(2)),
-					   f.batch_size, text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	f.text_col = column(source, NameStr(*PG_GETARG_NAME(1)), "text_column");
 	f.target_col = column(source, NameStr(*PG_GETARG_NAME(2)), "target_column");
 	{
