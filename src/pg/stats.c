@@ -78,6 +78,17 @@ stats_attach(void)
 	pgb_unlock_file(fd);
 }
 
+/* The counters file mapped and locked; returns the fd to unlock. */
+static int
+stats_lock(void)
+{
+	char		path[MAXPGPATH];
+
+	stats_attach();
+	pgb_data_path(path, sizeof(path), "stats");
+	return pgb_lock_file(path);
+}
+
 static uint64
 hash_key(const char *hash)
 {
@@ -104,15 +115,12 @@ counter_db(bool stored)
 int
 pgb_stats_slot(const char *name, const char *hash, bool stored)
 {
-	char		path[MAXPGPATH];
 	int			fd;
 	int			slot = -1;
 	uint64		key = hash_key(hash);
 	Oid			dboid = counter_db(stored);
 
-	stats_attach();
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = pgb_lock_file(path);
+	fd = stats_lock();
 	for (int i = 0; i < STATS_SLOTS; i++)
 		if (stats->slots[i].name[0] != '\0' && stats->slots[i].dboid == dboid &&
 			strcmp(stats->slots[i].name, name) == 0)
@@ -155,12 +163,9 @@ pgb_stats_count(int slot, int64 tokens)
 void
 pgb_stats_reset(const char *name)
 {
-	char		path[MAXPGPATH];
 	int			fd;
 
-	stats_attach();
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = pgb_lock_file(path);
+	fd = stats_lock();
 	for (int i = 0; i < STATS_SLOTS; i++)
 	{
 		StatsSlot  *s = &stats->slots[i];
@@ -199,12 +204,9 @@ pgb_stats_read(const char *name, const char *hash, bool stored, TimestampTz *loa
 void
 pgb_stats_forget(List *in_use)
 {
-	char		path[MAXPGPATH];
 	int			fd;
 
-	stats_attach();
-	pgb_data_path(path, sizeof(path), "stats");
-	fd = pgb_lock_file(path);
+	fd = stats_lock();
 	for (int i = 0; i < STATS_SLOTS; i++)
 	{
 		StatsSlot  *s = &stats->slots[i];
