@@ -174,8 +174,9 @@ COMMENT ON FUNCTION bert_entities(text, text, text) IS
 -- bert_models has new columns (storage, content hash, base model, bytes in
 -- the database and in the cache, who installed it and when).  The view keeps
 -- 0.1.0's columns first and in their order (bytes_on_disk is now bytes), so
--- that views built on it survive the update: it moves to a stand-in
--- function while bert_models() is recreated with the new columns.
+-- that views built on it survive the update: the new bert_models() is made
+-- under another name, the view moved onto it, the old one dropped, the new
+-- one renamed.
 CREATE FUNCTION bert_models_during_update(
 	OUT name text,
 	OUT kind text,
@@ -214,44 +215,14 @@ CREATE OR REPLACE VIEW bert_models AS SELECT
 	bytes_in_cache, source, installed_by, installed_at
 FROM @extschema@.bert_models_during_update();
 DROP FUNCTION bert_models();
-CREATE FUNCTION bert_models(
-	OUT name text,
-	OUT kind text,
-	OUT storage text,
-	OUT layers int,
-	OUT hidden int,
-	OUT heads int,
-	OUT vocab_size int,
-	OUT max_positions int,
-	OUT max_seq_len int,
-	OUT labels text[],
-	OUT pooling text,
-	OUT normalized bool,
-	OUT content_hash text,
-	OUT base_model text,
-	OUT base_hash text,
-	OUT bytes bigint,
-	OUT bytes_in_database bigint,
-	OUT bytes_in_cache bigint,
-	OUT bytes_resident bigint,
-	OUT directory text,
-	OUT source text,
-	OUT installed_by text,
-	OUT installed_at timestamptz,
-	OUT loaded_since timestamptz,
-	OUT calls bigint,
-	OUT tokens bigint)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'bert_models'
-LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
-
+ALTER FUNCTION bert_models_during_update() RENAME TO bert_models;
+-- once more, so that its range table names bert_models as a fresh install's does
 CREATE OR REPLACE VIEW bert_models AS SELECT
 	name, kind, layers, hidden, heads, vocab_size, max_positions, max_seq_len,
 	labels, pooling, normalized, directory, bytes, bytes_resident, loaded_since,
 	calls, tokens, storage, content_hash, base_model, base_hash, bytes_in_database,
 	bytes_in_cache, source, installed_by, installed_at
 FROM @extschema@.bert_models();
-DROP FUNCTION bert_models_during_update();
 GRANT SELECT ON bert_models TO PUBLIC;
 
 COMMENT ON FUNCTION bert_models() IS 'every model this database can use (stored in its registry or shipped), its sizes and its use';
