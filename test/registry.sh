@@ -150,14 +150,18 @@ cp "$work/small-a.bert" "$work/src.bert"
 cp "$fp32" "$work/shipped/flip.bert"
 chmod -R a+rX "$work"
 rm -f "$work/stop"
-(	# the rewriter: whole models and truncated ones, in place
+(	# the rewriter: whole models and truncated ones, in place. Each whole
+	# copy stays for a while so that readers also meet valid files: a reader
+	# of the 60 MB shipped model needs a few hundred milliseconds, and with
+	# valid windows of 50 ms a CI run once saw 0 of 115 embeddings succeed.
 	i=0
 	while [ ! -e "$work/stop" ]; do
-		case $((i % 4)) in
+		case $((i % 6)) in
 		0) cp "$work/small-b.bert" "$work/src.bert"; cp "$int8" "$work/shipped/flip.bert" ;;
-		1) truncate -s 100000 "$work/src.bert"; truncate -s 30000000 "$work/shipped/flip.bert" ;;
-		2) cp "$work/small-a.bert" "$work/src.bert"; cp "$fp32" "$work/shipped/flip.bert" ;;
-		3) sleep 0.05 ;;
+		1|4) sleep 0.7 ;;
+		2) truncate -s 100000 "$work/src.bert"; truncate -s 30000000 "$work/shipped/flip.bert" ;;
+		3) cp "$work/small-a.bert" "$work/src.bert"; cp "$fp32" "$work/shipped/flip.bert" ;;
+		5) truncate -s 0 "$work/src.bert"; truncate -s 0 "$work/shipped/flip.bert" ;;
 		esac
 		i=$((i + 1))
 	done
