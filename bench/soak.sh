@@ -2,14 +2,19 @@
 # A soak: pgbench clients mixing every SQL function of bert (embeddings,
 # batches, similarity, tokens, cosine and <=>, heads, entities,
 # classification, the catalogue, bert_embed_table, training, install and
-# drop) for some minutes; the resident and private memory of each client's
-# backend sampled every minute.  Passes when no backend's memory grows by
-# more than 1 MB after the first minute, no transaction fails and no
-# backend is restarted (the same backends serve the clients throughout).
+# drop) for some minutes.  Every transaction ends with the backend recording
+# its own memory (/proc/self/status) in a table, so each backend is measured
+# between statements, after every kind of work, hundreds of times a minute
+# across the clients; a backend's memory in a minute is the highest such
+# record.  Passes when no backend's memory grows by more than 1 MB from the
+# first minute to the last, no transaction fails and no backend is
+# restarted (the same backends serve the clients throughout).
 # Memory is the backend's private memory (RssAnon); its RSS also counts
 # pages it shares, reported apart: the model files' pages (RssFile, which
 # grow as new words touch new rows of the embedding table, up to the file's
 # size, one copy for the whole server) and shared_buffers (RssShmem).
+# Also printed, not judged: each backend sampled from outside once a minute
+# in the middle of its work (what a statement holds while it runs).
 # Runs a throwaway cluster (pg_virtualenv) as root unless PGHOST is set.
 #   bench/soak.sh              (after make install && make install-model)
 #   CLIENTS=12 MINUTES=5 bench/soak.sh
@@ -46,7 +51,9 @@ q "SET client_min_messages = warning;
      || repeat(' and more', g % 20) FROM generate_series(1, 500) g;
    UPDATE soak_docs SET emb = bert_embed(body, '$model');
    SELECT bert_install_model('soak-token', '$heads/token', replace => true);
-   SELECT bert_install_model('soak-seq', '$heads/seq', replace => true);"
+   SELECT bert_install_model('soak-seq', '$heads/seq', replace => true);
+   DROP TABLE IF EXISTS soak_mem;
+   CREATE UNLOGGED TABLE soak_mem (pid int, at timestamptz, anon bigint, file bigint, shmem bigint);"
 for c in $(seq 0 $((clients - 1))); do
 	q "DROP TABLE IF EXISTS soak_t$c; CREATE TABLE soak_t$c AS SELECT id, body, emb FROM soak_docs WHERE id <= 40"
 done
@@ -102,6 +109,12 @@ SELECT bert_install_model('soak-inst-' || :client_id, '$heads/seq', replace => t
 SELECT bert_classify('Hello', 'soak-inst-' || :client_id);
 SELECT bert_drop_model('soak-inst-' || :client_id);
 SQL
+# every transaction ends with its backend's own memory, between statements
+for f in "$dir"/*.sql; do
+	cat >> "$f" <<'SQL'
+INSERT INTO soak_mem SELECT pg_backend_pid(), clock_timestamp(), (s[1])::bigint, (s[2])::bigint, (s[3])::bigint FROM regexp_match(pg_read_file('/proc/self/status'), 'RssAnon:\s+(\d+).*RssFile:\s+(\d+).*RssShmem:\s+(\d+)') s;
+SQL
+done
 chmod 644 "$dir"/*.sql
 
 started=$(q "SELECT pg_postmaster_start_time()")
@@ -113,7 +126,7 @@ bench=$!
 
 # memory of each client's backend, every minute
 sample() {	# minute
-	psql -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' ORDER BY pid" |
+	psql -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND backend_type = 'client backend' ORDER BY pid" |
 	while read -r pid; do
 		[ -r "/proc/$pid/status" ] || continue
 		echo "$1 $pid $(awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} /^RssShmem:/ {m = $2}
@@ -121,46 +134,54 @@ sample() {	# minute
 	done >> "$dir/samples"
 }
 t0=$(date +%s)
+q "SELECT extract(epoch FROM clock_timestamp())" > "$dir/t0"
 for m in $(seq 1 "$minutes"); do
 	# each minute's sample a few seconds before the minute ends, the last one
 	# while the clients still run
 	sleep $((t0 + m * 60 - 5 - $(date +%s)))
 	kill -0 $bench 2>/dev/null || break
 	sample "$m"
-	echo "minute $m: $(awk -v m="$m" '$1 == m {n++; r += $3; a += $4; f += $5; s += $6} END {printf "%d backends, mean RSS %.1f MB = private %.1f + files %.1f + shared buffers %.1f", n, r / n / 1024, a / n / 1024, f / n / 1024, s / n / 1024}' "$dir/samples")"
+	echo "minute $m: $(q "SELECT count(*) || ' backends recorded ' || sum(n) || ' times between statements, mean of their highest private memory ' || round(avg(a) / 1024, 1) || ' MB, model file pages ' || round(avg(f) / 1024, 1) || ' MB'
+	                     FROM (SELECT pid, count(*) n, max(anon) a, max(file) f FROM soak_mem
+	                           WHERE at >= to_timestamp($(cat "$dir/t0") + ($m - 1) * 60) AND at < to_timestamp($(cat "$dir/t0") + $m * 60 - 5) GROUP BY pid) x")";
+	echo "          sampled from outside while working: $(awk -v m="$m" '$1 == m {n++; r += $3; a += $4; f += $5; s += $6} END {printf "%d backends, mean RSS %.1f MB = private %.1f + files %.1f + shared buffers %.1f", n, r / n / 1024, a / n / 1024, f / n / 1024, s / n / 1024}' "$dir/samples")"
 done
 status=0
 wait $bench || status=$?
 grep -E "transaction type|number of clients|duration|transactions actually processed|failed|aborted|latency average|tps" "$dir/pgbench.out" || true
 grep -E "^script|SQL script|weight|- number of|- latency average" "$dir/pgbench.out" | head -40 || true
 
-echo "== per backend, minute 1 to minute $minutes (kB): RSS = private + files + shared buffers"
+t0=$(cat "$dir/t0")
+echo "== per backend, minute 1 to minute $minutes: highest private memory recorded between statements (kB)"
+q "SELECT 'pid ' || pid || ': private ' || a1 || ' -> ' || al || ' (' || to_char(al - a1, 'FMSG9999990') || '), model file pages ' || to_char(fl - f1, 'FMSG9999990') || ', records ' || n1 || ' and ' || nl
+   FROM (SELECT pid,
+                max(anon) FILTER (WHERE m = 1) a1, max(anon) FILTER (WHERE m = $minutes) al,
+                max(file) FILTER (WHERE m = 1) f1, max(file) FILTER (WHERE m = $minutes) fl,
+                count(*) FILTER (WHERE m = 1) n1, count(*) FILTER (WHERE m = $minutes) nl
+         FROM (SELECT pid, anon, file, 1 + floor((extract(epoch FROM at) - $t0) / 60)::int m FROM soak_mem) x
+         GROUP BY pid) y ORDER BY pid"
+growth=$(q "SELECT max(al - a1) FROM (SELECT pid, max(anon) FILTER (WHERE m = 1) a1, max(anon) FILTER (WHERE m = $minutes) al
+              FROM (SELECT pid, anon, 1 + floor((extract(epoch FROM at) - $t0) / 60)::int m FROM soak_mem) x GROUP BY pid) y")
+same=$(q "SELECT CASE WHEN count(*) = $clients AND bool_and(n1 > 0 AND nl > 0) THEN 'yes' ELSE 'no' END
+          FROM (SELECT pid, count(*) FILTER (WHERE m = 1) n1, count(*) FILTER (WHERE m = $minutes) nl
+                FROM (SELECT pid, 1 + floor((extract(epoch FROM at) - $t0) / 60)::int m FROM soak_mem) x GROUP BY pid) y")
+echo "== sampled from outside at minutes 1 and $minutes, in the middle of work (not judged): RSS = private + files + shared buffers"
 awk -v last="$minutes" '
 	$1 == 1 {r1[$2] = $3; a1[$2] = $4; f1[$2] = $5; m1[$2] = $6}
 	$1 == last {rl[$2] = $3; al[$2] = $4; fl[$2] = $5; ml[$2] = $6}
 	END {
-		worst_o = -1e9; worst_a = -1e9; worst_r = -1e9; n = 0
-		for (p in r1) if (p in rl) {
-			n++
-			o = (al[p] + fl[p]) - (a1[p] + f1[p])
+		for (p in r1) if (p in rl)
 			printf "pid %s: RSS %d -> %d (%+d); private %+d, files %+d, shared buffers %+d\n", p, r1[p], rl[p], rl[p] - r1[p], al[p] - a1[p], fl[p] - f1[p], ml[p] - m1[p]
-			if (o > worst_o) worst_o = o
-			if (al[p] - a1[p] > worst_a) worst_a = al[p] - a1[p]
-			if (rl[p] - r1[p] > worst_r) worst_r = rl[p] - r1[p]
-		}
-		printf "backends sampled at minutes 1 and %d: %d; largest growth: private %+d kB (with model file pages %+d kB, RSS with shared buffers %+d kB)\n", last, n, worst_a, worst_o, worst_r
-	}' "$dir/samples" | tee "$dir/growth"
+	}' "$dir/samples"
 
-same=$(awk -v last="$minutes" '{pids[$1] = pids[$1] " " $2} END {print (pids[1] == pids[last]) ? "yes" : "no"}' "$dir/samples")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$dir/pgbench.out")
 aborted=$(grep -c "aborted" "$dir/pgbench.out" || true)
-growth=$(sed -n 's/.*largest growth: private \([-+0-9]*\) kB.*/\1/p' "$dir/growth")
 restarted=$([ "$(q "SELECT pg_postmaster_start_time()")" = "$started" ] && echo no || echo yes)
-echo "== soak: $clients clients x $minutes min$([ "$installs" = 1 ] || echo ", no install/drop/train"): pgbench exit $status, failed transactions ${failed:-?}, aborted clients $aborted, same backends throughout: $same, server restarted: $restarted, largest private memory growth after minute 1: ${growth} kB"
+echo "== soak: $clients clients x $minutes min$([ "$installs" = 1 ] || echo ", no install/drop/train"): pgbench exit $status, failed transactions ${failed:-?}, aborted clients $aborted, same backends throughout: $same, server restarted: $restarted, largest private memory growth from minute 1 to minute $minutes (between statements): ${growth} kB"
 ok=yes
 [ "$status" -eq 0 ] && [ "${failed:-0}" -eq 0 ] && [ "$aborted" -eq 0 ] && [ "$same" = yes ] && [ "$restarted" = no ] || ok=no
 for g in $growth; do [ "$g" -le 1024 ] || ok=no; done
-q "DROP TABLE soak_docs; SELECT bert_drop_model('soak-token'); SELECT bert_drop_model('soak-seq');
+q "DROP TABLE soak_docs, soak_mem; SELECT bert_drop_model('soak-token'); SELECT bert_drop_model('soak-seq');
    SELECT bert_drop_model(name) FROM bert_models WHERE name LIKE 'soak-train-%';" > /dev/null
 for c in $(seq 0 $((clients - 1))); do q "DROP TABLE soak_t$c"; done
 echo "soak: $ok"
