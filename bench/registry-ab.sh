@@ -63,7 +63,7 @@ for r in $(seq 1 "$rounds"); do
 	for which in before after; do
 		dir=$([ "$which" = before ] && echo "$dir_before" || echo "$dir_after")
 		make -s -C "$dir" install >/dev/null
-		read -r e t < <(pg_virtualenv -t "$repo/bench/registry-ab.sh" --measure "$n" 2>/dev/null | tail -1)
+		read -r e t < <(pg_virtualenv -t "$repo/bench/registry-ab.sh" --measure "$n" 2>/dev/null | grep -E "^[0-9.]+ [0-9.]+$" | tail -1)
 		echo "round $r $which: row-at-a-time bert_embed $n rows $e ms, bert_token_count $((n * 50)) rows $t ms"
 		echo "$which $e $t" >> "$rows"
 	done
