@@ -118,6 +118,70 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 	return BERT_ENC_OK;
 }
 
+/* Linear id's inputs and outputs: (k, n). */
+static void
+linear_shape(const BertConfig *c, int id, int *k, int *n)
+{
+	*k = id == BERT_LIN_FF2 ? c->ffn : c->hidden;
+	*n = id == BERT_LIN_FF1 ? c->ffn : c->hidden;
+}
+
+/*
+ * For kernels without integer dot products, the Q8P weights widened to 16
+ * bits once (ops.h bcore_q8p_widen; twice their bytes, private to the
+ * process), which their products then read instead of widening every
+ * byte on every use: the same sums, so the same results.  Without memory
+ * for them the products run on the bytes.
+ */
+static void
+widen_q8p(const BertModel *m, BertRunState *st)
+{
+	const BertConfig *c = &m->config;
+	size_t		total = 0;
+	int			k,
+				n;
+
+	if (!bcore_q8p_wants_wide() || st->wide_of == m->weights.layers)
+		return;
+	free(st->wide);
+	free(st->wide_w);
+	st->wide = NULL;
+	st->wide_w = NULL;
+	st->wide_of = NULL;
+	for (int l = 0; l < c->n_layers; l++)
+		for (int id = 0; id < BERT_LINEARS; id++)
+			if (m->weights.layers[l].w8[id] != NULL)
+			{
+				linear_shape(c, id, &k, &n);
+				total += bcore_q8p_wide_count(n, k);
+			}
+	if (total == 0)
+		return;
+	st->wide = malloc(total * sizeof(int16_t));
+	st->wide_w = calloc((size_t) c->n_layers * BERT_LINEARS, sizeof(int16_t *));
+	if (st->wide == NULL || st->wide_w == NULL)
+	{
+		free(st->wide);
+		free(st->wide_w);
+		st->wide = NULL;
+		st->wide_w = NULL;
+		return;
+	}
+	total = 0;
+	for (int l = 0; l < c->n_layers; l++)
+		for (int id = 0; id < BERT_LINEARS; id++)
+			if (m->weights.layers[l].w8[id] != NULL)
+			{
+				int16_t    *to = st->wide + total;
+
+				linear_shape(c, id, &k, &n);
+				bcore_q8p_widen(m->weights.layers[l].w8[id], n, k, to);
+				st->wide_w[l * BERT_LINEARS + id] = to;
+				total += bcore_q8p_wide_count(n, k);
+			}
+	st->wide_of = m->weights.layers;
+}
+
 /* x = LayerNorm(word + position + token type 0) for every token. */
 static void
 embed(const BertModel *m, float *x, const int32_t *ids, const int *seq_len, int n_seq)
@@ -194,9 +258,12 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 	}
 	if (L->w8[id] != NULL)
 	{
+		const int16_t *wide = r->st->wide_w == NULL ? NULL :
+			r->st->wide_w[(L - r->m->weights.layers) * BERT_LINEARS + id];
+
 		if (!quantized_x)
 			bcore_quantize_rows8(x, T, k, k, L->smooth[id], qr->xq8, qr->xzero, qr->xs);
-		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], L->wsum[id],
+		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], wide, L->wsum[id],
 						 L->ws[id], y, n, r->lin_threads);
 		return;
 	}
@@ -347,6 +414,8 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 		threads = n_chunks;
 	if ((status = reserve(c, st, T, longest, threads)) != BERT_ENC_OK)
 		return status;
+	if (c->quantized)
+		widen_q8p(m, st);
 
 	/* cut where the running token count passes i / n_chunks of the total */
 	{
@@ -437,5 +506,7 @@ bcore_run_state_free(BertRunState *st)
 	free(st->xs);
 	for (int t = 0; t < BERT_MAX_THREADS; t++)
 		free(st->scratch[t]);
+	free(st->wide);
+	free(st->wide_w);
 	memset(st, 0, sizeof(*st));
 }

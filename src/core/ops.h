@@ -88,8 +88,23 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 void		bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
 								uint8_t *xq, int32_t *zero, float *scale);
 void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
-							const float *sx, const int8_t *w, const float *wsum,
-							const float *sw, float *c, int ldc, int threads);
+							const float *sx, const int8_t *w, const int16_t *wide,
+							const float *wsum, const float *sw, float *c, int ldc,
+							int threads);
+
+/*
+ * Kernels without integer dot products ("avx2", "avx512") would widen each
+ * weight byte to 16 bits on every use; given wide, the same weight widened
+ * once (bcore_q8p_widen), bcore_linear_q8p multiplies 16-bit activations
+ * (q - zero) by it with pmaddwd instead: the same integer sums, so the same
+ * bits.  Other kernels ignore wide (it may be NULL).  bcore_q8p_wants_wide:
+ * nonzero if the kernels in use take it.  bcore_q8p_wide_count: the int16
+ * elements of W [n, k] widened: panels of BERT_Q8P_PANEL channels as Q8P,
+ * in a panel pairs of inputs, each pair the panel's channels x 2.
+ */
+int			bcore_q8p_wants_wide(void);
+size_t		bcore_q8p_wide_count(int n, int k);
+void		bcore_q8p_widen(const int8_t *w, int n, int k, int16_t *wide);
 
 /*
  * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=
