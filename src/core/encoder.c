@@ -12,7 +12,8 @@
  * one GEMM over all their tokens (or over a chunk of them, when threads share
  * the batch), and attention runs per sequence on strided views of q, k and v
  * (one head = hidden/heads columns), so nothing is padded or copied.  Bias and residual are written into the output before the GEMM,
- * which then accumulates onto them (beta = 1).
+ * which then accumulates onto them (beta = 1); the Q8P product writes them
+ * itself, tile by tile, with the same bits.
  */
 #include "encoder.h"
 
@@ -236,15 +237,18 @@ typedef struct QuantRows
  * bcore_f16_blis_rows() rows on BLIS after widening them into wide (k x n
  * floats, the thread's scratch); on quantised ones, x is quantised per token
  * into qr unless the caller already did (quantized_x: q, k and v share one
- * input).
+ * input).  y starts as bias (+ residual, T x n).
  */
 static void
 linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w, int T,
-	   int n, int k, const float *x, const QuantRows *qr, int quantized_x, float *y,
-	   float *wide)
+	   int n, int k, const float *x, const QuantRows *qr, int quantized_x,
+	   const float *bias, const float *residual, float *y, float *wide)
 {
 	if (bcore_encode_observe != NULL)
 		bcore_encode_observe((int) (L - r->m->weights.layers), id, x, T, k);
+	/* the Q8P product sets y to bias (+ residual) tile by tile; the others add onto it */
+	if (L->w8[id] == NULL)
+		bcore_fill_rows(y, T, n, bias, residual);
 	if (L->wh[id] != NULL && T >= bcore_f16_blis_rows())
 	{
 		bcore_f16p_widen(L->wh[id], n, k, wide);
@@ -264,7 +268,7 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 		if (!quantized_x)
 			bcore_quantize_rows8(x, T, k, k, L->smooth[id], qr->xq8, qr->xzero, qr->xs);
 		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], wide, L->wsum[id],
-						 L->ws[id], y, n, r->lin_threads);
+						 L->ws[id], bias, residual, y, n, r->lin_threads);
 		return;
 	}
 	if (L->wq[id] == NULL)
@@ -321,15 +325,12 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 
 		if (stopped(r))
 			return;
-		bcore_fill_rows(q, T, H, L->q_b, NULL);
-		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, &qr, 0, q, scratch);
-		bcore_fill_rows(k, T, H, L->k_b, NULL);
+		linear(r, L, BERT_LIN_Q, L->q_w, T, H, H, x, &qr, 0, L->q_b, NULL, q, scratch);
 		linear(r, L, BERT_LIN_K, L->k_w, T, H, H, x, &qr,
-			   same_quantized(L, BERT_LIN_Q, BERT_LIN_K), k, scratch);
-		bcore_fill_rows(v, T, H, L->v_b, NULL);
+			   same_quantized(L, BERT_LIN_Q, BERT_LIN_K), L->k_b, NULL, k, scratch);
 		linear(r, L, BERT_LIN_V, L->v_w, T, H, H, x, &qr,
 			   same_quantized(L, BERT_LIN_K, BERT_LIN_V) ||
-			   same_quantized(L, BERT_LIN_Q, BERT_LIN_V), v, scratch);
+			   same_quantized(L, BERT_LIN_Q, BERT_LIN_V), L->v_b, NULL, v, scratch);
 
 		/* ctx = softmax(q k^T / sqrt(d)) v, per sequence and head */
 		for (int s = 0; s < n_seq; s++)
@@ -347,16 +348,13 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 		}
 
 		/* x = LayerNorm(x + ctx Wo^T + bo) */
-		bcore_fill_rows(tmp, T, H, L->o_b, x);
-		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, &qr, 0, tmp, scratch);
+		linear(r, L, BERT_LIN_O, L->o_w, T, H, H, ctx, &qr, 0, L->o_b, x, tmp, scratch);
 		bcore_layernorm(tmp, T, H, L->ln1_g, L->ln1_b, c->layer_norm_eps);
 
 		/* x = LayerNorm(x + act(x W1^T + b1) W2^T + b2) */
-		bcore_fill_rows(ffn, T, F, L->ff1_b, NULL);
-		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, &qr, 0, ffn, scratch);
+		linear(r, L, BERT_LIN_FF1, L->ff1_w, T, F, H, tmp, &qr, 0, L->ff1_b, NULL, ffn, scratch);
 		activate(c->activation, ffn, (size_t) T * F);
-		bcore_fill_rows(x, T, H, L->ff2_b, tmp);
-		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, &qr, 0, x, scratch);
+		linear(r, L, BERT_LIN_FF2, L->ff2_w, T, H, F, ffn, &qr, 0, L->ff2_b, tmp, x, scratch);
 		bcore_layernorm(x, T, H, L->ln2_g, L->ln2_b, c->layer_norm_eps);
 	}
 }

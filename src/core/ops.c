@@ -728,11 +728,25 @@ q8p_to_q16(const uint8_t *xq, const int32_t *zero, int rows, int in4, int16_t *x
  * threads, each pair on every chunk of the block in turn, a panel past n
  * on a padded copy of c's last columns.  On widened weights (wide, for
  * kernels that take them) the block's activations are first widened too.
+ * With bias, each tile's part of c is set to bias (+ residual) just before
+ * the tile adds to it, while it is in L1, rather than in a pass over all
+ * of c beforehand that a large c does not survive in cache.
  */
+/* rows x cols of c (stride ldc) := bias (+ residual, stride ldr): fill_rows row by row */
+static inline void
+q8p_fill(const BertKernels *kern, float *c, int ldc, int rows, int cols, const float *bias,
+		 const float *residual, int ldr)
+{
+	for (int r = 0; r < rows; r++)
+		kern->fill_rows(c + (size_t) r * ldc, 1, cols, bias,
+						residual ? residual + (size_t) r * ldr : NULL);
+}
+
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				 const float *sx, const int8_t *w, const int16_t *wide,
-				 const float *wsum, const float *sw, float *c, int ldc, int threads)
+				 const float *wsum, const float *sw, const float *bias,
+				 const float *residual, float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
 	int			in4 = (int) bcore_q8p_in((uint32_t) k);
@@ -788,11 +802,18 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				if (cols < BERT_Q8P_PANEL)
 				{
 					memset(tmp, 0, sizeof(tmp));
-					for (int r = 0; r < nr; r++)
-						memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
+					if (bias != NULL)
+						q8p_fill(kern, tmp, BERT_Q8P_PANEL, nr, cols, bias + j0,
+								 residual ? residual + (size_t) r0 * ldc + j0 : NULL, ldc);
+					else
+						for (int r = 0; r < nr; r++)
+							memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
 					out = tmp;
 					ldo = BERT_Q8P_PANEL;
 				}
+				else if (bias != NULL)
+					q8p_fill(kern, cr, ldc, nr, panels * BERT_Q8P_PANEL, bias + j0,
+							 residual ? residual + (size_t) r0 * ldc + j0 : NULL, ldc);
 				if (x16 != NULL)
 					kern->q16_tile(nr, in4, x16 + (size_t) rb * in4, sx + r0, panel16, panels,
 								   swu, out, ldo);

@@ -83,14 +83,16 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * signed bytes, wsum[j] the sum of its channel's, k <= BERT_QK_MAX.  The
  * sums are exact integers, then each output gets one conversion to float
  * and one fused multiply-add, the same on every variant: the same bits.
- * threads > 1 shares the panels out on OpenMP threads.
+ * threads > 1 shares the panels out on OpenMP threads.  Given bias (n
+ * floats), c is first set to bias, plus residual (m x n, stride ldc) if
+ * given, as bcore_fill_rows would: c = bias (+ residual) + product.
  */
 void		bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
 								uint8_t *xq, int32_t *zero, float *scale);
 void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 							const float *sx, const int8_t *w, const int16_t *wide,
-							const float *wsum, const float *sw, float *c, int ldc,
-							int threads);
+							const float *wsum, const float *sw, const float *bias,
+							const float *residual, float *c, int ldc, int threads);
 
 /*
  * Kernels without integer dot products ("avx2", "avx512") would widen each
