@@ -35,6 +35,9 @@ typedef struct BertRunState
 	int32_t    *xzero;			/* (tokens) its zero point per token */
 	float	   *xs;				/* (tokens) its scale per token */
 	float	   *scratch[BERT_MAX_THREADS];	/* attention, one per thread */
+	int16_t    *wide;			/* the Q8P weights widened, for kernels without VNNI */
+	int16_t   **wide_w;			/* (layers x BERT_LINEARS): each one's, or NULL */
+	const void *wide_of;		/* the layers they were widened from */
 } BertRunState;
 
 typedef enum BertEncStatus

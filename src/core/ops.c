@@ -364,7 +364,8 @@ static const BertKernels kernels_scalar = {
 static const BertKernels kernels_avx2 = {
 	.isa = "avx2",
 	KERNELS_AVX2,
-	.q8p_tile = q8p_tile_avx2
+	.q8p_tile = q8p_tile_avx2,
+	.q16_tile = q16_tile_avx2
 };
 
 /* with AVX-VNNI, the VEX-encoded vpdpbusd (Alder Lake, Zen 5) */
@@ -399,7 +400,8 @@ static const BertKernels kernels_avx2_vnni = {
 static const BertKernels kernels_avx512 = {
 	.isa = "avx512",
 	KERNELS_AVX512,
-	.q8p_tile = q8p_tile_avx2
+	.q8p_tile = q8p_tile_avx2,
+	.q16_tile = q16_tile_avx2
 };
 
 /* with AVX512-VNNI (Cascade Lake and later, Zen 4 and later) */
@@ -652,16 +654,99 @@ bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult
 	active()->quantize_rows8(x, rows, k, ldx, mult, xq, zero, scale);
 }
 
+int
+bcore_q8p_wants_wide(void)
+{
+	return active()->q16_tile != NULL;
+}
+
+size_t
+bcore_q8p_wide_count(int n, int k)
+{
+	return (size_t) bcore_q8p_bytes((uint32_t) n, (uint32_t) k);
+}
+
+void
+bcore_q8p_widen(const int8_t *w, int n, int k, int16_t *wide)
+{
+	size_t		in4 = bcore_q8p_in((uint32_t) k);
+	size_t		panels = (size_t) (n + BERT_Q8P_PANEL - 1) / BERT_Q8P_PANEL;
+
+	for (size_t p = 0; p < panels; p++)
+	{
+		const int8_t *src = w + p * in4 * BERT_Q8P_PANEL;
+		int16_t    *dst = wide + p * in4 * BERT_Q8P_PANEL;
+
+		/* group g's channel c, bytes b: pair 2g + b / 2, lane c 2 + b % 2 */
+		for (size_t g = 0; g < in4; g += BERT_Q8P_GROUP)
+			for (int c = 0; c < BERT_Q8P_PANEL; c++)
+				for (int b = 0; b < BERT_Q8P_GROUP; b++)
+					dst[(g + b / 2 * 2) * BERT_Q8P_PANEL + c * 2 + b % 2] =
+						src[g * BERT_Q8P_PANEL + c * BERT_Q8P_GROUP + b];
+	}
+}
+
+/*
+ * A block's activation bytes (rows of in4, in chunks) as 16-bit q - zero
+ * for the widened weights (ops_impl.h): group g's 4 bytes of a row become
+ * its pairs 2g and 2g + 1.
+ */
+static void
+q8p_to_q16(const uint8_t *xq, const int32_t *zero, int rows, int in4, int16_t *x16)
+{
+	int			chunks = q8p_chunks(rows);
+
+	for (int i = 0; i < chunks; i++)
+	{
+		int			n,
+					r0 = q8p_chunk(rows, chunks, i, &n);
+		const uint8_t *src = xq + (size_t) r0 * in4;
+		int16_t    *dst = x16 + (size_t) r0 * in4;
+
+		for (int g = 0; g < in4 / BERT_Q8P_GROUP; g++)
+		{
+			const uint8_t *s = src + (size_t) g * n * 4;
+			int16_t    *d0 = dst + (size_t) 2 * g * n * 2,
+					   *d1 = d0 + (size_t) n * 2;
+
+			for (int r = 0; r < n; r++)
+			{
+				int32_t		z = zero[r0 + r];
+
+				d0[r * 2] = (int16_t) (s[r * 4] - z);
+				d0[r * 2 + 1] = (int16_t) (s[r * 4 + 1] - z);
+				d1[r * 2] = (int16_t) (s[r * 4 + 2] - z);
+				d1[r * 2 + 1] = (int16_t) (s[r * 4 + 3] - z);
+			}
+		}
+	}
+}
+
 /*
  * c (m x n, stride ldc) += the Q8P product: as bcore_linear_f16, rows in
  * blocks whose activations stay in L2, pairs of panels shared among
  * threads, each pair on every chunk of the block in turn, a panel past n
- * on a padded copy of c's last columns.
+ * on a padded copy of c's last columns.  On widened weights (wide, for
+ * kernels that take them) the block's activations are first widened too.
+ * With bias, each tile's part of c is set to bias (+ residual) just before
+ * the tile adds to it, while it is in L1, rather than in a pass over all
+ * of c beforehand that a large c does not survive in cache.
  */
+/* rows x cols of c (stride ldc) := bias (+ residual, stride ldr): fill_rows row by row */
+static inline void
+q8p_fill(const BertKernels *kern, float *c, int ldc, int rows, int cols, const float *bias,
+		 const float *residual, int ldr)
+{
+	for (int r = 0; r < rows; r++)
+		kern->fill_rows(c + (size_t) r * ldc, 1, cols, bias,
+						residual ? residual + (size_t) r * ldr : NULL);
+}
+
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
-				 const float *sx, const int8_t *w, const float *wsum,
-				 const float *sw, float *c, int ldc, int threads)
+				 const float *sx, const int8_t *w, const int16_t *wide,
+				 const float *wsum, const float *sw, const float *bias,
+				 const float *residual, float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
 	int			in4 = (int) bcore_q8p_in((uint32_t) k);
@@ -669,52 +754,79 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 	int			tiles = (full + 1) / 2;
 	int			units = tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
 	int			block = q8p_block_rows(in4);
+	int16_t    *x16 = NULL;
 
+	if (wide != NULL && kern->q16_tile != NULL)
+		x16 = malloc((size_t) (m < block ? m : block) * in4 * sizeof(int16_t));
 	for (int i0 = 0; i0 < m; i0 += block)
 	{
 		int			rows = m - i0 < block ? m - i0 : block;
 		int			chunks = q8p_chunks(rows);
+
+		if (x16 != NULL)
+			q8p_to_q16(xq + (size_t) i0 * in4, zero + i0, rows, in4, x16);
 
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
 		for (int u = 0; u < units; u++)
 		{
 			int			p = u < tiles ? u * 2 : full;
 			const int8_t *panel = w + (size_t) p * in4 * BERT_Q8P_PANEL;
+			const int16_t *panel16 = x16 ? wide + (size_t) p * in4 * BERT_Q8P_PANEL : NULL;
 			int			j0 = p * BERT_Q8P_PANEL;
 			int			cols = n - j0;
+			int			panels = cols < BERT_Q8P_PANEL ? 1 : full - p < 2 ? 1 : 2;
 			float		tmp[Q8P_CHUNK_ROWS * BERT_Q8P_PANEL],
 						swp[BERT_Q8P_PANEL],
 						sump[BERT_Q8P_PANEL];
+			const float *swu = sw + j0,
+					   *sumu = wsum + j0;
 
-			memset(swp, 0, sizeof(swp));
-			memset(sump, 0, sizeof(sump));
 			if (cols < BERT_Q8P_PANEL)
 			{
+				memset(swp, 0, sizeof(swp));
+				memset(sump, 0, sizeof(sump));
 				memcpy(swp, sw + j0, cols * sizeof(float));
 				memcpy(sump, wsum + j0, cols * sizeof(float));
+				swu = swp;
+				sumu = sump;
 			}
 			for (int i = 0; i < chunks; i++)
 			{
 				int			nr,
-							r0 = i0 + q8p_chunk(rows, chunks, i, &nr);
-				const uint8_t *xc = xq + (size_t) r0 * in4;
-				float	   *cr = c + (size_t) r0 * ldc + j0;
+							rb = q8p_chunk(rows, chunks, i, &nr),
+							r0 = i0 + rb;
+				float	   *cr = c + (size_t) r0 * ldc + j0,
+						   *out = cr;
+				int			ldo = ldc;
 
-				if (cols >= BERT_Q8P_PANEL)
+				if (cols < BERT_Q8P_PANEL)
 				{
-					kern->q8p_tile(nr, in4, xc, zero + r0, sx + r0, panel, full - p < 2 ? 1 : 2,
-								   wsum + j0, sw + j0, cr, ldc);
-					continue;
+					memset(tmp, 0, sizeof(tmp));
+					if (bias != NULL)
+						q8p_fill(kern, tmp, BERT_Q8P_PANEL, nr, cols, bias + j0,
+								 residual ? residual + (size_t) r0 * ldc + j0 : NULL, ldc);
+					else
+						for (int r = 0; r < nr; r++)
+							memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
+					out = tmp;
+					ldo = BERT_Q8P_PANEL;
 				}
-				memset(tmp, 0, sizeof(tmp));
-				for (int r = 0; r < nr; r++)
-					memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
-				kern->q8p_tile(nr, in4, xc, zero + r0, sx + r0, panel, 1, sump, swp, tmp, BERT_Q8P_PANEL);
-				for (int r = 0; r < nr; r++)
-					memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));
+				else if (bias != NULL)
+					q8p_fill(kern, cr, ldc, nr, panels * BERT_Q8P_PANEL, bias + j0,
+							 residual ? residual + (size_t) r0 * ldc + j0 : NULL, ldc);
+				if (x16 != NULL)
+					kern->q16_tile(nr, in4, x16 + (size_t) rb * in4, sx + r0, panel16, panels,
+								   swu, out, ldo);
+				else
+					kern->q8p_tile(nr, in4, xq + (size_t) r0 * in4, zero + r0, sx + r0, panel,
+								   panels, sumu, swu, out, ldo);
+				if (cols < BERT_Q8P_PANEL)
+					for (int r = 0; r < nr; r++)
+						memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));
 			}
 		}
 	}
+	free(x16);
 }
 
 int

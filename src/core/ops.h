@@ -83,13 +83,30 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * signed bytes, wsum[j] the sum of its channel's, k <= BERT_QK_MAX.  The
  * sums are exact integers, then each output gets one conversion to float
  * and one fused multiply-add, the same on every variant: the same bits.
- * threads > 1 shares the panels out on OpenMP threads.
+ * threads > 1 shares the panels out on OpenMP threads.  Given bias (n
+ * floats), c is first set to bias, plus residual (m x n, stride ldc) if
+ * given, as bcore_fill_rows would: c = bias (+ residual) + product.
  */
 void		bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
 								uint8_t *xq, int32_t *zero, float *scale);
 void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
-							const float *sx, const int8_t *w, const float *wsum,
-							const float *sw, float *c, int ldc, int threads);
+							const float *sx, const int8_t *w, const int16_t *wide,
+							const float *wsum, const float *sw, const float *bias,
+							const float *residual, float *c, int ldc, int threads);
+
+/*
+ * Kernels without integer dot products ("avx2", "avx512") would widen each
+ * weight byte to 16 bits on every use; given wide, the same weight widened
+ * once (bcore_q8p_widen), bcore_linear_q8p multiplies 16-bit activations
+ * (q - zero) by it with pmaddwd instead: the same integer sums, so the same
+ * bits.  Other kernels ignore wide (it may be NULL).  bcore_q8p_wants_wide:
+ * nonzero if the kernels in use take it.  bcore_q8p_wide_count: the int16
+ * elements of W [n, k] widened: panels of BERT_Q8P_PANEL channels as Q8P,
+ * in a panel pairs of inputs, each pair the panel's channels x 2.
+ */
+int			bcore_q8p_wants_wide(void);
+size_t		bcore_q8p_wide_count(int n, int k);
+void		bcore_q8p_widen(const int8_t *w, int n, int k, int16_t *wide);
 
 /*
  * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=

@@ -813,6 +813,97 @@ q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 }
 
 /*
+ * The tile on widened weights (ops.h bcore_q8p_widen): up to
+ * Q16_TILE_ROWS_AVX2 rows x one panel, two vectors of 8 channels per row
+ * (12 accumulators, 2 weight vectors, 1 broadcast: 15 of 16 registers);
+ * per pair of inputs each row's 16-bit pair q - zero, broadcast, meets the
+ * panel's pairs in one pmaddwd per vector.  Nothing is widened in the loop
+ * and each lane is one channel, so no hadd at the end.
+ */
+static inline __attribute__((always_inline)) AVX2 void
+q16_tile_rows_avx2(const int rows, int in4, const int16_t *x16, int n, const float *sx,
+				   const int16_t *panel, const float *sw, float *c, int ldc)
+{
+	__m256i		acc0[Q16_TILE_ROWS_AVX2],
+				acc1[Q16_TILE_ROWS_AVX2];
+	const int16_t *next = panel + (size_t) in4 * BERT_Q8P_PANEL;
+	const __m256 s0 = _mm256_loadu_ps(sw),
+				s1 = _mm256_loadu_ps(sw + 8);
+
+#pragma GCC unroll 6
+	for (int r = 0; r < rows; r++)
+		acc0[r] = acc1[r] = _mm256_setzero_si256();
+	for (int p = 0; p < in4 / 2; p++)
+	{
+		const int16_t *w = panel + (size_t) p * 2 * BERT_Q8P_PANEL;
+		__m256i		w0 = _mm256_loadu_si256((const __m256i *) w),
+					w1 = _mm256_loadu_si256((const __m256i *) (w + 16));
+
+		/* the next panel into L2 meanwhile: one line a pair */
+		_mm_prefetch((const char *) (next + (size_t) p * 2 * BERT_Q8P_PANEL), _MM_HINT_T1);
+#pragma GCC unroll 6
+		for (int r = 0; r < rows; r++)
+		{
+			int32_t		pair;
+			__m256i		a;
+
+			memcpy(&pair, x16 + ((size_t) p * n + r) * 2, sizeof(pair));
+			a = _mm256_set1_epi32(pair);
+			acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(a, w0));
+			acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(a, w1));
+		}
+	}
+	/* c += (sx sw) acc: the finish of q8p_tile_scalar, whose acc - zero wsum this acc is */
+#pragma GCC unroll 6
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = c + (size_t) r * ldc;
+		__m256		x = SPLAT(sx[r]);
+
+		_mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0[r]), _mm256_mul_ps(x, s0),
+											_mm256_loadu_ps(y)));
+		_mm256_storeu_ps(y + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1[r]), _mm256_mul_ps(x, s1),
+												_mm256_loadu_ps(y + 8)));
+	}
+}
+
+AVX2 void
+q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
+			  const int16_t *panel, int panels, const float *sw, float *c, int ldc)
+{
+	for (int p = 0; p < panels; p++)
+	{
+		const int16_t *pp = panel + (size_t) p * in4 * BERT_Q8P_PANEL;
+		int			o = p * BERT_Q8P_PANEL;
+		int			left = rows,
+					r = 0;
+		int			tiles = (rows + Q16_TILE_ROWS_AVX2 - 1) / Q16_TILE_ROWS_AVX2;
+
+		for (int i = 0; i < tiles; i++)
+		{
+			int			n = left / (tiles - i) + (left % (tiles - i) != 0);
+			const int16_t *x = x16 + r * 2;
+			float	   *cc = c + (size_t) r * ldc + o;
+
+			switch (n)
+			{
+#define TILE(R) case R: q16_tile_rows_avx2(R, in4, x, rows, sx + r, pp, sw + o, cc, ldc); break;
+					TILE(1) TILE(2) TILE(3) TILE(4)
+#if Q16_TILE_ROWS_AVX2 >= 5
+					TILE(5)
+#endif
+#if Q16_TILE_ROWS_AVX2 >= 6
+					TILE(6)
+#endif
+#undef TILE
+			}
+			left -= n;
+			r += n;
+		}
+	}
+}
+
+/*
  * Q8P tile on AVX-VNNI (vpdpbusd on ymm, 16 registers): up to
  * Q8P_TILE_ROWS_AVXVNNI rows x one panel, two vectors of 8 channels per
  * row; per group of 4 inputs each row's 4 activations, broadcast, meet

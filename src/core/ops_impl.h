@@ -48,6 +48,11 @@ typedef struct BertKernels
 	void		(*q8p_tile) (int rows, int in4, const uint8_t *xq, const int32_t *zero,
 							 const float *sx, const int8_t *panel, int panels,
 							 const float *wsum, const float *sw, float *c, int ldc);
+	/* the same on widened weights (ops.h bcore_q8p_widen), activations q -
+	 * zero in 16 bits, pairs as ops_impl.h lays them out; NULL if none */
+	void		(*q16_tile) (int rows, int in4, const int16_t *x16, const float *sx,
+							 const int16_t *panel, int panels, const float *sw,
+							 float *c, int ldc);
 	int			f16_blis_rows;	/* bcore_f16_blis_rows() */
 } BertKernels;
 
@@ -95,6 +100,9 @@ void		quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float 
 void		q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 						  const float *sx, const int8_t *panel, int panels,
 						  const float *wsum, const float *sw, float *c, int ldc);
+void		q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
+						  const int16_t *panel, int panels, const float *sw,
+						  float *c, int ldc);
 void		q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 							 const float *sx, const int8_t *panel, int panels,
 							 const float *wsum, const float *sw, float *c, int ldc);
@@ -158,6 +166,7 @@ void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *z
  * time on AVX-VNNI (16 ymm registers), 2 x 1 on AVX2.
  */
 #define Q8P_CHUNK_ROWS 12
+#define Q16_TILE_ROWS_AVX2 4
 #define Q8P_TILE_ROWS_AVXVNNI 6
 #define Q8P_TILE_ROWS_AVX2 2
 
@@ -217,6 +226,13 @@ q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq)
 	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
 		memcpy(to + (size_t) g * n, q + g, BERT_Q8P_GROUP);
 }
+
+/*
+ * Activations for widened weights (ops.h bcore_q8p_widen): q - zero as
+ * int16, chunk by chunk as the bytes (a chunk of n rows starts at int16
+ * row x in4), pair p of its row r at int16 (p n + r) 2: a tile broadcasts
+ * each row's pair from one pointer at fixed offsets, as with the bytes.
+ */
 
 /* Widens [lo, hi] by y = x (times mult) for the inputs from .. k - 1. */
 static inline void

@@ -873,7 +873,8 @@ test_linear_f16(const char *isa)
  * (0 exactly, zeros past k); linear_q8p gives the portable code's floats
  * bit for bit (exact integer sums, the same finish), on 1 and 2 threads,
  * within float rounding of the double product of the quantised values,
- * and leaves the columns past n alone.  Shapes take every tile height (1
+ * and leaves the columns past n alone; the same on weights widened to 16
+ * bits for the variants that take them (bcore_q8p_widen).  Shapes take every tile height (1
  * to 12 rows on a pair of panels or one, 1 to 6 rows for AVX-VNNI, row
  * pairs for AVX2), chunks of unequal rows (26 = 9 + 9 + 8), single panels
  * (n / 16 odd), a part panel (n % 16), k not a multiple of 4, more than one
@@ -892,7 +893,9 @@ test_linear_q8p(const char *isa)
 				q_close = 1,
 				same = 1,
 				threads_same = 1,
-				untouched = 1;
+				untouched = 1,
+				wide_same = 1,
+				bias_same = 1;
 	double		worst = 0;
 	/* numbers of its own: the other tests keep the data they always drew */
 	uint64_t	saved = rng;
@@ -914,7 +917,14 @@ test_linear_q8p(const char *isa)
 				   *c0 = malloc(sizeof(float) * m * ldc),
 				   *c = malloc(sizeof(float) * m * ldc),
 				   *c2 = malloc(sizeof(float) * m * ldc),
-				   *cs = malloc(sizeof(float) * m * ldc);
+				   *cs = malloc(sizeof(float) * m * ldc),
+				   *cw = malloc(sizeof(float) * m * ldc),
+				   *cw2 = malloc(sizeof(float) * m * ldc),
+				   *bias = malloc(sizeof(float) * n),
+				   *res = malloc(sizeof(float) * m * ldc),
+				   *cb = malloc(sizeof(float) * m * ldc),
+				   *cf = malloc(sizeof(float) * m * ldc);
+		int16_t    *wide = malloc(sizeof(int16_t) * bcore_q8p_wide_count(n, k));
 		uint8_t    *xq = malloc((size_t) m * in4),
 				   *xq2 = malloc((size_t) m * in4);
 		int8_t	   *wq = malloc((size_t) n * k),
@@ -945,19 +955,40 @@ test_linear_q8p(const char *isa)
 			sw[j] = (float) uniform(0.001, 0.01);
 		}
 		for (int i = 0; i < m * ldc; i++)
-			c0[i] = c[i] = c2[i] = cs[i] = (float) uniform(-1, 1);
+			c0[i] = c[i] = c2[i] = cs[i] = cw[i] = cw2[i] = (float) uniform(-1, 1);
+		bcore_q8p_widen(w, n, k, wide);
+		for (int j = 0; j < n; j++)
+			bias[j] = (float) uniform(-1, 1);
+		for (int i = 0; i < m * ldc; i++)
+			res[i] = (float) uniform(-3, 3);
 
 		bcore_quantize_rows8(x, m, k, k, mult, xq, zero, sx);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wsum, sw, c, ldc, 1);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wsum, sw, c2, ldc, 2);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, NULL, c, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, NULL, c2, ldc, 2);
+		/* on widened weights where the variant takes them, else on the bytes again */
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, NULL, cw, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, NULL, cw2, ldc, 2);
+		/* c = bias (+ residual, every other shape) + product, against filling c first */
+		for (int i = 0; i < m; i++)
+			for (int j = 0; j < ldc; j++)
+			{
+				cb[i * ldc + j] = c0[i * ldc + j];
+				cf[i * ldc + j] = j >= n ? c0[i * ldc + j] : si % 2 ? bias[j] + res[i * ldc + j] : bias[j];
+			}
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, si % 3 ? wide : NULL, wsum, sw, bias,
+						 si % 2 ? res : NULL, cb, ldc, si % 4 == 1 ? 2 : 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, NULL, cf, ldc, 1);
+		bias_same &= memcmp(cb, cf, sizeof(float) * m * ldc) == 0;
 		bcore_kernels_use("scalar");
 		bcore_quantize_rows8(x, m, k, k, mult, xq2, zero2, sx2);
-		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, wsum, sw, cs, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, NULL, wsum, sw, NULL, NULL, cs, ldc, 1);
 		bcore_kernels_use(isa);
 		q_same &= memcmp(xq, xq2, (size_t) m * in4) == 0 && memcmp(zero, zero2, sizeof(int32_t) * m) == 0 &&
 			memcmp(sx, sx2, sizeof(float) * m) == 0;
 		same &= memcmp(c, cs, sizeof(float) * m * ldc) == 0;
 		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+		wide_same &= memcmp(cw, cs, sizeof(float) * m * ldc) == 0 &&
+			memcmp(cw2, cs, sizeof(float) * m * ldc) == 0;
 		for (int i = 0; i < m; i++)
 		{
 			int			nc;
@@ -1002,6 +1033,13 @@ test_linear_q8p(const char *isa)
 		free(c);
 		free(c2);
 		free(cs);
+		free(cw);
+		free(cw2);
+		free(bias);
+		free(res);
+		free(cb);
+		free(cf);
+		free(wide);
 		free(xq);
 		free(xq2);
 		free(wq);
@@ -1016,6 +1054,10 @@ test_linear_q8p(const char *isa)
 	check(same, "%g %g", isa, "linear_q8p = portable, bit for bit", 0, 0);
 	check(threads_same, "%g %g", isa, "linear_q8p: 2 threads = 1 thread, bit for bit", 0, 0);
 	check(untouched, "%g %g", isa, "linear_q8p leaves the columns past n alone", 0, 0);
+	check(bias_same, "%g %g", isa, "linear_q8p with bias (+ residual) = filled c + product, bit for bit", 0, 0);
+	check(wide_same, "%g %g", isa, bcore_q8p_wants_wide() ?
+		  "linear_q8p on widened weights (1, 2 threads) = portable, bit for bit" :
+		  "linear_q8p given widened weights it does not take = portable, bit for bit", 0, 0);
 	CHECK_LE(isa, "linear_q8p vs double (relative to |c| + |product|)", worst, 3e-7);
 	printf("  [%s] linear_q8p max error vs double %.3g of |c| + |product|\n", isa, worst);
 }
