@@ -19,9 +19,10 @@
 #   bench/soak.sh              (after make install && make install-model)
 #   CLIENTS=12 MINUTES=5 bench/soak.sh
 #   INSTALLS=0 bench/soak.sh   without the functions that install a model
-#                              (install, drop, train): each of those makes
-#                              every backend reload its models (cache.c),
-#                              so memory then swings with the reloads
+#                              (install, drop, train), which make every
+#                              backend resolve its model names again
+#                              (cache.c; a model whose content is the same
+#                              stays loaded)
 
 set -euo pipefail
 if [ -z "${PGHOST:-}" ]; then
@@ -153,18 +154,17 @@ grep -E "^script|SQL script|weight|- number of|- latency average" "$dir/pgbench.
 
 t0=$(cat "$dir/t0")
 echo "== per backend, minute 1 to minute $minutes: highest private memory recorded between statements (kB)"
-q "SELECT 'pid ' || pid || ': private ' || a1 || ' -> ' || al || ' (' || to_char(al - a1, 'FMSG9999990') || '), model file pages ' || to_char(fl - f1, 'FMSG9999990') || ', records ' || n1 || ' and ' || nl
-   FROM (SELECT pid,
+# per backend: its highest records and its number of records in minute 1 and in the last minute
+per_pid="SELECT pid,
                 max(anon) FILTER (WHERE m = 1) a1, max(anon) FILTER (WHERE m = $minutes) al,
                 max(file) FILTER (WHERE m = 1) f1, max(file) FILTER (WHERE m = $minutes) fl,
                 count(*) FILTER (WHERE m = 1) n1, count(*) FILTER (WHERE m = $minutes) nl
          FROM (SELECT pid, anon, file, 1 + floor((extract(epoch FROM at) - $t0) / 60)::int m FROM soak_mem) x
-         GROUP BY pid) y ORDER BY pid"
-growth=$(q "SELECT max(al - a1) FROM (SELECT pid, max(anon) FILTER (WHERE m = 1) a1, max(anon) FILTER (WHERE m = $minutes) al
-              FROM (SELECT pid, anon, 1 + floor((extract(epoch FROM at) - $t0) / 60)::int m FROM soak_mem) x GROUP BY pid) y")
-same=$(q "SELECT CASE WHEN count(*) = $clients AND bool_and(n1 > 0 AND nl > 0) THEN 'yes' ELSE 'no' END
-          FROM (SELECT pid, count(*) FILTER (WHERE m = 1) n1, count(*) FILTER (WHERE m = $minutes) nl
-                FROM (SELECT pid, 1 + floor((extract(epoch FROM at) - $t0) / 60)::int m FROM soak_mem) x GROUP BY pid) y")
+         GROUP BY pid"
+q "SELECT 'pid ' || pid || ': private ' || a1 || ' -> ' || al || ' (' || to_char(al - a1, 'FMSG9999990') || '), model file pages ' || to_char(fl - f1, 'FMSG9999990') || ', records ' || n1 || ' and ' || nl
+   FROM ($per_pid) y ORDER BY pid"
+growth=$(q "SELECT max(al - a1) FROM ($per_pid) y")
+same=$(q "SELECT CASE WHEN count(*) = $clients AND bool_and(n1 > 0 AND nl > 0) THEN 'yes' ELSE 'no' END FROM ($per_pid) y")
 echo "== sampled from outside at minutes 1 and $minutes, in the middle of work (not judged): RSS = private + files + shared buffers"
 awk -v last="$minutes" '
 	$1 == 1 {r1[$2] = $3; a1[$2] = $4; f1[$2] = $5; m1[$2] = $6}
