@@ -240,7 +240,7 @@ run_all(const char *isa)
 
 						fill(a, (size_t) m * ldx, -2, 2);
 						fill(c, (size_t) m * ldc, -1, 1);
-						bcore_linear_f16(m, n, k, a, ldx, w, c, ldc, threads);
+						bcore_linear_f16(m, n, k, a, ldx, w, NULL, c, ldc, threads);
 						hf = fnv(hf, c, sizeof(float) * m * ldc);
 					}
 				free(w);

@@ -59,7 +59,7 @@ gflops(Way way, int m, int n, int k, const float *x, const uint16_t *p, const fl
 		switch (way)
 		{
 			case F16:
-				bcore_linear_f16(m, n, k, x, k, p, c, n, 1);
+				bcore_linear_f16(m, n, k, x, k, p, NULL, c, n, 1);
 				break;
 			case BLIS_F32:
 				bcore_linear(m, n, k, x, k, w, 1.0f, c, n);

@@ -298,19 +298,26 @@ q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
  */
 static void
 f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
-				int panels, float *c, int ldc)
+				int panels, const BertLinearOut *out, float *c, int ldc)
 {
+	const float *bias = out ? out->bias : NULL;
+
 	for (int r = 0; r < rows; r++)
+	{
 		for (int j = 0; j < panels * BERT_F16P_PANEL; j++)
 		{
 			const float *xr = x + (size_t) r * ldx;
 			const uint16_t *p = panel + (size_t) (j / BERT_F16P_PANEL) * k * BERT_F16P_PANEL;
-			float		acc = c[(size_t) r * ldc + j];
+			float		acc = bias == NULL ? c[(size_t) r * ldc + j] :
+				out->residual == NULL ? bias[j] : bias[j] + out->residual[(size_t) r * out->ldr + j];
 
 			for (int t = 0; t < k; t++)
 				acc = fmaf(xr[t], bcore_half_to_float(p[(size_t) t * BERT_F16P_PANEL + j % BERT_F16P_PANEL]), acc);
 			c[(size_t) r * ldc + j] = acc;
 		}
+		if (out && out->gelu)
+			gelu_scalar(c + (size_t) r * ldc, (size_t) panels * BERT_F16P_PANEL);
+	}
 }
 
 static void
@@ -603,7 +610,7 @@ bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  */
 void
 bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
-				float *c, int ldc, int threads)
+				 const BertLinearOut *out, float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
 	int			full = n / BERT_F16P_PANEL;
@@ -611,6 +618,8 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 	int			units = tiles + (n % BERT_F16P_PANEL != 0);	/* the last: a part panel */
 	int			block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
 
+	if (out != NULL && out->bias == NULL && !out->gelu)
+		out = NULL;
 	block = block < F16_TILE_ROWS ? F16_TILE_ROWS : block / F16_TILE_ROWS * F16_TILE_ROWS;
 	for (int i0 = 0; i0 < m; i0 += block)
 	{
@@ -626,21 +635,38 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 			int			j0 = p * BERT_F16P_PANEL;
 			int			cols = n - j0;
 			float		tmp[BERT_F16P_PANEL];
+			BertLinearOut to = {NULL, NULL, 0, 0};
 
+			if (out != NULL)
+			{
+				to = *out;
+				if (to.bias != NULL)
+					to.bias += j0;
+				if (to.residual != NULL)
+					to.residual += (size_t) i0 * to.ldr + j0;
+			}
 			if (cols >= BERT_F16P_PANEL)
 			{
 				int			panels = full - p < F16_TILE_PANELS ? full - p : F16_TILE_PANELS;
 
-				kern->f16_tile(rows, k, xb, ldx, panel, panels, cb + j0, ldc);
+				kern->f16_tile(rows, k, xb, ldx, panel, panels, out ? &to : NULL, cb + j0, ldc);
 				continue;
 			}
+			/* the part panel on a copy 16 wide: its bias sum made here */
 			for (int r = 0; r < rows; r++)
 			{
 				float	   *cr = cb + (size_t) r * ldc + j0;
+				BertLinearOut gelu_only = {NULL, NULL, 0, to.gelu};
 
 				memset(tmp, 0, sizeof(tmp));
-				memcpy(tmp, cr, cols * sizeof(float));
-				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1, tmp, BERT_F16P_PANEL);
+				if (to.bias == NULL)
+					memcpy(tmp, cr, cols * sizeof(float));
+				else
+					for (int j = 0; j < cols; j++)
+						tmp[j] = to.residual == NULL ? to.bias[j] :
+							to.bias[j] + to.residual[(size_t) r * to.ldr + j];
+				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1,
+							   to.gelu ? &gelu_only : NULL, tmp, BERT_F16P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
 			}
 		}

@@ -109,14 +109,31 @@ size_t		bcore_q8p_wide_count(int n, int k);
 void		bcore_q8p_widen(const int8_t *w, int n, int k, int16_t *wide);
 
 /*
+ * What a linear layer's product writes besides the product, each tile while
+ * it is in registers: with bias, c := bias (+ residual, m x n, stride ldr)
+ * + the product instead of c += the product -- the sum bcore_fill_rows
+ * makes, so the same bits as filling c first; with gelu, then GELU (the
+ * erf form: bcore_gelu's bits) on c.
+ */
+typedef struct BertLinearOut
+{
+	const float *bias;
+	const float *residual;
+	int			ldr;
+	int			gelu;
+} BertLinearOut;
+
+/*
  * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=
  * x (m x k, stride ldx) W^T, W [n, k] packed in panels of BERT_F16P_PANEL
- * output channels.  Each output is a chain of fused multiply-adds in order
- * of k starting from c, so every variant, blocking and thread count gives
- * the same bits.  threads > 1 shares the panels out on OpenMP threads.
+ * output channels, or what out (NULL: nothing) says.  Each output is a
+ * chain of fused multiply-adds in order of k starting from c (or the bias
+ * sum), so every variant, blocking and thread count gives the same bits.
+ * threads > 1 shares the panels out on OpenMP threads.
  */
 void		bcore_linear_f16(int m, int n, int k, const float *x, int ldx,
-							const uint16_t *w, float *c, int ldc, int threads);
+							const uint16_t *w, const BertLinearOut *out, float *c, int ldc,
+							int threads);
 
 /*
  * From this many rows a linear layer on F16P weights is faster on BLIS after

@@ -565,17 +565,19 @@ linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
  */
 static inline __attribute__((always_inline)) AVX2 void
 f16_tile_rows_avx2(const int rows, int k, const float *x, int ldx,
-				   const uint16_t *panel, float *c, int ldc)
+				   const uint16_t *panel, const BertLinearOut *out, float *c, int ldc)
 {
 	__m256		acc[F16_TILE_ROWS][2];
 	const uint16_t *next = panel + (size_t) k * BERT_F16P_PANEL;
 
+	/* from c, or bias (+ residual) as fill_rows_avx2 sums them */
 #pragma GCC unroll 8
 	for (int r = 0; r < rows; r++)
-	{
-		acc[r][0] = _mm256_loadu_ps(c + (size_t) r * ldc);
-		acc[r][1] = _mm256_loadu_ps(c + (size_t) r * ldc + 8);
-	}
+		for (int h = 0; h < 2; h++)
+			acc[r][h] = out == NULL || out->bias == NULL ? _mm256_loadu_ps(c + (size_t) r * ldc + h * 8) :
+				out->residual == NULL ? _mm256_loadu_ps(out->bias + h * 8) :
+				_mm256_add_ps(_mm256_loadu_ps(out->bias + h * 8),
+							  _mm256_loadu_ps(out->residual + (size_t) r * out->ldr + h * 8));
 	for (int t = 0; t < k; t++)
 	{
 		const uint16_t *p = panel + (size_t) t * BERT_F16P_PANEL;
@@ -597,45 +599,45 @@ f16_tile_rows_avx2(const int rows, int k, const float *x, int ldx,
 	}
 #pragma GCC unroll 8
 	for (int r = 0; r < rows; r++)
-	{
-		_mm256_storeu_ps(c + (size_t) r * ldc, acc[r][0]);
-		_mm256_storeu_ps(c + (size_t) r * ldc + 8, acc[r][1]);
-	}
+		for (int h = 0; h < 2; h++)
+			_mm256_storeu_ps(c + (size_t) r * ldc + h * 8,
+							 out != NULL && out->gelu ? gelu_avx2(acc[r][h]) : acc[r][h]);
 }
 
 AVX2 void
 f16_tile_avx2(int rows, int k, const float *x, int ldx, const uint16_t *panel,
-			  int panels, float *c, int ldc)
+			  int panels, const BertLinearOut *out, float *c, int ldc)
 {
 	for (int p = 0; p < panels; p++)
 	{
 		const float *xr = x;
 		float	   *cr = c + p * BERT_F16P_PANEL;
 		int			left = rows;
+		BertLinearOut o = {NULL, NULL, 0, 0};
+		const BertLinearOut *op = NULL;
 
+		if (out != NULL)
+		{
+			o = *out;
+			if (o.bias != NULL)
+				o.bias += p * BERT_F16P_PANEL;
+			if (o.residual != NULL)
+				o.residual += p * BERT_F16P_PANEL;
+			op = &o;
+		}
 		for (; left >= F16_TILE_ROWS; left -= F16_TILE_ROWS)
 		{
-			f16_tile_rows_avx2(F16_TILE_ROWS, k, xr, ldx, panel, cr, ldc);
+			f16_tile_rows_avx2(F16_TILE_ROWS, k, xr, ldx, panel, op, cr, ldc);
 			xr += (size_t) F16_TILE_ROWS * ldx;
 			cr += (size_t) F16_TILE_ROWS * ldc;
+			if (o.residual != NULL)
+				o.residual += (size_t) F16_TILE_ROWS * o.ldr;
 		}
 		switch (left)
 		{
-			case 5:
-				f16_tile_rows_avx2(5, k, xr, ldx, panel, cr, ldc);
-				break;
-			case 4:
-				f16_tile_rows_avx2(4, k, xr, ldx, panel, cr, ldc);
-				break;
-			case 3:
-				f16_tile_rows_avx2(3, k, xr, ldx, panel, cr, ldc);
-				break;
-			case 2:
-				f16_tile_rows_avx2(2, k, xr, ldx, panel, cr, ldc);
-				break;
-			case 1:
-				f16_tile_rows_avx2(1, k, xr, ldx, panel, cr, ldc);
-				break;
+#define TILE(R) case R: f16_tile_rows_avx2(R, k, xr, ldx, panel, op, cr, ldc); break;
+				TILE(5) TILE(4) TILE(3) TILE(2) TILE(1)
+#undef TILE
 		}
 		panel += (size_t) k * BERT_F16P_PANEL;
 	}

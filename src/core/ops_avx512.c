@@ -448,17 +448,22 @@ attention_avx512(const float *q, const float *k, const float *v, int ld,
  */
 static inline __attribute__((always_inline)) AVX512 void
 f16_tile_rows_avx512(const int rows, const int panels, int k, const float *x, int ldx,
-					 const uint16_t *panel, float *c, int ldc)
+					 const uint16_t *panel, const BertLinearOut *out, float *c, int ldc)
 {
 	__m512		acc[F16_TILE_ROWS1_AVX512][F16_TILE_PANELS];
 	const uint16_t *p1 = panel + (size_t) k * BERT_F16P_PANEL;
 	const uint16_t *next = panel + (size_t) panels * k * BERT_F16P_PANEL;
 
+	/* from c, or bias (+ residual) as fill_rows_avx512 sums them */
 #pragma GCC unroll 16
 	for (int r = 0; r < rows; r++)
 #pragma GCC unroll 2
 		for (int p = 0; p < panels; p++)
-			acc[r][p] = _mm512_loadu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL);
+			acc[r][p] = out == NULL || out->bias == NULL ?
+				_mm512_loadu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL) :
+				out->residual == NULL ? _mm512_loadu_ps(out->bias + p * BERT_F16P_PANEL) :
+				_mm512_add_ps(_mm512_loadu_ps(out->bias + p * BERT_F16P_PANEL),
+							  _mm512_loadu_ps(out->residual + (size_t) r * out->ldr + p * BERT_F16P_PANEL));
 	for (int t = 0; t < k; t++)
 	{
 		__m512		w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (panel + (size_t) t * BERT_F16P_PANEL)));
@@ -480,25 +485,30 @@ f16_tile_rows_avx512(const int rows, const int panels, int k, const float *x, in
 	for (int r = 0; r < rows; r++)
 #pragma GCC unroll 2
 		for (int p = 0; p < panels; p++)
-			_mm512_storeu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL, acc[r][p]);
+			_mm512_storeu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL,
+							 out != NULL && out->gelu ? gelu_avx512(acc[r][p]) : acc[r][p]);
 }
 
 /* rows cut into as few tiles as fit, of sizes as even as can be (26 = 9 + 9 + 8) */
 AVX512 void
 f16_tile_avx512(int rows, int k, const float *x, int ldx, const uint16_t *panel,
-				int panels, float *c, int ldc)
+				int panels, const BertLinearOut *out, float *c, int ldc)
 {
 	int			most = panels > 1 ? F16_TILE_ROWS_AVX512 : F16_TILE_ROWS1_AVX512;
 	int			tiles = (rows + most - 1) / most;
+	BertLinearOut o = {NULL, NULL, 0, 0};
 
+	if (out != NULL)
+		o = *out;
 	for (int i = 0; i < tiles; i++)
 	{
 		int			n = rows / (tiles - i) + (rows % (tiles - i) != 0);
+		const BertLinearOut *op = out != NULL ? &o : NULL;
 
 		if (panels > 1)
 			switch (n)
 			{
-#define TILE(R) case R: f16_tile_rows_avx512(R, 2, k, x, ldx, panel, c, ldc); break;
+#define TILE(R) case R: f16_tile_rows_avx512(R, 2, k, x, ldx, panel, op, c, ldc); break;
 					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 					TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE
@@ -506,7 +516,7 @@ f16_tile_avx512(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 		else
 			switch (n)
 			{
-#define TILE(R) case R: f16_tile_rows_avx512(R, 1, k, x, ldx, panel, c, ldc); break;
+#define TILE(R) case R: f16_tile_rows_avx512(R, 1, k, x, ldx, panel, op, c, ldc); break;
 					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
 					TILE(9) TILE(10) TILE(11) TILE(12) TILE(13) TILE(14) TILE(15) TILE(16)
 #undef TILE
@@ -514,6 +524,8 @@ f16_tile_avx512(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 		rows -= n;
 		x += (size_t) n * ldx;
 		c += (size_t) n * ldc;
+		if (o.residual != NULL)
+			o.residual += (size_t) n * o.ldr;
 	}
 }
 

@@ -38,9 +38,11 @@ typedef struct BertKernels
 								  int16_t *xq, float *scale);
 	void		(*linear_i16) (int m, int n, int k, const int16_t *xq, const float *sx,
 							   const int16_t *wq, const float *sw, float *c, int ldc);
-	/* panels (1 or F16_TILE_PANELS) consecutive F16P panels */
+	/* panels (1 or F16_TILE_PANELS) consecutive F16P panels; out (or
+	 * NULL) with bias and residual at the tile's first row and column */
 	void		(*f16_tile) (int rows, int k, const float *x, int ldx,
-							 const uint16_t *panel, int panels, float *c, int ldc);
+							 const uint16_t *panel, int panels, const BertLinearOut *out,
+							 float *c, int ldc);
 	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
 	void		(*quantize_rows8) (const float *x, int rows, int k, int ldx, const float *mult,
 								   uint8_t *xq, int32_t *zero, float *scale);
@@ -93,7 +95,8 @@ void		quantize_rows_avx2(const float *x, int rows, int k, int ldx,
 void		linear_i16_avx2(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 void		f16_tile_avx2(int rows, int k, const float *x, int ldx,
-						  const uint16_t *panel, int panels, float *c, int ldc);
+						  const uint16_t *panel, int panels, const BertLinearOut *out,
+						  float *c, int ldc);
 void		f16_widen16_avx2(const uint16_t *h, float *f);
 void		quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
 								uint8_t *xq, int32_t *zero, float *scale);
@@ -122,7 +125,8 @@ void		softmax_rows_avx512(float *x, int rows, int n, int ld);
 void		attention_avx512(const float *q, const float *k, const float *v, int ld,
 							 int T, int d, float scale, float *o, int ldo, float *scratch);
 void		f16_tile_avx512(int rows, int k, const float *x, int ldx,
-							const uint16_t *panel, int panels, float *c, int ldc);
+							const uint16_t *panel, int panels, const BertLinearOut *out,
+							float *c, int ldc);
 void		f16_widen16_avx512(const uint16_t *h, float *f);
 void		quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
 								  uint8_t *xq, int32_t *zero, float *scale);

@@ -473,7 +473,7 @@ own_spinning_threads(void)
 }
 
 static int
-others_running(void)
+running_now(void)
 {
 	char		buf[128];
 	int			fd;
@@ -481,7 +481,7 @@ others_running(void)
 	int			running = 0;
 	char	   *p = buf;
 
-	if (!cores_are_machine || (fd = open("/proc/loadavg", O_RDONLY)) < 0)
+	if ((fd = open("/proc/loadavg", O_RDONLY)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -494,9 +494,31 @@ others_running(void)
 			p++;
 	if (p == NULL || sscanf(p, "%d/", &running) != 1)
 		return 0;
+	return running;
+}
+
+/*
+ * Runnable tasks other than this backend's threads, seen in two looks
+ * 0.2 ms apart: a kernel thread or daemon that runs for a moment (kdamond, a
+ * kworker, the WAL writer) is gone by the second look and does not cost a
+ * whole batch its second thread; a busy process is in both.  Measured
+ * before the second look, CALL bert_embed_table ran about one encoder call
+ * in sixteen on one thread on an idle 2-core machine.
+ */
+static int
+others_running(void)
+{
+	int			first;
+
+	if (!cores_are_machine || running_now() <= 1)
+		return 0;
 	/* this thread, and this process's own idle threads still spinning
 	 * after its last parallel run, are not others */
-	return Max(0, running - 1 - own_spinning_threads());
+	first = running_now() - 1 - own_spinning_threads();
+	if (first <= 0)
+		return 0;
+	pg_usleep(200);
+	return Max(0, Min(first, running_now() - 1 - own_spinning_threads()));
 }
 
 int
@@ -662,14 +684,15 @@ pgb_run_threads(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq
 
 	/*
 	 * In parallel query every process already has a core, so more threads
-	 * would oversubscribe.  A batch big enough to cut into chunks runs its
-	 * chunks on threads side by side (BLIS single-threaded in each); one
-	 * long sequence gets BLIS's threads instead; short ones run alone.
+	 * would oversubscribe.  A batch of several sequences runs in chunks on
+	 * threads side by side (BLIS single-threaded in each; the encoder cuts
+	 * a small one into a chunk per thread: bcore_encode_threads); one long
+	 * sequence gets BLIS's threads instead; short ones run alone.
 	 */
 	if (IsInParallelMode() || tokens < 128)
 		want = 1;
 	threads = claim_threads(want);
-	if (n_seq > 1 && tokens >= 2 * BERT_MIN_CHUNK_TOKENS)
+	if (n_seq > 1 && tokens >= 2 * BERT_MIN_SPLIT_TOKENS)
 		bcore_blas_init(1);
 	else
 	{

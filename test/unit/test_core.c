@@ -213,6 +213,67 @@ interrupt_after_polls(void)
 	return --polls_left < 0;
 }
 
+/* the most rows one product of the first layer's query saw (threads call it at once) */
+static int	observed_rows;
+
+static void
+observe_rows(int layer, BertLinearId id, const float *x, int rows, int k)
+{
+	(void) x;
+	(void) k;
+	if (layer == 0 && id == BERT_LIN_Q)
+	{
+		int			seen = __atomic_load_n(&observed_rows, __ATOMIC_RELAXED);
+
+		while (rows > seen &&
+			   !__atomic_compare_exchange_n(&observed_rows, &seen, rows, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+	}
+}
+
+/*
+ * The mapping of /proc/self/smaps that holds p has AnonHugePages: checked
+ * where /sys/kernel/mm/transparent_hugepage/enabled is [always] or
+ * [madvise], SKIPPED where it is [never] or absent.
+ */
+static void
+check_huge_pages(const void *p, size_t bytes)
+{
+	FILE	   *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char		line[256];
+	int			in = 0;
+	long		huge_kb = -1;
+	uintptr_t	a = (uintptr_t) p;
+
+	if (f == NULL || fgets(line, sizeof(line), f) == NULL || strstr(line, "[never]") != NULL)
+	{
+		printf("SKIPPED: huge pages for run-state buffers (transparent huge pages %s)\n",
+			   f == NULL ? "not in this kernel" : "set to never");
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	if ((f = fopen("/proc/self/smaps", "r")) == NULL)
+	{
+		CHECK(0, "/proc/self/smaps is readable");
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		unsigned long lo,
+					hi;
+		long		kb;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			huge_kb = kb;
+	}
+	fclose(f);
+	CHECK(huge_kb >= 2048, "a buffer of %zu kB lies on huge pages: AnonHugePages %ld kB", bytes / 1024, huge_kb);
+}
+
 /*
  * A batch cut into chunks and run on threads equals the batch run on one
  * thread; an interrupt stops either, and the state still serves the next run.
@@ -277,6 +338,34 @@ test_threads(const char *path)
 				maxdiff = fabs(out1[i] - out3[i]);
 		CHECK(maxdiff < 1e-5, "3 threads vs 1: max diff %g", maxdiff);
 	}
+
+	/* a batch too small for two chunks of BERT_MIN_CHUNK_TOKENS: still one
+	 * chunk per thread, and the same embeddings */
+	{
+		int			lens_s[3] = {100, 100, 100};
+		float		out1[3 * 384],
+					out2[3 * 384];
+
+		CHECK(bcore_encode_threads(&m, &st, ids, lens_s, 3, 1) == BERT_ENC_OK, "encode 300 tokens, 1 thread");
+		bcore_pool(&m, &st, lens_s, 3, out1);
+		observed_rows = 0;
+		bcore_encode_observe = observe_rows;
+		CHECK(bcore_encode_threads(&m, &st, ids, lens_s, 3, 2) == BERT_ENC_OK, "encode 300 tokens, 2 threads");
+		bcore_encode_observe = NULL;
+		bcore_pool(&m, &st, lens_s, 3, out2);
+		CHECK(observed_rows > 0 && observed_rows < 300,
+			  "300 tokens on 2 threads: products of at most %d rows (chunks)", observed_rows);
+		maxdiff = 0.0;
+		for (int i = 0; i < 3 * 384; i++)
+			if (fabs(out1[i] - out2[i]) > maxdiff)
+				maxdiff = fabs(out1[i] - out2[i]);
+		CHECK(maxdiff < 1e-5, "300 tokens, 2 threads vs 1: max diff %g", maxdiff);
+	}
+
+	/* the batch's buffers of 2 MB or more are on huge pages, where the
+	 * system's THP setting lets a program ask for them */
+	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 1) == BERT_ENC_OK, "encode for the huge page check");
+	check_huge_pages(st.ffn, sizeof(float) * 1536 * T);
 
 	for (int threads = 1; threads <= 2; threads++)
 	{

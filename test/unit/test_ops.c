@@ -792,7 +792,8 @@ test_linear_f16(const char *isa)
 	int			exact = 1,
 				threads_same = 1,
 				untouched = 1,
-				widened = 1;
+				widened = 1,
+				out_same = 1;
 	double		worst = 0;
 
 	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
@@ -805,7 +806,9 @@ test_linear_f16(const char *isa)
 				   *w = malloc(sizeof(float) * n * k),
 				   *c0 = malloc(sizeof(float) * m * ldc),
 				   *c = malloc(sizeof(float) * m * ldc),
-				   *c2 = malloc(sizeof(float) * m * ldc);
+				   *c2 = malloc(sizeof(float) * m * ldc),
+				   *bias = malloc(sizeof(float) * n),
+				   *res = malloc(sizeof(float) * m * ldc);
 		uint16_t   *p = calloc(bcore_f16p_halves(n, k), sizeof(uint16_t));
 
 		for (int i = 0; i < m * k; i++)
@@ -829,8 +832,31 @@ test_linear_f16(const char *isa)
 					widened &= memcmp(&b[t * n + j], &w[j * k + t], sizeof(float)) == 0;
 			free(b);
 		}
-		bcore_linear_f16(m, n, k, x, k, p, c, ldc, 1);
-		bcore_linear_f16(m, n, k, x, k, p, c2, ldc, 2);
+		/* what the product writes besides (bias, residual every other
+		 * shape, GELU every third, 1 or 2 threads) = filling c, the
+		 * product, GELU, each on its own */
+		for (int j = 0; j < n; j++)
+			bias[j] = (float) uniform(-1, 1);
+		for (int i = 0; i < m * ldc; i++)
+			res[i] = (float) uniform(-1, 1);
+		{
+			BertLinearOut out = {si % 3 == 1 ? NULL : bias, si % 2 ? res : NULL, n + 1, si % 3 != 0};
+
+			memcpy(c, c0, sizeof(float) * m * ldc);
+			memcpy(c2, c0, sizeof(float) * m * ldc);
+			bcore_linear_f16(m, n, k, x, k, p, &out, c, ldc, 1 + (int) si % 2);
+			for (int i = 0; i < m; i++)
+				if (out.bias != NULL)
+					bcore_fill_rows(c2 + (size_t) i * ldc, 1, n, bias, out.residual ? res + (size_t) i * (n + 1) : NULL);
+			bcore_linear_f16(m, n, k, x, k, p, NULL, c2, ldc, 1);
+			for (int i = 0; i < m && out.gelu; i++)
+				bcore_gelu(c2 + (size_t) i * ldc, (size_t) n);
+			out_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+			memcpy(c, c0, sizeof(float) * m * ldc);
+			memcpy(c2, c0, sizeof(float) * m * ldc);
+		}
+		bcore_linear_f16(m, n, k, x, k, p, NULL, c, ldc, 1);
+		bcore_linear_f16(m, n, k, x, k, p, NULL, c2, ldc, 2);
 		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
 		for (int i = 0; i < m; i++)
 		{
@@ -857,10 +883,14 @@ test_linear_f16(const char *isa)
 		free(c0);
 		free(c);
 		free(c2);
+		free(bias);
+		free(res);
 		free(p);
 	}
 	check(exact, "%g %g", isa, "linear_f16 = fmaf chain in order of k, bit for bit", 0, 0);
 	check(threads_same, "%g %g", isa, "linear_f16: 2 threads = 1 thread, bit for bit", 0, 0);
+	check(out_same, "%g %g", isa,
+		  "linear_f16 writing bias (+ residual) and GELU = fill, product, GELU, bit for bit", 0, 0);
 	check(untouched, "%g %g", isa, "linear_f16 leaves the columns past n alone", 0, 0);
 	check(widened, "%g %g", isa, "f16p_widen gives W^T in fp32, bit for bit", 0, 0);
 	CHECK_LE(isa, "linear_f16 vs double (relative to sum |x w|)", worst, 1e-6);
