@@ -14,8 +14,7 @@
  * (one head = hidden/heads columns), so nothing is padded or copied.  Bias
  * and residual are written into the output before a BLIS GEMM, which then
  * accumulates onto them (beta = 1); our half-precision and Q8P products
- * write them themselves, tile by tile, with the same bits, and the
- * half-precision one GELU too.
+ * write them themselves, tile by tile, with the same bits, and GELU too.
  */
 #include "encoder.h"
 
@@ -272,8 +271,8 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 {
 	if (bcore_encode_observe != NULL)
 		bcore_encode_observe((int) (L - r->m->weights.layers), id, x, T, k);
-	/* our half-precision product writes bias (+ residual) and GELU itself,
-	 * tile by tile; the Q8P one the bias; the others add onto y */
+	/* our half-precision and Q8P products write bias (+ residual) and GELU
+	 * themselves, tile by tile; the others add onto y */
 	if (L->wh[id] != NULL && T < bcore_f16_blis_rows())
 	{
 		BertLinearOut out = {bias, residual, n, gelu};
@@ -291,14 +290,15 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 	}
 	if (L->w8[id] != NULL)
 	{
+		BertLinearOut out = {bias, residual, n, gelu};
 		const int16_t *wide = r->st->wide_w == NULL ? NULL :
 			r->st->wide_w[(L - r->m->weights.layers) * BERT_LINEARS + id];
 
 		if (!quantized_x)
 			bcore_quantize_rows8(x, T, k, k, L->smooth[id], qr->xq8, qr->xzero, qr->xs);
 		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], wide, L->wsum[id],
-						 L->ws[id], bias, residual, y, n, r->lin_threads);
-		return 0;
+						 L->ws[id], &out, y, n, r->lin_threads);
+		return gelu;
 	}
 	if (L->wq[id] == NULL)
 	{

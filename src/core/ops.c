@@ -271,22 +271,31 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
 void
 q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 				const float *sx, const int8_t *panel, int panels,
-				const float *wsum, const float *sw, float *c, int ldc)
+				const float *wsum, const float *sw, const BertLinearOut *out,
+				float *c, int ldc)
 {
+	const float *bias = out ? out->bias : NULL;
+
 	for (int r = 0; r < rows; r++)
+	{
 		for (int j = 0; j < panels * BERT_Q8P_PANEL; j++)
 		{
 			const int8_t *p = panel + (size_t) (j / BERT_Q8P_PANEL) * in4 * BERT_Q8P_PANEL +
 				(j % BERT_Q8P_PANEL) * BERT_Q8P_GROUP;
 			int32_t		acc = 0;
 			float	   *y = c + (size_t) r * ldc + j;
+			float		from = bias == NULL ? *y :
+				out->residual == NULL ? bias[j] : bias[j] + out->residual[(size_t) r * out->ldr + j];
 
 			for (int t = 0; t < in4; t++)
 				acc += (int32_t) xq[((size_t) (t / BERT_Q8P_GROUP) * rows + r) * BERT_Q8P_GROUP + t % BERT_Q8P_GROUP] *
 					p[(size_t) (t / BERT_Q8P_GROUP) * BERT_Q8P_GROUP * BERT_Q8P_PANEL + t % BERT_Q8P_GROUP];
 			acc -= zero[r] * (int32_t) wsum[j];
-			*y = fmaf((float) acc, sx[r] * sw[j], *y);
+			*y = fmaf((float) acc, sx[r] * sw[j], from);
 		}
+		if (out && out->gelu)
+			gelu_scalar(c + (size_t) r * ldc, (size_t) panels * BERT_Q8P_PANEL);
+	}
 }
 
 /*
@@ -771,8 +780,8 @@ q8p_fill(const BertKernels *kern, float *c, int ldc, int rows, int cols, const f
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				 const float *sx, const int8_t *w, const int16_t *wide,
-				 const float *wsum, const float *sw, const float *bias,
-				 const float *residual, float *c, int ldc, int threads)
+				 const float *wsum, const float *sw, const BertLinearOut *lo,
+				 float *c, int ldc, int threads)
 {
 	const BertKernels *kern = active();
 	int			in4 = (int) bcore_q8p_in((uint32_t) k);
@@ -782,6 +791,8 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 	int			block = q8p_block_rows(in4);
 	int16_t    *x16 = NULL;
 
+	if (lo != NULL && lo->bias == NULL && !lo->gelu)
+		lo = NULL;
 	if (wide != NULL && kern->q16_tile != NULL)
 		x16 = malloc((size_t) (m < block ? m : block) * in4 * sizeof(int16_t));
 	for (int i0 = 0; i0 < m; i0 += block)
@@ -824,28 +835,29 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				float	   *cr = c + (size_t) r0 * ldc + j0,
 						   *out = cr;
 				int			ldo = ldc;
+				BertLinearOut at,
+							gelu_only = {NULL, NULL, 0, lo ? lo->gelu : 0};
+				const BertLinearOut *o = linear_out_at(lo, &at, r0, j0);
 
+				/* a part panel on a copy 16 wide, its bias sum made here */
 				if (cols < BERT_Q8P_PANEL)
 				{
 					memset(tmp, 0, sizeof(tmp));
-					if (bias != NULL)
-						q8p_fill(kern, tmp, BERT_Q8P_PANEL, nr, cols, bias + j0,
-								 residual ? residual + (size_t) r0 * ldc + j0 : NULL, ldc);
+					if (o != NULL && o->bias != NULL)
+						q8p_fill(kern, tmp, BERT_Q8P_PANEL, nr, cols, o->bias, o->residual, o->ldr);
 					else
 						for (int r = 0; r < nr; r++)
 							memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
 					out = tmp;
 					ldo = BERT_Q8P_PANEL;
+					o = gelu_only.gelu ? &gelu_only : NULL;
 				}
-				else if (bias != NULL)
-					q8p_fill(kern, cr, ldc, nr, panels * BERT_Q8P_PANEL, bias + j0,
-							 residual ? residual + (size_t) r0 * ldc + j0 : NULL, ldc);
 				if (x16 != NULL)
 					kern->q16_tile(nr, in4, x16 + (size_t) rb * in4, sx + r0, panel16, panels,
-								   swu, out, ldo);
+								   swu, o, out, ldo);
 				else
 					kern->q8p_tile(nr, in4, xq + (size_t) r0 * in4, zero + r0, sx + r0, panel,
-								   panels, sumu, swu, out, ldo);
+								   panels, sumu, swu, o, out, ldo);
 				if (cols < BERT_Q8P_PANEL)
 					for (int r = 0; r < nr; r++)
 						memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));

@@ -74,6 +74,21 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 							const int16_t *wq, const float *sw, float *c, int ldc);
 
 /*
+ * What a linear layer's product writes besides the product, each tile while
+ * it is in registers: with bias, c := bias (+ residual, m x n, stride ldr)
+ * + the product instead of c += the product -- the sum bcore_fill_rows
+ * makes, so the same bits as filling c first; with gelu, then GELU (the
+ * erf form: bcore_gelu's bits) on c.
+ */
+typedef struct BertLinearOut
+{
+	const float *bias;
+	const float *residual;
+	int			ldr;
+	int			gelu;
+} BertLinearOut;
+
+/*
  * Linear layers on Q8P weights (model_format.h).  bcore_quantize_rows8:
  * each row r of x (rows x k, stride ldx), multiplied channel by channel by
  * mult if not NULL, to xq (rows x bcore_q8p_in(k) bytes, 0 past k, in the
@@ -83,16 +98,16 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * signed bytes, wsum[j] the sum of its channel's, k <= BERT_QK_MAX.  The
  * sums are exact integers, then each output gets one conversion to float
  * and one fused multiply-add, the same on every variant: the same bits.
- * threads > 1 shares the panels out on OpenMP threads.  Given bias (n
- * floats), c is first set to bias, plus residual (m x n, stride ldc) if
- * given, as bcore_fill_rows would: c = bias (+ residual) + product.
+ * threads > 1 shares the panels out on OpenMP threads.  With out (else
+ * NULL), bias (n floats) + residual (m x n, stride out->ldr) if given +
+ * product, as bcore_fill_rows would sum them, then GELU if asked.
  */
 void		bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float *mult,
 								uint8_t *xq, int32_t *zero, float *scale);
 void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 							const float *sx, const int8_t *w, const int16_t *wide,
-							const float *wsum, const float *sw, const float *bias,
-							const float *residual, float *c, int ldc, int threads);
+							const float *wsum, const float *sw, const BertLinearOut *out,
+							float *c, int ldc, int threads);
 
 /*
  * Kernels without integer dot products ("avx2", "avx512") would widen each
@@ -107,21 +122,6 @@ void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *ze
 int			bcore_q8p_wants_wide(void);
 size_t		bcore_q8p_wide_count(int n, int k);
 void		bcore_q8p_widen(const int8_t *w, int n, int k, int16_t *wide);
-
-/*
- * What a linear layer's product writes besides the product, each tile while
- * it is in registers: with bias, c := bias (+ residual, m x n, stride ldr)
- * + the product instead of c += the product -- the sum bcore_fill_rows
- * makes, so the same bits as filling c first; with gelu, then GELU (the
- * erf form: bcore_gelu's bits) on c.
- */
-typedef struct BertLinearOut
-{
-	const float *bias;
-	const float *residual;
-	int			ldr;
-	int			gelu;
-} BertLinearOut;
 
 /*
  * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=

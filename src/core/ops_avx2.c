@@ -730,20 +730,40 @@ load4(const uint8_t *p)
 	return v;
 }
 
+/* where 8 outputs of row r, column j of a tile start: c's values, or bias (+
+ * residual) as fill_rows_avx2 sums them (out: ops.h BertLinearOut) */
+static inline AVX2 __m256
+out_from8_avx2(const float *c, const BertLinearOut *out, int r, int j)
+{
+	if (out == NULL || out->bias == NULL)
+		return _mm256_loadu_ps(c);
+	if (out->residual == NULL)
+		return _mm256_loadu_ps(out->bias + j);
+	return _mm256_add_ps(_mm256_loadu_ps(out->bias + j),
+						 _mm256_loadu_ps(out->residual + (size_t) r * out->ldr + j));
+}
+
+/* ... and are stored, through GELU if out asks */
+static inline AVX2 void
+out_store8_avx2(float *c, __m256 v, const BertLinearOut *out)
+{
+	_mm256_storeu_ps(c, out != NULL && out->gelu ? gelu_avx2(v) : v);
+}
+
 /*
- * c[0 .. 8) += sx sw (acc - zero wsum), as q8p_tile_scalar finishes: the
- * exact integer, one conversion, one product of the scales, one fused
- * multiply-add.
+ * c[0 .. 8) (row r, column j of the tile) = from + sx sw (acc - zero wsum),
+ * as q8p_tile_scalar finishes: the exact integer, one conversion, one
+ * product of the scales, one fused multiply-add.
  */
 static inline AVX2 void
 q8p_finish8_avx2(float *c, __m256i acc, int32_t zero, float sx, const float *wsum,
-				 const float *sw)
+				 const float *sw, const BertLinearOut *out, int r, int j)
 {
 	__m256i		off = _mm256_mullo_epi32(_mm256_set1_epi32(zero), _mm256_cvtps_epi32(_mm256_loadu_ps(wsum)));
 	__m256		d = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, off));
 
-	_mm256_storeu_ps(c, _mm256_fmadd_ps(d, _mm256_mul_ps(SPLAT(sx), _mm256_loadu_ps(sw)),
-										_mm256_loadu_ps(c)));
+	out_store8_avx2(c, _mm256_fmadd_ps(d, _mm256_mul_ps(SPLAT(sx), _mm256_loadu_ps(sw)),
+									   out_from8_avx2(c, out, r, j)), out);
 }
 
 /*
@@ -757,7 +777,7 @@ q8p_finish8_avx2(float *c, __m256i acc, int32_t zero, float sx, const float *wsu
 static inline __attribute__((always_inline)) AVX2 void
 q8p_tile_rows_avx2(const int rows, int in4, const uint8_t *xq, int n, const int32_t *zero,
 				   const float *sx, const int8_t *panel, const float *wsum,
-				   const float *sw, float *c, int ldc)
+				   const float *sw, const BertLinearOut *out, float *c, int ldc)
 {
 	__m256i		acc[Q8P_TILE_ROWS_AVX2][4];
 
@@ -789,28 +809,30 @@ q8p_tile_rows_avx2(const int rows, int in4, const uint8_t *xq, int n, const int3
 		__m256i		lo = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8),
 					hi = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
 
-		q8p_finish8_avx2(c + (size_t) r * ldc, lo, zero[r], sx[r], wsum, sw);
-		q8p_finish8_avx2(c + (size_t) r * ldc + 8, hi, zero[r], sx[r], wsum + 8, sw + 8);
+		q8p_finish8_avx2(c + (size_t) r * ldc, lo, zero[r], sx[r], wsum, sw, out, r, 0);
+		q8p_finish8_avx2(c + (size_t) r * ldc + 8, hi, zero[r], sx[r], wsum + 8, sw + 8, out, r, 8);
 	}
 }
 
 AVX2 void
 q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 			  const float *sx, const int8_t *panel, int panels,
-			  const float *wsum, const float *sw, float *c, int ldc)
+			  const float *wsum, const float *sw, const BertLinearOut *out,
+			  float *c, int ldc)
 {
 	for (int p = 0; p < panels; p++)
 	{
 		const int8_t *pp = panel + (size_t) p * in4 * BERT_Q8P_PANEL;
 		int			o = p * BERT_Q8P_PANEL;
 		int			r = 0;
+		BertLinearOut at;
 
 		for (; r + 2 <= rows; r += 2)
-			q8p_tile_rows_avx2(2, in4, xq + r * 4, rows, zero + r, sx + r, pp,
-							   wsum + o, sw + o, c + (size_t) r * ldc + o, ldc);
+			q8p_tile_rows_avx2(2, in4, xq + r * 4, rows, zero + r, sx + r, pp, wsum + o, sw + o,
+							   linear_out_at(out, &at, r, o), c + (size_t) r * ldc + o, ldc);
 		if (r < rows)
-			q8p_tile_rows_avx2(1, in4, xq + r * 4, rows, zero + r, sx + r, pp,
-							   wsum + o, sw + o, c + (size_t) r * ldc + o, ldc);
+			q8p_tile_rows_avx2(1, in4, xq + r * 4, rows, zero + r, sx + r, pp, wsum + o, sw + o,
+							   linear_out_at(out, &at, r, o), c + (size_t) r * ldc + o, ldc);
 	}
 }
 
@@ -824,7 +846,8 @@ q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
  */
 static inline __attribute__((always_inline)) AVX2 void
 q16_tile_rows_avx2(const int rows, int in4, const int16_t *x16, int n, const float *sx,
-				   const int16_t *panel, const float *sw, float *c, int ldc)
+				   const int16_t *panel, const float *sw, const BertLinearOut *out,
+				   float *c, int ldc)
 {
 	__m256i		acc0[Q16_TILE_ROWS_AVX2],
 				acc1[Q16_TILE_ROWS_AVX2];
@@ -855,23 +878,24 @@ q16_tile_rows_avx2(const int rows, int in4, const int16_t *x16, int n, const flo
 			acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(a, w1));
 		}
 	}
-	/* c += (sx sw) acc: the finish of q8p_tile_scalar, whose acc - zero wsum this acc is */
+	/* c = from + (sx sw) acc: the finish of q8p_tile_scalar, whose acc - zero wsum this acc is */
 #pragma GCC unroll 6
 	for (int r = 0; r < rows; r++)
 	{
 		float	   *y = c + (size_t) r * ldc;
 		__m256		x = SPLAT(sx[r]);
 
-		_mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0[r]), _mm256_mul_ps(x, s0),
-											_mm256_loadu_ps(y)));
-		_mm256_storeu_ps(y + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1[r]), _mm256_mul_ps(x, s1),
-												_mm256_loadu_ps(y + 8)));
+		out_store8_avx2(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc0[r]), _mm256_mul_ps(x, s0),
+										   out_from8_avx2(y, out, r, 0)), out);
+		out_store8_avx2(y + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc1[r]), _mm256_mul_ps(x, s1),
+											   out_from8_avx2(y + 8, out, r, 8)), out);
 	}
 }
 
 AVX2 void
 q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
-			  const int16_t *panel, int panels, const float *sw, float *c, int ldc)
+			  const int16_t *panel, int panels, const float *sw, const BertLinearOut *out,
+			  float *c, int ldc)
 {
 	for (int p = 0; p < panels; p++)
 	{
@@ -886,10 +910,12 @@ q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
 			int			n = left / (tiles - i) + (left % (tiles - i) != 0);
 			const int16_t *x = x16 + r * 2;
 			float	   *cc = c + (size_t) r * ldc + o;
+			BertLinearOut at;
+			const BertLinearOut *ot = linear_out_at(out, &at, r, o);
 
 			switch (n)
 			{
-#define TILE(R) case R: q16_tile_rows_avx2(R, in4, x, rows, sx + r, pp, sw + o, cc, ldc); break;
+#define TILE(R) case R: q16_tile_rows_avx2(R, in4, x, rows, sx + r, pp, sw + o, ot, cc, ldc); break;
 					TILE(1) TILE(2) TILE(3) TILE(4)
 #if Q16_TILE_ROWS_AVX2 >= 5
 					TILE(5)
@@ -924,7 +950,7 @@ dpbusd_avxvnni(__m256i acc, __m256i a, __m256i w)
 static inline __attribute__((always_inline)) AVXVNNI void
 q8p_tile_rows_avxvnni(const int rows, int in4, const uint8_t *xq, int n, const int32_t *zero,
 					  const float *sx, const int8_t *panel, const float *wsum,
-					  const float *sw, float *c, int ldc)
+					  const float *sw, const BertLinearOut *out, float *c, int ldc)
 {
 	__m256i		acc0[Q8P_TILE_ROWS_AVXVNNI],
 				acc1[Q8P_TILE_ROWS_AVXVNNI];
@@ -952,15 +978,16 @@ q8p_tile_rows_avxvnni(const int rows, int in4, const uint8_t *xq, int n, const i
 #pragma GCC unroll 6
 	for (int r = 0; r < rows; r++)
 	{
-		q8p_finish8_avx2(c + (size_t) r * ldc, acc0[r], zero[r], sx[r], wsum, sw);
-		q8p_finish8_avx2(c + (size_t) r * ldc + 8, acc1[r], zero[r], sx[r], wsum + 8, sw + 8);
+		q8p_finish8_avx2(c + (size_t) r * ldc, acc0[r], zero[r], sx[r], wsum, sw, out, r, 0);
+		q8p_finish8_avx2(c + (size_t) r * ldc + 8, acc1[r], zero[r], sx[r], wsum + 8, sw + 8, out, r, 8);
 	}
 }
 
 AVXVNNI void
 q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 				 const float *sx, const int8_t *panel, int panels,
-				 const float *wsum, const float *sw, float *c, int ldc)
+				 const float *wsum, const float *sw, const BertLinearOut *out,
+				 float *c, int ldc)
 {
 	for (int p = 0; p < panels; p++)
 	{
@@ -975,10 +1002,12 @@ q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 			int			n = left / (tiles - i) + (left % (tiles - i) != 0);
 			const uint8_t *x = xq + r * 4;
 			float	   *cc = c + (size_t) r * ldc + o;
+			BertLinearOut at;
+			const BertLinearOut *ot = linear_out_at(out, &at, r, o);
 
 			switch (n)
 			{
-#define TILE(R) case R: q8p_tile_rows_avxvnni(R, in4, x, rows, zero + r, sx + r, pp, wsum + o, sw + o, cc, ldc); break;
+#define TILE(R) case R: q8p_tile_rows_avxvnni(R, in4, x, rows, zero + r, sx + r, pp, wsum + o, sw + o, ot, cc, ldc); break;
 					TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 #undef TILE
 			}

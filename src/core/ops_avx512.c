@@ -618,16 +618,23 @@ load4_avx512(const uint8_t *p)
 	return v;
 }
 
-/* c[0 .. 16) += sx sw (acc - zero wsum): the exact integer, one
- * conversion, one product of the scales, one fused multiply-add */
+/* c[0 .. 16) (row r, column j of the tile) = from + sx sw (acc - zero
+ * wsum): the exact integer, one conversion, one product of the scales, one
+ * fused multiply-add; from is c's values, or bias (+ residual) as
+ * fill_rows_avx512 sums them; then GELU if out asks */
 static inline __attribute__((always_inline)) AVX512VNNI void
 q8p_finish16_avx512(float *c, __m512i acc, __m512i zero, __m512 sx, const float *wsum,
-					const float *sw)
+					const float *sw, const BertLinearOut *out, int r, int j)
 {
 	__m512i		off = _mm512_mullo_epi32(zero, _mm512_cvtps_epi32(_mm512_loadu_ps(wsum)));
 	__m512		d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, off));
+	__m512		from = out == NULL || out->bias == NULL ? _mm512_loadu_ps(c) :
+		out->residual == NULL ? _mm512_loadu_ps(out->bias + j) :
+		_mm512_add_ps(_mm512_loadu_ps(out->bias + j),
+					  _mm512_loadu_ps(out->residual + (size_t) r * out->ldr + j));
+	__m512		v = _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)), from);
 
-	_mm512_storeu_ps(c, _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)), _mm512_loadu_ps(c)));
+	_mm512_storeu_ps(c, out != NULL && out->gelu ? gelu_avx512(v) : v);
 }
 
 /*
@@ -645,7 +652,8 @@ dpbusd_avx512(__m512i acc, __m512i a, __m512i w)
 static inline __attribute__((always_inline)) AVX512VNNI void
 q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_t *xq,
 						 const int32_t *zero, const float *sx, const int8_t *panel,
-						 const float *wsum, const float *sw, float *c, int ldc)
+						 const float *wsum, const float *sw, const BertLinearOut *out,
+						 float *c, int ldc)
 {
 	/* two arrays, not one of pairs: GCC 12 keeps these in registers */
 	__m512i		acc0[Q8P_CHUNK_ROWS],
@@ -680,22 +688,23 @@ q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_
 		__m512i		z = _mm512_set1_epi32(zero[r]);
 		__m512		s = SPLAT(sx[r]);
 
-		q8p_finish16_avx512(c + (size_t) r * ldc, acc0[r], z, s, wsum, sw);
+		q8p_finish16_avx512(c + (size_t) r * ldc, acc0[r], z, s, wsum, sw, out, r, 0);
 		if (panels > 1)
 			q8p_finish16_avx512(c + (size_t) r * ldc + BERT_Q8P_PANEL, acc1[r], z, s,
-								wsum + BERT_Q8P_PANEL, sw + BERT_Q8P_PANEL);
+								wsum + BERT_Q8P_PANEL, sw + BERT_Q8P_PANEL, out, r, BERT_Q8P_PANEL);
 	}
 }
 
 AVX512VNNI void
 q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 					const float *sx, const int8_t *panel, int panels,
-					const float *wsum, const float *sw, float *c, int ldc)
+					const float *wsum, const float *sw, const BertLinearOut *out,
+					float *c, int ldc)
 {
 	if (panels > 1)
 		switch (rows)
 		{
-#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 2, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
+#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 2, in4, xq, zero, sx, panel, wsum, sw, out, c, ldc); break;
 				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE
@@ -703,7 +712,7 @@ q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 	else
 		switch (rows)
 		{
-#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 1, in4, xq, zero, sx, panel, wsum, sw, c, ldc); break;
+#define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 1, in4, xq, zero, sx, panel, wsum, sw, out, c, ldc); break;
 				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE

@@ -46,17 +46,32 @@ typedef struct BertKernels
 	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
 	void		(*quantize_rows8) (const float *x, int rows, int k, int ldx, const float *mult,
 								   uint8_t *xq, int32_t *zero, float *scale);
-	/* c[r][0 .. 16 panels) of rows r of xq (in4 bytes each) */
+	/* c[r][0 .. 16 panels) of rows r of xq (in4 bytes each), += or as out
+	 * (or NULL) says, bias and residual at the tile's first row and column */
 	void		(*q8p_tile) (int rows, int in4, const uint8_t *xq, const int32_t *zero,
 							 const float *sx, const int8_t *panel, int panels,
-							 const float *wsum, const float *sw, float *c, int ldc);
+							 const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
 	/* the same on widened weights (ops.h bcore_q8p_widen), activations q -
 	 * zero in 16 bits, pairs as ops_impl.h lays them out; NULL if none */
 	void		(*q16_tile) (int rows, int in4, const int16_t *x16, const float *sx,
 							 const int16_t *panel, int panels, const float *sw,
-							 float *c, int ldc);
+							 const BertLinearOut *out, float *c, int ldc);
 	int			f16_blis_rows;	/* bcore_f16_blis_rows() */
 } BertKernels;
+
+/* out for the part of a tile from its row r and column j on (NULL stays NULL) */
+static inline const BertLinearOut *
+linear_out_at(const BertLinearOut *out, BertLinearOut *at, int r, int j)
+{
+	if (out == NULL)
+		return NULL;
+	*at = *out;
+	if (at->bias != NULL)
+		at->bias += j;
+	if (at->residual != NULL)
+		at->residual += (size_t) r * at->ldr + j;
+	return at;
+}
 
 /*
  * The variants are linked across files but hidden: not exported from the
@@ -72,7 +87,7 @@ void		linear_i16_scalar(int m, int n, int k, const int16_t *xq, const float *sx,
 							  const int16_t *wq, const float *sw, float *c, int ldc);
 void		q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 							const float *sx, const int8_t *panel, int panels,
-							const float *wsum, const float *sw, float *c, int ldc);
+							const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define BERT_SIMD 1
@@ -102,13 +117,13 @@ void		quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float 
 								uint8_t *xq, int32_t *zero, float *scale);
 void		q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 						  const float *sx, const int8_t *panel, int panels,
-						  const float *wsum, const float *sw, float *c, int ldc);
+						  const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
 void		q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
 						  const int16_t *panel, int panels, const float *sw,
-						  float *c, int ldc);
+						  const BertLinearOut *out, float *c, int ldc);
 void		q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 							 const float *sx, const int8_t *panel, int panels,
-							 const float *wsum, const float *sw, float *c, int ldc);
+							 const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
 
 /* ops_avx512.c: the same kernels where a 16-wide form exists; the table in
  * ops.c takes the AVX2 form for the others */
@@ -132,7 +147,7 @@ void		quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const floa
 								  uint8_t *xq, int32_t *zero, float *scale);
 void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 								const float *sx, const int8_t *panel, int panels,
-								const float *wsum, const float *sw, float *c, int ldc);
+								const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
 #endif							/* x86-64 */
 
 #pragma GCC visibility pop

@@ -993,25 +993,32 @@ test_linear_q8p(const char *isa)
 			res[i] = (float) uniform(-3, 3);
 
 		bcore_quantize_rows8(x, m, k, k, mult, xq, zero, sx);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, NULL, c, ldc, 1);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, NULL, c2, ldc, 2);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, c, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, c2, ldc, 2);
 		/* on widened weights where the variant takes them, else on the bytes again */
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, NULL, cw, ldc, 1);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, NULL, cw2, ldc, 2);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, cw, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, cw2, ldc, 2);
 		/* c = bias (+ residual, every other shape) + product, against filling c first */
 		for (int i = 0; i < m; i++)
 			for (int j = 0; j < ldc; j++)
 			{
 				cb[i * ldc + j] = c0[i * ldc + j];
-				cf[i * ldc + j] = j >= n ? c0[i * ldc + j] : si % 2 ? bias[j] + res[i * ldc + j] : bias[j];
+				cf[i * ldc + j] = j >= n ? c0[i * ldc + j] : si % 2 ? bias[j] + res[i * n + j] : bias[j];
 			}
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, si % 3 ? wide : NULL, wsum, sw, bias,
-						 si % 2 ? res : NULL, cb, ldc, si % 4 == 1 ? 2 : 1);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, NULL, cf, ldc, 1);
+		/* and GELU on it, every third shape, against GELU over c afterwards */
+		{
+			BertLinearOut out = {bias, si % 2 ? res : NULL, n, si % 3 == 2};
+
+			bcore_linear_q8p(m, n, k, xq, zero, sx, w, si % 3 ? wide : NULL, wsum, sw, &out,
+							 cb, ldc, si % 4 == 1 ? 2 : 1);
+			bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, cf, ldc, 1);
+			for (int i = 0; i < m && out.gelu; i++)
+				bcore_gelu(cf + (size_t) i * ldc, (size_t) n);
+		}
 		bias_same &= memcmp(cb, cf, sizeof(float) * m * ldc) == 0;
 		bcore_kernels_use("scalar");
 		bcore_quantize_rows8(x, m, k, k, mult, xq2, zero2, sx2);
-		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, NULL, wsum, sw, NULL, NULL, cs, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, NULL, wsum, sw, NULL, cs, ldc, 1);
 		bcore_kernels_use(isa);
 		q_same &= memcmp(xq, xq2, (size_t) m * in4) == 0 && memcmp(zero, zero2, sizeof(int32_t) * m) == 0 &&
 			memcmp(sx, sx2, sizeof(float) * m) == 0;
@@ -1084,7 +1091,7 @@ test_linear_q8p(const char *isa)
 	check(same, "%g %g", isa, "linear_q8p = portable, bit for bit", 0, 0);
 	check(threads_same, "%g %g", isa, "linear_q8p: 2 threads = 1 thread, bit for bit", 0, 0);
 	check(untouched, "%g %g", isa, "linear_q8p leaves the columns past n alone", 0, 0);
-	check(bias_same, "%g %g", isa, "linear_q8p with bias (+ residual) = filled c + product, bit for bit", 0, 0);
+	check(bias_same, "%g %g", isa, "linear_q8p with bias (+ residual) (+ GELU) = filled c + product (+ GELU), bit for bit", 0, 0);
 	check(wide_same, "%g %g", isa, bcore_q8p_wants_wide() ?
 		  "linear_q8p on widened weights (1, 2 threads) = portable, bit for bit" :
 		  "linear_q8p given widened weights it does not take = portable, bit for bit", 0, 0);
