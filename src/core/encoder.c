@@ -447,6 +447,12 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 		n_chunks = T / BERT_MIN_CHUNK_TOKENS;
 	if (n_chunks < threads)
 		n_chunks = threads < T / BERT_MIN_SPLIT_TOKENS ? threads : T / BERT_MIN_SPLIT_TOKENS;
+	/* as many chunks for each thread: 5 on 2 threads would leave one idle
+	 * while the other runs the fifth (CALL bert_embed_table, whose batches
+	 * end in such a call, on 2 threads: 1.78 -> 1.92 cores busy, +8 %
+	 * tokens/s on the default model, Zen 5) */
+	if (n_chunks > threads)
+		n_chunks -= n_chunks % threads;
 	if (n_chunks > n_seq)
 		n_chunks = n_seq;
 	if (n_chunks < 1)

@@ -213,8 +213,10 @@ interrupt_after_polls(void)
 	return --polls_left < 0;
 }
 
-/* the most rows one product of the first layer's query saw (threads call it at once) */
+/* the most rows one product of the first layer's query saw (threads call
+ * it at once), and how many such products (one a chunk) there were */
 static int	observed_rows;
+static int	observed_chunks;
 
 static void
 observe_rows(int layer, BertLinearId id, const float *x, int rows, int k)
@@ -224,6 +226,8 @@ observe_rows(int layer, BertLinearId id, const float *x, int rows, int k)
 	if (layer == 0 && id == BERT_LIN_Q)
 	{
 		int			seen = __atomic_load_n(&observed_rows, __ATOMIC_RELAXED);
+
+		__atomic_add_fetch(&observed_chunks, 1, __ATOMIC_RELAXED);
 
 		while (rows > seen &&
 			   !__atomic_compare_exchange_n(&observed_rows, &seen, rows, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -361,6 +365,21 @@ test_threads(const char *path)
 				maxdiff = fabs(out1[i] - out2[i]);
 		CHECK(maxdiff < 1e-5, "300 tokens, 2 threads vs 1: max diff %g", maxdiff);
 	}
+
+	/* 1,600 tokens on 2 threads: as many chunks for each (2 of 800, not 3
+	 * of 533 with one thread idle for the third) */
+	if (T >= 1600)
+	{
+		int			lens_e[4] = {400, 400, 400, 400};
+
+		observed_chunks = 0;
+		bcore_encode_observe = observe_rows;
+		CHECK(bcore_encode_threads(&m, &st, ids, lens_e, 4, 2) == BERT_ENC_OK, "encode 1,600 tokens, 2 threads");
+		bcore_encode_observe = NULL;
+		CHECK(observed_chunks == 2, "1,600 tokens on 2 threads: %d chunks, expected 2", observed_chunks);
+	}
+	else
+		CHECK(0, "test batch holds %zu tokens, 1,600 wanted", T);
 
 	/* the batch's buffers of 2 MB or more are on huge pages, where the
 	 * system's THP setting lets a program ask for them */
