@@ -644,38 +644,31 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 			int			j0 = p * BERT_F16P_PANEL;
 			int			cols = n - j0;
 			float		tmp[BERT_F16P_PANEL];
-			BertLinearOut to = {NULL, NULL, 0, 0};
+			BertLinearOut at,
+						gelu_only = {NULL, NULL, 0, out ? out->gelu : 0};
+			const BertLinearOut *o = linear_out_at(out, &at, i0, j0);
 
-			if (out != NULL)
-			{
-				to = *out;
-				if (to.bias != NULL)
-					to.bias += j0;
-				if (to.residual != NULL)
-					to.residual += (size_t) i0 * to.ldr + j0;
-			}
 			if (cols >= BERT_F16P_PANEL)
 			{
 				int			panels = full - p < F16_TILE_PANELS ? full - p : F16_TILE_PANELS;
 
-				kern->f16_tile(rows, k, xb, ldx, panel, panels, out ? &to : NULL, cb + j0, ldc);
+				kern->f16_tile(rows, k, xb, ldx, panel, panels, o, cb + j0, ldc);
 				continue;
 			}
 			/* the part panel on a copy 16 wide: its bias sum made here */
 			for (int r = 0; r < rows; r++)
 			{
 				float	   *cr = cb + (size_t) r * ldc + j0;
-				BertLinearOut gelu_only = {NULL, NULL, 0, to.gelu};
 
 				memset(tmp, 0, sizeof(tmp));
-				if (to.bias == NULL)
+				if (o == NULL || o->bias == NULL)
 					memcpy(tmp, cr, cols * sizeof(float));
 				else
 					for (int j = 0; j < cols; j++)
-						tmp[j] = to.residual == NULL ? to.bias[j] :
-							to.bias[j] + to.residual[(size_t) r * to.ldr + j];
+						tmp[j] = o->residual == NULL ? o->bias[j] :
+							o->bias[j] + o->residual[(size_t) r * o->ldr + j];
 				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1,
-							   to.gelu ? &gelu_only : NULL, tmp, BERT_F16P_PANEL);
+							   gelu_only.gelu ? &gelu_only : NULL, tmp, BERT_F16P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
 			}
 		}

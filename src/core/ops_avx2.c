@@ -626,30 +626,19 @@ f16_tile_avx2(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 	{
 		const float *xr = x;
 		float	   *cr = c + p * BERT_F16P_PANEL;
-		int			left = rows;
-		BertLinearOut o = {NULL, NULL, 0, 0};
-		const BertLinearOut *op = NULL;
+		int			r = 0;
+		BertLinearOut at;
 
-		if (out != NULL)
+		for (; rows - r >= F16_TILE_ROWS; r += F16_TILE_ROWS)
 		{
-			o = *out;
-			if (o.bias != NULL)
-				o.bias += p * BERT_F16P_PANEL;
-			if (o.residual != NULL)
-				o.residual += p * BERT_F16P_PANEL;
-			op = &o;
-		}
-		for (; left >= F16_TILE_ROWS; left -= F16_TILE_ROWS)
-		{
-			f16_tile_rows_avx2(F16_TILE_ROWS, k, xr, ldx, panel, op, cr, ldc);
+			f16_tile_rows_avx2(F16_TILE_ROWS, k, xr, ldx, panel,
+							   linear_out_at(out, &at, r, p * BERT_F16P_PANEL), cr, ldc);
 			xr += (size_t) F16_TILE_ROWS * ldx;
 			cr += (size_t) F16_TILE_ROWS * ldc;
-			if (o.residual != NULL)
-				o.residual += (size_t) F16_TILE_ROWS * o.ldr;
 		}
-		switch (left)
+		switch (rows - r)
 		{
-#define TILE(R) case R: f16_tile_rows_avx2(R, k, xr, ldx, panel, op, cr, ldc); break;
+#define TILE(R) case R: f16_tile_rows_avx2(R, k, xr, ldx, panel, linear_out_at(out, &at, r, p * BERT_F16P_PANEL), cr, ldc); break;
 				TILE(5) TILE(4) TILE(3) TILE(2) TILE(1)
 #undef TILE
 		}

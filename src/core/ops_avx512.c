@@ -496,14 +496,13 @@ f16_tile_avx512(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 {
 	int			most = panels > 1 ? F16_TILE_ROWS_AVX512 : F16_TILE_ROWS1_AVX512;
 	int			tiles = (rows + most - 1) / most;
-	BertLinearOut o = {NULL, NULL, 0, 0};
+	int			r = 0;
+	BertLinearOut at;
 
-	if (out != NULL)
-		o = *out;
 	for (int i = 0; i < tiles; i++)
 	{
 		int			n = rows / (tiles - i) + (rows % (tiles - i) != 0);
-		const BertLinearOut *op = out != NULL ? &o : NULL;
+		const BertLinearOut *op = linear_out_at(out, &at, r, 0);
 
 		if (panels > 1)
 			switch (n)
@@ -522,10 +521,9 @@ f16_tile_avx512(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 #undef TILE
 			}
 		rows -= n;
+		r += n;
 		x += (size_t) n * ldx;
 		c += (size_t) n * ldc;
-		if (o.residual != NULL)
-			o.residual += (size_t) n * o.ldr;
 	}
 }
 
