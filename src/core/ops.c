@@ -268,14 +268,22 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
  * the integer dot product of the row's q - zero with the channel, exact,
  * then one conversion and one fused multiply-add, as every variant.
  */
+/* where output (r, j) of a tile starts: c's value, or bias (+ residual) as
+ * fill_rows_scalar sums them (out: ops.h BertLinearOut) */
+static inline float
+out_from_scalar(float c, const BertLinearOut *out, int r, int j)
+{
+	if (out == NULL || out->bias == NULL)
+		return c;
+	return out->residual == NULL ? out->bias[j] : out->bias[j] + out->residual[(size_t) r * out->ldr + j];
+}
+
 void
 q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 				const float *sx, const int8_t *panel, int panels,
 				const float *wsum, const float *sw, const BertLinearOut *out,
 				float *c, int ldc)
 {
-	const float *bias = out ? out->bias : NULL;
-
 	for (int r = 0; r < rows; r++)
 	{
 		for (int j = 0; j < panels * BERT_Q8P_PANEL; j++)
@@ -284,8 +292,7 @@ q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 				(j % BERT_Q8P_PANEL) * BERT_Q8P_GROUP;
 			int32_t		acc = 0;
 			float	   *y = c + (size_t) r * ldc + j;
-			float		from = bias == NULL ? *y :
-				out->residual == NULL ? bias[j] : bias[j] + out->residual[(size_t) r * out->ldr + j];
+			float		from = out_from_scalar(*y, out, r, j);
 
 			for (int t = 0; t < in4; t++)
 				acc += (int32_t) xq[((size_t) (t / BERT_Q8P_GROUP) * rows + r) * BERT_Q8P_GROUP + t % BERT_Q8P_GROUP] *
@@ -309,16 +316,13 @@ static void
 f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 				int panels, const BertLinearOut *out, float *c, int ldc)
 {
-	const float *bias = out ? out->bias : NULL;
-
 	for (int r = 0; r < rows; r++)
 	{
 		for (int j = 0; j < panels * BERT_F16P_PANEL; j++)
 		{
 			const float *xr = x + (size_t) r * ldx;
 			const uint16_t *p = panel + (size_t) (j / BERT_F16P_PANEL) * k * BERT_F16P_PANEL;
-			float		acc = bias == NULL ? c[(size_t) r * ldc + j] :
-				out->residual == NULL ? bias[j] : bias[j] + out->residual[(size_t) r * out->ldr + j];
+			float		acc = out_from_scalar(c[(size_t) r * ldc + j], out, r, j);
 
 			for (int t = 0; t < k; t++)
 				acc = fmaf(xr[t], bcore_half_to_float(p[(size_t) t * BERT_F16P_PANEL + j % BERT_F16P_PANEL]), acc);
@@ -609,6 +613,17 @@ bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
 	active()->linear_i16(m, n, k, xq, sx, wq, sw, c, ldc);
 }
 
+/* rows x cols of c (stride ldc) := bias (+ residual, stride ldr): fill_rows
+ * row by row -- for the copy a part panel runs on */
+static inline void
+fill_tile(const BertKernels *kern, float *c, int ldc, int rows, int cols, const float *bias,
+		  const float *residual, int ldr)
+{
+	for (int r = 0; r < rows; r++)
+		kern->fill_rows(c + (size_t) r * ldc, 1, cols, bias,
+						residual ? residual + (size_t) r * ldr : NULL);
+}
+
 /*
  * c (m x n, stride ldc) += x (m x k, stride ldx) W^T, W an F16P weight:
  * rows in blocks whose x stays in L2 (256 kB), and within a block every
@@ -664,9 +679,8 @@ bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w
 				if (o == NULL || o->bias == NULL)
 					memcpy(tmp, cr, cols * sizeof(float));
 				else
-					for (int j = 0; j < cols; j++)
-						tmp[j] = o->residual == NULL ? o->bias[j] :
-							o->bias[j] + o->residual[(size_t) r * o->ldr + j];
+					fill_tile(kern, tmp, BERT_F16P_PANEL, 1, cols, o->bias,
+							  o->residual ? o->residual + (size_t) r * o->ldr : NULL, o->ldr);
 				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1,
 							   gelu_only.gelu ? &gelu_only : NULL, tmp, BERT_F16P_PANEL);
 				memcpy(cr, tmp, cols * sizeof(float));
@@ -756,19 +770,10 @@ q8p_to_q16(const uint8_t *xq, const int32_t *zero, int rows, int in4, int16_t *x
  * threads, each pair on every chunk of the block in turn, a panel past n
  * on a padded copy of c's last columns.  On widened weights (wide, for
  * kernels that take them) the block's activations are first widened too.
- * With bias, each tile's part of c is set to bias (+ residual) just before
- * the tile adds to it, while it is in L1, rather than in a pass over all
- * of c beforehand that a large c does not survive in cache.
+ * With out, each tile starts from bias (+ residual) and ends with GELU in
+ * its registers (BertLinearOut), rather than in passes over all of c that
+ * a large c does not survive in cache.
  */
-/* rows x cols of c (stride ldc) := bias (+ residual, stride ldr): fill_rows row by row */
-static inline void
-q8p_fill(const BertKernels *kern, float *c, int ldc, int rows, int cols, const float *bias,
-		 const float *residual, int ldr)
-{
-	for (int r = 0; r < rows; r++)
-		kern->fill_rows(c + (size_t) r * ldc, 1, cols, bias,
-						residual ? residual + (size_t) r * ldr : NULL);
-}
 
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
@@ -837,7 +842,7 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				{
 					memset(tmp, 0, sizeof(tmp));
 					if (o != NULL && o->bias != NULL)
-						q8p_fill(kern, tmp, BERT_Q8P_PANEL, nr, cols, o->bias, o->residual, o->ldr);
+						fill_tile(kern, tmp, BERT_Q8P_PANEL, nr, cols, o->bias, o->residual, o->ldr);
 					else
 						for (int r = 0; r < nr; r++)
 							memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));

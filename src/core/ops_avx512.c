@@ -437,6 +437,19 @@ attention_avx512(const float *q, const float *k, const float *v, int ld,
 	}
 }
 
+/* where 16 outputs of row r, column j of a tile start: c's values, or bias
+ * (+ residual) as fill_rows_avx512 sums them (out: ops.h BertLinearOut) */
+static inline __attribute__((always_inline)) AVX512 __m512
+out_from16_avx512(const float *c, const BertLinearOut *out, int r, int j)
+{
+	if (out == NULL || out->bias == NULL)
+		return _mm512_loadu_ps(c);
+	if (out->residual == NULL)
+		return _mm512_loadu_ps(out->bias + j);
+	return _mm512_add_ps(_mm512_loadu_ps(out->bias + j),
+						 _mm512_loadu_ps(out->residual + (size_t) r * out->ldr + j));
+}
+
 /*
  * The F16P tile, 16 wide: rows x panels accumulators (12 x 2 or 16 x 1) of
  * 16 outputs each in registers; per step of t, each panel's 16 halves
@@ -454,16 +467,12 @@ f16_tile_rows_avx512(const int rows, const int panels, int k, const float *x, in
 	const uint16_t *p1 = panel + (size_t) k * BERT_F16P_PANEL;
 	const uint16_t *next = panel + (size_t) panels * k * BERT_F16P_PANEL;
 
-	/* from c, or bias (+ residual) as fill_rows_avx512 sums them */
 #pragma GCC unroll 16
 	for (int r = 0; r < rows; r++)
 #pragma GCC unroll 2
 		for (int p = 0; p < panels; p++)
-			acc[r][p] = out == NULL || out->bias == NULL ?
-				_mm512_loadu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL) :
-				out->residual == NULL ? _mm512_loadu_ps(out->bias + p * BERT_F16P_PANEL) :
-				_mm512_add_ps(_mm512_loadu_ps(out->bias + p * BERT_F16P_PANEL),
-							  _mm512_loadu_ps(out->residual + (size_t) r * out->ldr + p * BERT_F16P_PANEL));
+			acc[r][p] = out_from16_avx512(c + (size_t) r * ldc + p * BERT_F16P_PANEL, out, r,
+										  p * BERT_F16P_PANEL);
 	for (int t = 0; t < k; t++)
 	{
 		__m512		w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (panel + (size_t) t * BERT_F16P_PANEL)));
@@ -618,19 +627,15 @@ load4_avx512(const uint8_t *p)
 
 /* c[0 .. 16) (row r, column j of the tile) = from + sx sw (acc - zero
  * wsum): the exact integer, one conversion, one product of the scales, one
- * fused multiply-add; from is c's values, or bias (+ residual) as
- * fill_rows_avx512 sums them; then GELU if out asks */
+ * fused multiply-add; from: out_from16_avx512; then GELU if out asks */
 static inline __attribute__((always_inline)) AVX512VNNI void
 q8p_finish16_avx512(float *c, __m512i acc, __m512i zero, __m512 sx, const float *wsum,
 					const float *sw, const BertLinearOut *out, int r, int j)
 {
 	__m512i		off = _mm512_mullo_epi32(zero, _mm512_cvtps_epi32(_mm512_loadu_ps(wsum)));
 	__m512		d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, off));
-	__m512		from = out == NULL || out->bias == NULL ? _mm512_loadu_ps(c) :
-		out->residual == NULL ? _mm512_loadu_ps(out->bias + j) :
-		_mm512_add_ps(_mm512_loadu_ps(out->bias + j),
-					  _mm512_loadu_ps(out->residual + (size_t) r * out->ldr + j));
-	__m512		v = _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)), from);
+	__m512		v = _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)),
+									out_from16_avx512(c, out, r, j));
 
 	_mm512_storeu_ps(c, out != NULL && out->gelu ? gelu_avx512(v) : v);
 }
