@@ -402,6 +402,7 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	int			T = 0;
 	int			longest = 0;
 	int			n_chunks;
+	int			min_chunk;
 	int			first[MAX_CHUNKS + 1];	/* chunk i: sequences first[i] .. first[i+1]-1 */
 	size_t		tok0[MAX_CHUNKS + 1];	/* and tokens from tok0[i] */
 	BertEncStatus status;
@@ -422,29 +423,32 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 		return BERT_ENC_OK;
 
 	/*
-	 * One chunk per thread and none under BERT_MIN_CHUNK_TOKENS: bigger
-	 * matrix products keep the FMA units busier.  Measured against four
-	 * smaller chunks per thread (which let a thread slowed by another
-	 * process on its core leave its share to the other), bench/encode with
-	 * 2 threads and batches of 60 sentences: 5 770 vs 5 015 tokens/s, mean
-	 * of 3 interleaved runs.  A big batch on several threads is cut into
-	 * chunks of about BERT_MIN_CHUNK_TOKENS instead, taken in turn: a
-	 * chunk's buffers then stay in cache from one product to the next
-	 * (bench/encode, batches of 256 on 2 threads, Zen 5: +8-13 % tokens/s
-	 * on the int8 variant, +11 % on the default model) -- but not where
+	 * One chunk per thread and none under min_chunk tokens: bigger matrix
+	 * products keep the FMA units busier.  Measured against four smaller
+	 * chunks per thread (which let a thread slowed by another process on
+	 * its core leave its share to the other), bench/encode with 2 threads
+	 * and batches of 60 sentences: 5 770 vs 5 015 tokens/s, mean of 3
+	 * interleaved runs.  A big batch on several threads is cut into chunks
+	 * of about min_chunk tokens instead, taken in turn: a chunk's buffers
+	 * then stay in cache from one product to the next (bench/encode,
+	 * batches of 256 on 2 threads, Zen 5: +8-13 % tokens/s on the int8
+	 * variant, +11 % on the default model, chunks of 512) -- but not where
 	 * each chunk would widen the half-precision weights again for BLIS.
-	 * A batch too small for a chunk of BERT_MIN_CHUNK_TOKENS per thread
-	 * still gets one per thread down to BERT_MIN_SPLIT_TOKENS each.
+	 * min_chunk: BERT_MIN_CHUNK_TOKENS where our kernels run the products,
+	 * BERT_MIN_BLIS_CHUNK_TOKENS where BLIS does (fp32 weights).  A batch
+	 * too small for a chunk of min_chunk per thread still gets one per
+	 * thread down to BERT_MIN_SPLIT_TOKENS each.
 	 */
+	min_chunk = c->half || c->quantized ? BERT_MIN_CHUNK_TOKENS : BERT_MIN_BLIS_CHUNK_TOKENS;
 	threads = threads < 1 ? 1 : threads > BERT_MAX_THREADS ? BERT_MAX_THREADS : threads;
 	n_chunks = threads == 1 ? 1 : CHUNKS_PER_THREAD * threads;
 	if (threads > 1 && !(c->half && bcore_f16_blis_rows() != INT_MAX) &&
-		T / BERT_MIN_CHUNK_TOKENS > n_chunks)
-		n_chunks = T / BERT_MIN_CHUNK_TOKENS;
+		T / min_chunk > n_chunks)
+		n_chunks = T / min_chunk;
 	if (n_chunks > MAX_CHUNKS)
 		n_chunks = MAX_CHUNKS;
-	if (n_chunks > T / BERT_MIN_CHUNK_TOKENS)
-		n_chunks = T / BERT_MIN_CHUNK_TOKENS;
+	if (n_chunks > T / min_chunk)
+		n_chunks = T / min_chunk;
 	if (n_chunks < threads)
 		n_chunks = threads < T / BERT_MIN_SPLIT_TOKENS ? threads : T / BERT_MIN_SPLIT_TOKENS;
 	/* as many chunks for each thread: 5 on 2 threads would leave one idle

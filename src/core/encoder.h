@@ -12,10 +12,20 @@
 /* Most threads one bcore_encode_threads() call uses. */
 #define BERT_MAX_THREADS 64
 
-/* Chunks smaller than this many tokens are not worth a thread of their own:
- * BLIS runs BERT-small's products at m >= 512 on its packed path, 10-15 %
- * faster than its small-matrix path at m = 256 (bench/encode). */
-#define BERT_MIN_CHUNK_TOKENS 512
+/* Chunks smaller than this many tokens are not worth a thread of their own
+ * where our kernels run the products (half-precision and int8 weights): a
+ * big batch on several threads is cut into chunks of about this many,
+ * taken in turn.  Against 512 (bench/encode, Zen 5, 2 threads, 3
+ * interleaved rounds): batches of 256 sentences +1 to +7 %, of 60
+ * sentences -1 to +7 %, higher on the int8 variant; a thread that ends
+ * early waits for a shorter last chunk, and a chunk's activations stay
+ * nearer the core. */
+#define BERT_MIN_CHUNK_TOKENS 256
+
+/* The same where BLIS runs them (fp32 weights): BLIS runs BERT-small's
+ * products at m >= 512 on its packed path, 10-15 % faster than its
+ * small-matrix path at m = 256 (bench/encode). */
+#define BERT_MIN_BLIS_CHUNK_TOKENS 512
 
 /* But a batch of fewer tokens still gets a chunk per thread when each has
  * this many: two threads on smaller products beat one on a bigger product

@@ -366,20 +366,21 @@ test_threads(const char *path)
 		CHECK(maxdiff < 1e-5, "300 tokens, 2 threads vs 1: max diff %g", maxdiff);
 	}
 
-	/* 1,600 tokens on 2 threads: as many chunks for each (2 of 800, not 3
-	 * of 533 with one thread idle for the third) */
-	if (T >= 1600)
+	/* 1,500 tokens on 2 threads: chunks of about BERT_MIN_CHUNK_TOKENS (256),
+	 * as many for each thread (4 of 375, not 5 of 300 with one thread idle
+	 * for the fifth, nor 2 of 750 as with chunks of 512) */
+	if (T >= 1500)
 	{
-		int			lens_e[4] = {400, 400, 400, 400};
+		int			lens_e[5] = {300, 300, 300, 300, 300};
 
 		observed_chunks = 0;
 		bcore_encode_observe = observe_rows;
-		CHECK(bcore_encode_threads(&m, &st, ids, lens_e, 4, 2) == BERT_ENC_OK, "encode 1,600 tokens, 2 threads");
+		CHECK(bcore_encode_threads(&m, &st, ids, lens_e, 5, 2) == BERT_ENC_OK, "encode 1,500 tokens, 2 threads");
 		bcore_encode_observe = NULL;
-		CHECK(observed_chunks == 2, "1,600 tokens on 2 threads: %d chunks, expected 2", observed_chunks);
+		CHECK(observed_chunks == 4, "1,500 tokens on 2 threads: %d chunks, expected 4", observed_chunks);
 	}
 	else
-		CHECK(0, "test batch holds %zu tokens, 1,600 wanted", T);
+		CHECK(0, "test batch holds %zu tokens, 1,500 wanted", T);
 
 	/* the batch's buffers of 2 MB or more are on huge pages, where the
 	 * system's THP setting lets a program ask for them */
@@ -529,6 +530,25 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 		bcore_blas_init(1);
 		CHECK(memcmp(eh, two, sizeof(eh)) == 0,
 			  "F16P: a sentence alone and in a batch on 2 threads give the same bits");
+	}
+
+	/* fp32 weights run on BLIS, whose products want more rows: chunks of
+	 * about BERT_MIN_BLIS_CHUNK_TOKENS (1,500 tokens on 2 threads: 2, where
+	 * the F16P model takes 4) */
+	{
+		int			lens5[5] = {300, 300, 300, 300, 300};
+		int32_t    *ids5 = malloc(1500 * sizeof(int32_t));
+
+		for (int t = 0; t < 1500; t++)
+			ids5[t] = t % 300 == 0 ? 101 : t % 300 == 299 ? 102 : 1000 + t;
+		observed_chunks = 0;
+		bcore_encode_observe = observe_rows;
+		CHECK(bcore_encode_threads(&p.b, &p.sb, ids5, lens5, 5, 2) == BERT_ENC_OK,
+			  "fp32 weights: encode 1,500 tokens, 2 threads");
+		bcore_encode_observe = NULL;
+		CHECK(observed_chunks == 2, "fp32 weights, 1,500 tokens on 2 threads: %d chunks, expected 2",
+			  observed_chunks);
+		free(ids5);
 	}
 
 	pair_close(&p);
