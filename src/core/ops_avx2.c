@@ -664,67 +664,78 @@ f16_widen16_avx2(const uint16_t *h, float *f)
  * (packus), 32 at a time; the packs keep 128-bit lanes apart, so the
  * bytes are put back in order.
  */
+static inline __attribute__((always_inline)) AVX2 void
+quantize_row8_avx2(const float *xr, int k, int in4, const float *mult, uint8_t *q,
+				   int32_t *zero, float *scale)
+{
+	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+
+	__m256		vlo = _mm256_setzero_ps(),
+				vhi = _mm256_setzero_ps(),
+				vinv;
+	__m256i		vz;
+	float		lo,
+				hi,
+				inv;
+	int32_t		z;
+	int			i = 0;
+
+#define Y8(at) (mult ? _mm256_mul_ps(_mm256_loadu_ps(xr + (at)), _mm256_loadu_ps(mult + (at))) \
+			: _mm256_loadu_ps(xr + (at)))
+	/* y first: MINPS and MAXPS return their second operand if either is NaN */
+	for (; i + 8 <= k; i += 8)
+	{
+		__m256		y = Y8(i);
+
+		vlo = _mm256_min_ps(y, vlo);
+		vhi = _mm256_max_ps(y, vhi);
+	}
+	lo = -hmax_avx2(_mm256_sub_ps(_mm256_setzero_ps(), vlo));
+	hi = hmax_avx2(vhi);
+	q8p_range(xr, mult, i, k, &lo, &hi);
+	inv = q8p_scale_zero(lo, hi, scale, zero);
+	z = *zero;
+	vinv = SPLAT(inv);
+	vz = _mm256_set1_epi32(z);
+	for (i = 0; i + 32 <= k; i += 32)
+	{
+		__m256i		a = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i), vinv)), vz),
+					b = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 8), vinv)), vz),
+					c = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 16), vinv)), vz),
+					d = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 24), vinv)), vz);
+
+		/* packs: signed saturation to 16 bits, packus: unsigned to 8 */
+		_mm256_storeu_si256((__m256i *) (q + i),
+							_mm256_permutevar8x32_epi32(_mm256_packus_epi16(_mm256_packs_epi32(a, b),
+																			_mm256_packs_epi32(c, d)), order));
+	}
+#undef Y8
+	for (; i < k; i++)
+	{
+		float		y = mult ? xr[i] * mult[i] : xr[i];
+		long		v = lrintf(y * inv) + z;
+
+		q[i] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
+	}
+	for (; i < in4; i++)
+		q[i] = 0;
+}
+
+/* a chunk of rows at a time, placed by q8p_place_chunk */
 AVX2 void
 quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
 					uint8_t *xq, int32_t *zero, float *scale)
 {
 	int			in4 = (int) bcore_q8p_in((uint32_t) k);
-	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	uint8_t		q[Q8P_CHUNK_ROWS][BERT_QK_MAX];
 
-	for (int r = 0; r < rows; r++)
+	for (int r0 = 0, n; r0 < rows; r0 += n)
 	{
-		const float *xr = x + (size_t) r * ldx;
-		uint8_t		q[BERT_QK_MAX];
-		__m256		vlo = _mm256_setzero_ps(),
-					vhi = _mm256_setzero_ps(),
-					vinv;
-		__m256i		vz;
-		float		lo,
-					hi,
-					inv;
-		int32_t		z;
-		int			i = 0;
-
-#define Y8(at) (mult ? _mm256_mul_ps(_mm256_loadu_ps(xr + (at)), _mm256_loadu_ps(mult + (at))) \
-				: _mm256_loadu_ps(xr + (at)))
-		/* y first: MINPS and MAXPS return their second operand if either is NaN */
-		for (; i + 8 <= k; i += 8)
-		{
-			__m256		y = Y8(i);
-
-			vlo = _mm256_min_ps(y, vlo);
-			vhi = _mm256_max_ps(y, vhi);
-		}
-		lo = -hmax_avx2(_mm256_sub_ps(_mm256_setzero_ps(), vlo));
-		hi = hmax_avx2(vhi);
-		q8p_range(xr, mult, i, k, &lo, &hi);
-		inv = q8p_scale_zero(lo, hi, &scale[r], &zero[r]);
-		z = zero[r];
-		vinv = SPLAT(inv);
-		vz = _mm256_set1_epi32(z);
-		for (i = 0; i + 32 <= k; i += 32)
-		{
-			__m256i		a = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i), vinv)), vz),
-						b = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 8), vinv)), vz),
-						c = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 16), vinv)), vz),
-						d = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(Y8(i + 24), vinv)), vz);
-
-			/* packs: signed saturation to 16 bits, packus: unsigned to 8 */
-			_mm256_storeu_si256((__m256i *) (q + i),
-								_mm256_permutevar8x32_epi32(_mm256_packus_epi16(_mm256_packs_epi32(a, b),
-																				_mm256_packs_epi32(c, d)), order));
-		}
-#undef Y8
-		for (; i < k; i++)
-		{
-			float		y = mult ? xr[i] * mult[i] : xr[i];
-			long		v = lrintf(y * inv) + z;
-
-			q[i] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
-		}
-		for (; i < in4; i++)
-			q[i] = 0;
-		q8p_place_row(q, rows, in4, r, xq);
+		q8p_row_at(rows, in4, r0, &n);
+		for (int r = 0; r < n; r++)
+			quantize_row8_avx2(x + (size_t) (r0 + r) * ldx, k, in4, mult, q[r],
+							   &zero[r0 + r], &scale[r0 + r]);
+		q8p_place_chunk(q, n, in4, xq + (size_t) r0 * in4);
 	}
 }
 

@@ -542,67 +542,76 @@ f16_widen16_avx512(const uint16_t *h, float *f)
 	_mm512_storeu_ps(f, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) h)));
 }
 
-/* Activations for Q8P products: quantize_rows8_avx2, 16 wide, the clamp
- * by max and min, the bytes written by vpmovdb. */
-AVX512 void
-quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
-					  uint8_t *xq, int32_t *zero, float *scale)
+/* One row of activations for Q8P products: quantize_rows8_avx2, 16 wide,
+ * the clamp by max and min, the bytes written by vpmovdb; q gets in4
+ * bytes, 0 past k. */
+static inline __attribute__((always_inline)) AVX512 void
+quantize_row8_avx512(const float *xr, int k, int in4, const float *mult, uint8_t *q,
+					 int32_t *zero, float *scale)
 {
-	int			in4 = (int) bcore_q8p_in((uint32_t) k);
 	int			body = k & ~15;
 	__mmask16	m = tail_avx512(k - body);
-
-	for (int r = 0; r < rows; r++)
-	{
-		const float *xr = x + (size_t) r * ldx;
-		uint8_t		q[BERT_QK_MAX];
-		__m512		vlo = _mm512_setzero_ps(),
-					vhi = _mm512_setzero_ps(),
-					vinv;
-		__m512i		vz;
-		float		lo,
-					hi,
-					inv;
-		int32_t		z;
-		int			i;
+	__m512		vlo = _mm512_setzero_ps(),
+				vhi = _mm512_setzero_ps(),
+				vinv;
+	__m512i		vz;
+	float		lo,
+				hi,
+				inv;
+	int			i;
 
 #define Y16(at) (mult ? _mm512_mul_ps(_mm512_loadu_ps(xr + (at)), _mm512_loadu_ps(mult + (at))) \
 				 : _mm512_loadu_ps(xr + (at)))
 #define Y16M(at) (mult ? _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + (at)), _mm512_maskz_loadu_ps(m, mult + (at))) \
 				  : _mm512_maskz_loadu_ps(m, xr + (at)))
-		/* y first: MINPS and MAXPS return their second operand if either is NaN */
-		for (i = 0; i < body; i += 16)
-		{
-			__m512		y = Y16(i);
+	/* y first: MINPS and MAXPS return their second operand if either is NaN */
+	for (i = 0; i < body; i += 16)
+	{
+		__m512		y = Y16(i);
 
-			vlo = _mm512_min_ps(y, vlo);
-			vhi = _mm512_max_ps(y, vhi);
-		}
-		if (i < k)
-		{
-			__m512		y = Y16M(i);
+		vlo = _mm512_min_ps(y, vlo);
+		vhi = _mm512_max_ps(y, vhi);
+	}
+	if (i < k)
+	{
+		__m512		y = Y16M(i);
 
-			vlo = _mm512_min_ps(y, vlo);
-			vhi = _mm512_max_ps(y, vhi);
-		}
-		lo = -hmax_avx512(_mm512_sub_ps(_mm512_setzero_ps(), vlo));
-		hi = hmax_avx512(vhi);
-		inv = q8p_scale_zero(lo, hi, &scale[r], &zero[r]);
-		z = zero[r];
-		vinv = SPLAT(inv);
-		vz = _mm512_set1_epi32(z);
+		vlo = _mm512_min_ps(y, vlo);
+		vhi = _mm512_max_ps(y, vhi);
+	}
+	lo = -hmax_avx512(_mm512_sub_ps(_mm512_setzero_ps(), vlo));
+	hi = hmax_avx512(vhi);
+	inv = q8p_scale_zero(lo, hi, scale, zero);
+	vinv = SPLAT(inv);
+	vz = _mm512_set1_epi32(*zero);
 #define Q16(y) _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps((y), vinv)), vz), \
-												 _mm512_setzero_si512()), _mm512_set1_epi32(255))
-		for (i = 0; i < body; i += 16)
-			_mm_storeu_si128((__m128i *) (q + i), _mm512_cvtepi32_epi8(Q16(Y16(i))));
-		if (i < k)
-			_mm512_mask_cvtepi32_storeu_epi8(q + i, m, Q16(Y16M(i)));
+											 _mm512_setzero_si512()), _mm512_set1_epi32(255))
+	for (i = 0; i < body; i += 16)
+		_mm_storeu_si128((__m128i *) (q + i), _mm512_cvtepi32_epi8(Q16(Y16(i))));
+	if (i < k)
+		_mm512_mask_cvtepi32_storeu_epi8(q + i, m, Q16(Y16M(i)));
 #undef Q16
 #undef Y16
 #undef Y16M
-		for (i = k; i < in4; i++)
-			q[i] = 0;
-		q8p_place_row(q, rows, in4, r, xq);
+	for (i = k; i < in4; i++)
+		q[i] = 0;
+}
+
+/* Activations for Q8P products, a chunk of rows at a time (q8p_place_chunk). */
+AVX512 void
+quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
+					  uint8_t *xq, int32_t *zero, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	uint8_t		q[Q8P_CHUNK_ROWS][BERT_QK_MAX];
+
+	for (int r0 = 0, n; r0 < rows; r0 += n)
+	{
+		q8p_row_at(rows, in4, r0, &n);
+		for (int r = 0; r < n; r++)
+			quantize_row8_avx512(x + (size_t) (r0 + r) * ldx, k, in4, mult, q[r],
+								 &zero[r0 + r], &scale[r0 + r]);
+		q8p_place_chunk(q, n, in4, xq + (size_t) r0 * in4);
 	}
 }
 

@@ -241,10 +241,54 @@ q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq)
 {
 	int			n;
 	uint8_t    *to = xq + q8p_row_at(rows, in4, r, &n);
+	size_t		step = (size_t) BERT_Q8P_GROUP * n;
 
-	for (int g = 0; g < in4; g += BERT_Q8P_GROUP)
-		memcpy(to + (size_t) g * n, q + g, BERT_Q8P_GROUP);
+	for (int g = 0; g < in4; g += BERT_Q8P_GROUP, to += step)
+		memcpy(to, q + g, BERT_Q8P_GROUP);
 }
+
+#ifdef BERT_SIMD
+#include <emmintrin.h>
+
+/*
+ * A chunk's n quantised rows (q[r], in4 bytes each; n from q8p_row_at of
+ * its first row) into their place at dst, the chunk's start: group g of
+ * row r at bytes (g n + r) 4.  Four rows by four groups at a time, a 4 x 4
+ * transpose of 4-byte groups in SSE2 registers, instead of a 4-byte copy
+ * per group and row (q8p_place_row: 60 % of quantising a row in perf).
+ */
+static inline void
+q8p_place_chunk(uint8_t q[][BERT_QK_MAX], int n, int in4, uint8_t *dst)
+{
+	int			groups = in4 / BERT_Q8P_GROUP,
+				g4 = groups & ~3,
+				n4 = n & ~3;
+	size_t		step = (size_t) n * BERT_Q8P_GROUP;
+
+	for (int r = 0; r < n4; r += 4)
+		for (int g = 0; g < g4; g += 4)
+		{
+			__m128i		a = _mm_loadu_si128((const __m128i *) (q[r] + g * 4)),
+						b = _mm_loadu_si128((const __m128i *) (q[r + 1] + g * 4)),
+						c = _mm_loadu_si128((const __m128i *) (q[r + 2] + g * 4)),
+						d = _mm_loadu_si128((const __m128i *) (q[r + 3] + g * 4)),
+						ab0 = _mm_unpacklo_epi32(a, b), /* a0 b0 a1 b1 */
+						ab2 = _mm_unpackhi_epi32(a, b), /* a2 b2 a3 b3 */
+						cd0 = _mm_unpacklo_epi32(c, d),
+						cd2 = _mm_unpackhi_epi32(c, d);
+			uint8_t    *to = dst + ((size_t) g * n + r) * 4;
+
+			_mm_storeu_si128((__m128i *) to, _mm_unpacklo_epi64(ab0, cd0));
+			_mm_storeu_si128((__m128i *) (to + step), _mm_unpackhi_epi64(ab0, cd0));
+			_mm_storeu_si128((__m128i *) (to + 2 * step), _mm_unpacklo_epi64(ab2, cd2));
+			_mm_storeu_si128((__m128i *) (to + 3 * step), _mm_unpackhi_epi64(ab2, cd2));
+		}
+	/* the rows past a multiple of 4, and the groups past one for the others */
+	for (int r = 0; r < n; r++)
+		for (int g = r < n4 ? g4 : 0; g < groups; g++)
+			memcpy(dst + ((size_t) g * n + r) * 4, q[r] + g * 4, 4);
+}
+#endif
 
 /*
  * Activations for widened weights (ops.h bcore_q8p_widen): q - zero as
