@@ -42,7 +42,9 @@ marker=$(restarts_marker)
 
 # 1. ------------------------------------------------------------------------
 # Session A changes model "half" in four transactions, each holding its
-# change uncommitted for 2 s; observers (a new session each time) classify
+# change uncommitted for 2 s and then left committed for 1 s (also the
+# last: observers stop when the writer ends, and one still reading the
+# state before the drop would otherwise be the last seen); observers (a new session each time) classify
 # what they see: none, fp32 weights, int8 weights, with or without the
 # classifier trained on them.  Anything else would be half of a change.
 # (The names go through sub-selects: bert_embed with constant arguments is
@@ -67,6 +69,7 @@ SQL
 	  -c "SELECT pg_sleep(2)" -c "COMMIT" \
 	  -c "SELECT pg_sleep(1)" \
 	  -c "BEGIN" -c "SELECT bert_drop_model('half-clf'), bert_drop_model('half')" -c "SELECT pg_sleep(2)" -c "COMMIT" \
+	  -c "SELECT pg_sleep(1)" \
 	  > "$work/writer.out" 2>&1
 	touch "$work/writer.done"
 ) &
