@@ -664,7 +664,7 @@ f16_widen16_avx2(const uint16_t *h, float *f)
  * (packus), 32 at a time; the packs keep 128-bit lanes apart, so the
  * bytes are put back in order.
  */
-static inline __attribute__((always_inline)) AVX2 void
+static AVX2 void
 quantize_row8_avx2(const float *xr, int k, int in4, const float *mult, uint8_t *q,
 				   int32_t *zero, float *scale)
 {
@@ -726,17 +726,7 @@ AVX2 void
 quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,
 					uint8_t *xq, int32_t *zero, float *scale)
 {
-	int			in4 = (int) bcore_q8p_in((uint32_t) k);
-	uint8_t		q[Q8P_CHUNK_ROWS][BERT_QK_MAX];
-
-	for (int r0 = 0, n; r0 < rows; r0 += n)
-	{
-		q8p_row_at(rows, in4, r0, &n);
-		for (int r = 0; r < n; r++)
-			quantize_row8_avx2(x + (size_t) (r0 + r) * ldx, k, in4, mult, q[r],
-							   &zero[r0 + r], &scale[r0 + r]);
-		q8p_place_chunk(q, n, in4, xq + (size_t) r0 * in4);
-	}
+	q8p_quantize_chunks(x, rows, k, ldx, mult, xq, zero, scale, quantize_row8_avx2);
 }
 
 /* four bytes of an activation row, as one 32-bit lane */

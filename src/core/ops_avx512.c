@@ -545,7 +545,7 @@ f16_widen16_avx512(const uint16_t *h, float *f)
 /* One row of activations for Q8P products: quantize_rows8_avx2, 16 wide,
  * the clamp by max and min, the bytes written by vpmovdb; q gets in4
  * bytes, 0 past k. */
-static inline __attribute__((always_inline)) AVX512 void
+static AVX512 void
 quantize_row8_avx512(const float *xr, int k, int in4, const float *mult, uint8_t *q,
 					 int32_t *zero, float *scale)
 {
@@ -602,17 +602,7 @@ AVX512 void
 quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
 					  uint8_t *xq, int32_t *zero, float *scale)
 {
-	int			in4 = (int) bcore_q8p_in((uint32_t) k);
-	uint8_t		q[Q8P_CHUNK_ROWS][BERT_QK_MAX];
-
-	for (int r0 = 0, n; r0 < rows; r0 += n)
-	{
-		q8p_row_at(rows, in4, r0, &n);
-		for (int r = 0; r < n; r++)
-			quantize_row8_avx512(x + (size_t) (r0 + r) * ldx, k, in4, mult, q[r],
-								 &zero[r0 + r], &scale[r0 + r]);
-		q8p_place_chunk(q, n, in4, xq + (size_t) r0 * in4);
-	}
+	q8p_quantize_chunks(x, rows, k, ldx, mult, xq, zero, scale, quantize_row8_avx512);
 }
 
 /*

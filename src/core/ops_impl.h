@@ -288,6 +288,29 @@ q8p_place_chunk(uint8_t q[][BERT_QK_MAX], int n, int in4, uint8_t *dst)
 		for (int g = r < n4 ? g4 : 0; g < groups; g++)
 			memcpy(dst + ((size_t) g * n + r) * 4, q[r] + g * 4, 4);
 }
+
+/* one row of quantize_rows8 (row: xr, k, in4, mult, q, zero, scale): q
+ * gets its in4 bytes, 0 past k */
+typedef void (*Q8pRowFn) (const float *xr, int k, int in4, const float *mult, uint8_t *q,
+						  int32_t *zero, float *scale);
+
+/* quantize_rows8 a chunk of rows at a time: each row by row(), then the
+ * chunk placed by q8p_place_chunk */
+static inline void
+q8p_quantize_chunks(const float *x, int rows, int k, int ldx, const float *mult,
+					uint8_t *xq, int32_t *zero, float *scale, Q8pRowFn row)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	uint8_t		q[Q8P_CHUNK_ROWS][BERT_QK_MAX];
+
+	for (int r0 = 0, n; r0 < rows; r0 += n)
+	{
+		q8p_row_at(rows, in4, r0, &n);
+		for (int r = 0; r < n; r++)
+			row(x + (size_t) (r0 + r) * ldx, k, in4, mult, q[r], &zero[r0 + r], &scale[r0 + r]);
+		q8p_place_chunk(q, n, in4, xq + (size_t) r0 * in4);
+	}
+}
 #endif
 
 /*
