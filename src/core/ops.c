@@ -261,13 +261,6 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
 	}
 }
 
-/*
- * c[r][j] += sx[r] sw[j] (sum_t xq[r][t] w[j][t] - zero[r] wsum[j]) for
- * the rows (at most Q8P_CHUNK_ROWS) of one chunk of quantised activations
- * (ops_impl.h) and the panels x 16 channels j of consecutive Q8P panels:
- * the integer dot product of the row's q - zero with the channel, exact,
- * then one conversion and one fused multiply-add, as every variant.
- */
 /* where output (r, j) of a tile starts: c's value, or bias (+ residual) as
  * fill_rows_scalar sums them (out: ops.h BertLinearOut) */
 static inline float
@@ -278,6 +271,13 @@ out_from_scalar(float c, const BertLinearOut *out, int r, int j)
 	return out->residual == NULL ? out->bias[j] : out->bias[j] + out->residual[(size_t) r * out->ldr + j];
 }
 
+/*
+ * c[r][j] += sx[r] sw[j] (sum_t xq[r][t] w[j][t] - zero[r] wsum[j]) for
+ * the rows (at most Q8P_CHUNK_ROWS) of one chunk of quantised activations
+ * (ops_impl.h) and the panels x 16 channels j of consecutive Q8P panels:
+ * the integer dot product of the row's q - zero with the channel, exact,
+ * then one conversion and one fused multiply-add, as every variant.
+ */
 void
 q8p_tile_scalar(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 				const float *sx, const int8_t *panel, int panels,
@@ -774,7 +774,6 @@ q8p_to_q16(const uint8_t *xq, const int32_t *zero, int rows, int in4, int16_t *x
  * its registers (BertLinearOut), rather than in passes over all of c that
  * a large c does not survive in cache.
  */
-
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				 const float *sx, const int8_t *w, const int16_t *wide,
