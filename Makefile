@@ -190,6 +190,7 @@ $(UNIT)/f32-weights.bert: $(DEFAULT_MODEL) model/bert-convert
 unittest: $(CORE_LIB) $(UNIT)/test_tokenizer $(UNIT)/test_core $(UNIT)/test_heads $(UNIT)/test_entities $(UNIT)/test_ops $(UNIT)/test_ops_o2 $(UNIT)/vocab.txt $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert $(UNIT)/q8.bert model/bert-convert
 	test/check-core-includes.sh
 	test/check-layout-map.sh
+	test/check-kernel-loops.pl
 	test/check-meta.pl
 	$(UNIT)/test_tokenizer $(UNIT)/vocab.txt test/unit/tokenizer_cases.tsv
 	$(UNIT)/test_core $(DEFAULT_MODEL) $(QUANTIZED_MODEL) $(UNIT)/f32-weights.bert $(UNIT)/q8.bert

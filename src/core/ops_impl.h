@@ -185,7 +185,7 @@ void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *z
  * time on AVX-VNNI (16 ymm registers), 2 x 1 on AVX2.
  */
 #define Q8P_CHUNK_ROWS 12
-#define Q16_TILE_ROWS_AVX2 4
+#define Q16_TILE_ROWS_AVX2 6
 #define Q8P_TILE_ROWS_AVXVNNI 6
 #define Q8P_TILE_ROWS_AVX2 2
 
