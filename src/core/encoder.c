@@ -394,6 +394,21 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 #define CHUNKS_PER_THREAD 1
 #define MAX_CHUNKS (CHUNKS_PER_THREAD * BERT_MAX_THREADS)
 
+/* chunk i of a call (first, tok0: bcore_encode_threads'), on the calling thread's scratch */
+static void
+run_chunk(Run *run, const int *first, const size_t *tok0, int i)
+{
+#ifdef _OPENMP
+	float	   *scratch = run->st->scratch[omp_get_thread_num()];
+#else
+	float	   *scratch = run->st->scratch[0];
+#endif
+
+	if (!stopped(run))
+		encode_chunk(run, first[i], first[i + 1] - first[i], tok0[i],
+					 (int) (tok0[i + 1] - tok0[i]), scratch);
+}
+
 BertEncStatus
 bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 					const int *seq_len, int n_seq, int threads)
@@ -490,19 +505,16 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 		tok0[n_chunks] = (size_t) T;
 	}
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-	for (int i = 0; i < n_chunks; i++)
+	/* on one thread no OpenMP region: ops.c's products skip theirs too */
+	if (threads > 1)
 	{
-#ifdef _OPENMP
-		float	   *scratch = st->scratch[omp_get_thread_num()];
-#else
-		float	   *scratch = st->scratch[0];
-#endif
-
-		if (!stopped(&run))
-			encode_chunk(&run, first[i], first[i + 1] - first[i], tok0[i],
-						 (int) (tok0[i + 1] - tok0[i]), scratch);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+		for (int i = 0; i < n_chunks; i++)
+			run_chunk(&run, first, tok0, i);
 	}
+	else
+		for (int i = 0; i < n_chunks; i++)
+			run_chunk(&run, first, tok0, i);
 	return run.stop ? BERT_ENC_INTERRUPTED : BERT_ENC_OK;
 }
 

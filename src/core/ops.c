@@ -624,6 +624,62 @@ fill_tile(const BertKernels *kern, float *c, int ldc, int rows, int cols, const 
 						residual ? residual + (size_t) r * ldr : NULL);
 }
 
+/* one block of rows of bcore_linear_f16, shared by the units that cover its columns */
+typedef struct F16Block
+{
+	const BertKernels *kern;
+	int			n,
+				k,
+				full,
+				tiles,
+				rows,
+				i0,
+				ldx,
+				ldc;
+	const float *xb;
+	const uint16_t *w;
+	const BertLinearOut *out;
+	float	   *cb;
+} F16Block;
+
+/* unit u of a block: a pair of panels (or one), or the part panel past n */
+static void
+f16_unit(const F16Block *b, int u)
+{
+	const BertKernels *kern = b->kern;
+	int			p = u < b->tiles ? u * F16_TILE_PANELS : b->full;
+	const uint16_t *panel = b->w + (size_t) p * b->k * BERT_F16P_PANEL;
+	int			j0 = p * BERT_F16P_PANEL;
+	int			cols = b->n - j0;
+	float		tmp[BERT_F16P_PANEL];
+	BertLinearOut at,
+				gelu_only = {NULL, NULL, 0, b->out ? b->out->gelu : 0};
+	const BertLinearOut *o = linear_out_at(b->out, &at, b->i0, j0);
+
+	if (cols >= BERT_F16P_PANEL)
+	{
+		int			panels = b->full - p < F16_TILE_PANELS ? b->full - p : F16_TILE_PANELS;
+
+		kern->f16_tile(b->rows, b->k, b->xb, b->ldx, panel, panels, o, b->cb + j0, b->ldc);
+		return;
+	}
+	/* the part panel on a copy 16 wide: its bias sum made here */
+	for (int r = 0; r < b->rows; r++)
+	{
+		float	   *cr = b->cb + (size_t) r * b->ldc + j0;
+
+		memset(tmp, 0, sizeof(tmp));
+		if (o == NULL || o->bias == NULL)
+			memcpy(tmp, cr, cols * sizeof(float));
+		else
+			fill_tile(kern, tmp, BERT_F16P_PANEL, 1, cols, o->bias,
+					  o->residual ? o->residual + (size_t) r * o->ldr : NULL, o->ldr);
+		kern->f16_tile(1, b->k, b->xb + (size_t) r * b->ldx, b->ldx, panel, 1,
+					   gelu_only.gelu ? &gelu_only : NULL, tmp, BERT_F16P_PANEL);
+		memcpy(cr, tmp, cols * sizeof(float));
+	}
+}
+
 /*
  * c (m x n, stride ldc) += x (m x k, stride ldx) W^T, W an F16P weight:
  * rows in blocks whose x stays in L2 (256 kB), and within a block every
@@ -631,61 +687,43 @@ fill_tile(const BertKernels *kern, float *c, int ldc, int rows, int cols, const 
  * go by), pairs shared among threads.  A panel past n works on a copy of
  * c's last columns padded to 16.  Each output is one chain of FMAs in order
  * of k, so the result does not depend on m, the blocking or the threads.
+ * On one thread no OpenMP region is entered (each costs a team set up and
+ * torn down: about 2 % of a sentence's time, 36 products a sentence).
  */
 void
 bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 				 const BertLinearOut *out, float *c, int ldc, int threads)
 {
-	const BertKernels *kern = active();
-	int			full = n / BERT_F16P_PANEL;
-	int			tiles = (full + F16_TILE_PANELS - 1) / F16_TILE_PANELS;
-	int			units = tiles + (n % BERT_F16P_PANEL != 0);	/* the last: a part panel */
-	int			block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
+	F16Block	b;
+	int			units,
+				block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
 
-	if (out != NULL && out->bias == NULL && !out->gelu)
-		out = NULL;
+	b.kern = active();
+	b.n = n;
+	b.k = k;
+	b.full = n / BERT_F16P_PANEL;
+	b.tiles = (b.full + F16_TILE_PANELS - 1) / F16_TILE_PANELS;
+	b.ldx = ldx;
+	b.ldc = ldc;
+	b.w = w;
+	b.out = out != NULL && out->bias == NULL && !out->gelu ? NULL : out;
+	units = b.tiles + (n % BERT_F16P_PANEL != 0);	/* the last: a part panel */
 	block = block < F16_TILE_ROWS ? F16_TILE_ROWS : block / F16_TILE_ROWS * F16_TILE_ROWS;
 	for (int i0 = 0; i0 < m; i0 += block)
 	{
-		int			rows = m - i0 < block ? m - i0 : block;
-		const float *xb = x + (size_t) i0 * ldx;
-		float	   *cb = c + (size_t) i0 * ldc;
-
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-		for (int u = 0; u < units; u++)
+		b.rows = m - i0 < block ? m - i0 : block;
+		b.i0 = i0;
+		b.xb = x + (size_t) i0 * ldx;
+		b.cb = c + (size_t) i0 * ldc;
+		if (threads > 1)
 		{
-			int			p = u < tiles ? u * F16_TILE_PANELS : full;
-			const uint16_t *panel = w + (size_t) p * k * BERT_F16P_PANEL;
-			int			j0 = p * BERT_F16P_PANEL;
-			int			cols = n - j0;
-			float		tmp[BERT_F16P_PANEL];
-			BertLinearOut at,
-						gelu_only = {NULL, NULL, 0, out ? out->gelu : 0};
-			const BertLinearOut *o = linear_out_at(out, &at, i0, j0);
-
-			if (cols >= BERT_F16P_PANEL)
-			{
-				int			panels = full - p < F16_TILE_PANELS ? full - p : F16_TILE_PANELS;
-
-				kern->f16_tile(rows, k, xb, ldx, panel, panels, o, cb + j0, ldc);
-				continue;
-			}
-			/* the part panel on a copy 16 wide: its bias sum made here */
-			for (int r = 0; r < rows; r++)
-			{
-				float	   *cr = cb + (size_t) r * ldc + j0;
-
-				memset(tmp, 0, sizeof(tmp));
-				if (o == NULL || o->bias == NULL)
-					memcpy(tmp, cr, cols * sizeof(float));
-				else
-					fill_tile(kern, tmp, BERT_F16P_PANEL, 1, cols, o->bias,
-							  o->residual ? o->residual + (size_t) r * o->ldr : NULL, o->ldr);
-				kern->f16_tile(1, k, xb + (size_t) r * ldx, ldx, panel, 1,
-							   gelu_only.gelu ? &gelu_only : NULL, tmp, BERT_F16P_PANEL);
-				memcpy(cr, tmp, cols * sizeof(float));
-			}
+#pragma omp parallel for schedule(static) num_threads(threads)
+			for (int u = 0; u < units; u++)
+				f16_unit(&b, u);
 		}
+		else
+			for (int u = 0; u < units; u++)
+				f16_unit(&b, u);
 	}
 }
 
@@ -764,6 +802,95 @@ q8p_to_q16(const uint8_t *xq, const int32_t *zero, int rows, int in4, int16_t *x
 	}
 }
 
+/* one block of rows of bcore_linear_q8p, shared by the units that cover its columns */
+typedef struct Q8pBlock
+{
+	const BertKernels *kern;
+	int			n,
+				in4,
+				full,
+				tiles,
+				rows,
+				chunks,
+				i0,
+				ldc;
+	const uint8_t *xq;
+	const int32_t *zero;
+	const float *sx;
+	const int8_t *w;
+	const int16_t *wide;
+	const int16_t *x16;		/* the block's activations widened, or NULL */
+	const float *wsum;
+	const float *sw;
+	const BertLinearOut *lo;
+	float	   *c;
+} Q8pBlock;
+
+/* unit u of a block: a pair of panels (or one), or the part panel past n, on every chunk */
+static void
+q8p_unit(const Q8pBlock *b, int u)
+{
+	const BertKernels *kern = b->kern;
+	int			in4 = b->in4,
+				ldc = b->ldc;
+	int			p = u < b->tiles ? u * 2 : b->full;
+	const int8_t *panel = b->w + (size_t) p * in4 * BERT_Q8P_PANEL;
+	const int16_t *panel16 = b->x16 ? b->wide + (size_t) p * in4 * BERT_Q8P_PANEL : NULL;
+	int			j0 = p * BERT_Q8P_PANEL;
+	int			cols = b->n - j0;
+	int			panels = cols < BERT_Q8P_PANEL ? 1 : b->full - p < 2 ? 1 : 2;
+	float		tmp[Q8P_CHUNK_ROWS * BERT_Q8P_PANEL],
+				swp[BERT_Q8P_PANEL],
+				sump[BERT_Q8P_PANEL];
+	const float *swu = b->sw + j0,
+			   *sumu = b->wsum + j0;
+
+	if (cols < BERT_Q8P_PANEL)
+	{
+		memset(swp, 0, sizeof(swp));
+		memset(sump, 0, sizeof(sump));
+		memcpy(swp, b->sw + j0, cols * sizeof(float));
+		memcpy(sump, b->wsum + j0, cols * sizeof(float));
+		swu = swp;
+		sumu = sump;
+	}
+	for (int i = 0; i < b->chunks; i++)
+	{
+		int			nr,
+					rb = q8p_chunk(b->rows, b->chunks, i, &nr),
+					r0 = b->i0 + rb;
+		float	   *cr = b->c + (size_t) r0 * ldc + j0,
+				   *out = cr;
+		int			ldo = ldc;
+		BertLinearOut at,
+					gelu_only = {NULL, NULL, 0, b->lo ? b->lo->gelu : 0};
+		const BertLinearOut *o = linear_out_at(b->lo, &at, r0, j0);
+
+		/* a part panel on a copy 16 wide, its bias sum made here */
+		if (cols < BERT_Q8P_PANEL)
+		{
+			memset(tmp, 0, sizeof(tmp));
+			if (o != NULL && o->bias != NULL)
+				fill_tile(kern, tmp, BERT_Q8P_PANEL, nr, cols, o->bias, o->residual, o->ldr);
+			else
+				for (int r = 0; r < nr; r++)
+					memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
+			out = tmp;
+			ldo = BERT_Q8P_PANEL;
+			o = gelu_only.gelu ? &gelu_only : NULL;
+		}
+		if (b->x16 != NULL)
+			kern->q16_tile(nr, in4, b->x16 + (size_t) rb * in4, b->sx + r0, panel16, panels,
+						   swu, o, out, ldo);
+		else
+			kern->q8p_tile(nr, in4, b->xq + (size_t) r0 * in4, b->zero + r0, b->sx + r0, panel,
+						   panels, sumu, swu, o, out, ldo);
+		if (cols < BERT_Q8P_PANEL)
+			for (int r = 0; r < nr; r++)
+				memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));
+	}
+}
+
 /*
  * c (m x n, stride ldc) += the Q8P product: as bcore_linear_f16, rows in
  * blocks whose activations stay in L2, pairs of panels shared among
@@ -772,7 +899,8 @@ q8p_to_q16(const uint8_t *xq, const int32_t *zero, int rows, int in4, int16_t *x
  * kernels that take them) the block's activations are first widened too.
  * With out, each tile starts from bias (+ residual) and ends with GELU in
  * its registers (BertLinearOut), rather than in passes over all of c that
- * a large c does not survive in cache.
+ * a large c does not survive in cache.  On one thread no OpenMP region is
+ * entered, as in bcore_linear_f16.
  */
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
@@ -780,86 +908,47 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				 const float *wsum, const float *sw, const BertLinearOut *lo,
 				 float *c, int ldc, int threads)
 {
-	const BertKernels *kern = active();
-	int			in4 = (int) bcore_q8p_in((uint32_t) k);
-	int			full = n / BERT_Q8P_PANEL;
-	int			tiles = (full + 1) / 2;
-	int			units = tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
-	int			block = q8p_block_rows(in4);
+	Q8pBlock	b;
+	int			units,
+				block;
 	int16_t    *x16 = NULL;
 
-	if (lo != NULL && lo->bias == NULL && !lo->gelu)
-		lo = NULL;
-	if (wide != NULL && kern->q16_tile != NULL)
-		x16 = malloc((size_t) (m < block ? m : block) * in4 * sizeof(int16_t));
+	b.kern = active();
+	b.n = n;
+	b.in4 = (int) bcore_q8p_in((uint32_t) k);
+	b.full = n / BERT_Q8P_PANEL;
+	b.tiles = (b.full + 1) / 2;
+	b.ldc = ldc;
+	b.xq = xq;
+	b.zero = zero;
+	b.sx = sx;
+	b.w = w;
+	b.wide = wide;
+	b.wsum = wsum;
+	b.sw = sw;
+	b.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo;
+	b.c = c;
+	units = b.tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
+	block = q8p_block_rows(b.in4);
+	if (wide != NULL && b.kern->q16_tile != NULL)
+		x16 = malloc((size_t) (m < block ? m : block) * b.in4 * sizeof(int16_t));
+	b.x16 = x16;
 	for (int i0 = 0; i0 < m; i0 += block)
 	{
-		int			rows = m - i0 < block ? m - i0 : block;
-		int			chunks = q8p_chunks(rows);
-
+		b.rows = m - i0 < block ? m - i0 : block;
+		b.chunks = q8p_chunks(b.rows);
+		b.i0 = i0;
 		if (x16 != NULL)
-			q8p_to_q16(xq + (size_t) i0 * in4, zero + i0, rows, in4, x16);
-
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-		for (int u = 0; u < units; u++)
+			q8p_to_q16(xq + (size_t) i0 * b.in4, zero + i0, b.rows, b.in4, x16);
+		if (threads > 1)
 		{
-			int			p = u < tiles ? u * 2 : full;
-			const int8_t *panel = w + (size_t) p * in4 * BERT_Q8P_PANEL;
-			const int16_t *panel16 = x16 ? wide + (size_t) p * in4 * BERT_Q8P_PANEL : NULL;
-			int			j0 = p * BERT_Q8P_PANEL;
-			int			cols = n - j0;
-			int			panels = cols < BERT_Q8P_PANEL ? 1 : full - p < 2 ? 1 : 2;
-			float		tmp[Q8P_CHUNK_ROWS * BERT_Q8P_PANEL],
-						swp[BERT_Q8P_PANEL],
-						sump[BERT_Q8P_PANEL];
-			const float *swu = sw + j0,
-					   *sumu = wsum + j0;
-
-			if (cols < BERT_Q8P_PANEL)
-			{
-				memset(swp, 0, sizeof(swp));
-				memset(sump, 0, sizeof(sump));
-				memcpy(swp, sw + j0, cols * sizeof(float));
-				memcpy(sump, wsum + j0, cols * sizeof(float));
-				swu = swp;
-				sumu = sump;
-			}
-			for (int i = 0; i < chunks; i++)
-			{
-				int			nr,
-							rb = q8p_chunk(rows, chunks, i, &nr),
-							r0 = i0 + rb;
-				float	   *cr = c + (size_t) r0 * ldc + j0,
-						   *out = cr;
-				int			ldo = ldc;
-				BertLinearOut at,
-							gelu_only = {NULL, NULL, 0, lo ? lo->gelu : 0};
-				const BertLinearOut *o = linear_out_at(lo, &at, r0, j0);
-
-				/* a part panel on a copy 16 wide, its bias sum made here */
-				if (cols < BERT_Q8P_PANEL)
-				{
-					memset(tmp, 0, sizeof(tmp));
-					if (o != NULL && o->bias != NULL)
-						fill_tile(kern, tmp, BERT_Q8P_PANEL, nr, cols, o->bias, o->residual, o->ldr);
-					else
-						for (int r = 0; r < nr; r++)
-							memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
-					out = tmp;
-					ldo = BERT_Q8P_PANEL;
-					o = gelu_only.gelu ? &gelu_only : NULL;
-				}
-				if (x16 != NULL)
-					kern->q16_tile(nr, in4, x16 + (size_t) rb * in4, sx + r0, panel16, panels,
-								   swu, o, out, ldo);
-				else
-					kern->q8p_tile(nr, in4, xq + (size_t) r0 * in4, zero + r0, sx + r0, panel,
-								   panels, sumu, swu, o, out, ldo);
-				if (cols < BERT_Q8P_PANEL)
-					for (int r = 0; r < nr; r++)
-						memcpy(cr + (size_t) r * ldc, tmp + r * BERT_Q8P_PANEL, cols * sizeof(float));
-			}
+#pragma omp parallel for schedule(static) num_threads(threads)
+			for (int u = 0; u < units; u++)
+				q8p_unit(&b, u);
 		}
+		else
+			for (int u = 0; u < units; u++)
+				q8p_unit(&b, u);
 	}
 	free(x16);
 }
