@@ -694,19 +694,13 @@ void
 bcore_linear_f16(int m, int n, int k, const float *x, int ldx, const uint16_t *w,
 				 const BertLinearOut *out, float *c, int ldc, int threads)
 {
-	F16Block	b;
+	F16Block	b = {.kern = active(), .n = n, .k = k, .full = n / BERT_F16P_PANEL,
+		.ldx = ldx, .ldc = ldc, .w = w,
+		.out = out != NULL && out->bias == NULL && !out->gelu ? NULL : out};
 	int			units,
 				block = (int) ((256 * 1024 / sizeof(float)) / (k > 0 ? (size_t) k : 1));
 
-	b.kern = active();
-	b.n = n;
-	b.k = k;
-	b.full = n / BERT_F16P_PANEL;
 	b.tiles = (b.full + F16_TILE_PANELS - 1) / F16_TILE_PANELS;
-	b.ldx = ldx;
-	b.ldc = ldc;
-	b.w = w;
-	b.out = out != NULL && out->bias == NULL && !out->gelu ? NULL : out;
 	units = b.tiles + (n % BERT_F16P_PANEL != 0);	/* the last: a part panel */
 	block = block < F16_TILE_ROWS ? F16_TILE_ROWS : block / F16_TILE_ROWS * F16_TILE_ROWS;
 	for (int i0 = 0; i0 < m; i0 += block)
@@ -908,26 +902,15 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				 const float *wsum, const float *sw, const BertLinearOut *lo,
 				 float *c, int ldc, int threads)
 {
-	Q8pBlock	b;
+	Q8pBlock	b = {.kern = active(), .n = n, .in4 = (int) bcore_q8p_in((uint32_t) k),
+		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .xq = xq, .zero = zero, .sx = sx, .w = w,
+		.wide = wide, .wsum = wsum, .sw = sw, .c = c,
+		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
 	int			units,
 				block;
 	int16_t    *x16 = NULL;
 
-	b.kern = active();
-	b.n = n;
-	b.in4 = (int) bcore_q8p_in((uint32_t) k);
-	b.full = n / BERT_Q8P_PANEL;
 	b.tiles = (b.full + 1) / 2;
-	b.ldc = ldc;
-	b.xq = xq;
-	b.zero = zero;
-	b.sx = sx;
-	b.w = w;
-	b.wide = wide;
-	b.wsum = wsum;
-	b.sw = sw;
-	b.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo;
-	b.c = c;
 	units = b.tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
 	block = q8p_block_rows(b.in4);
 	if (wide != NULL && b.kern->q16_tile != NULL)

@@ -888,7 +888,8 @@ q16_tile_rows_avx2(const int rows, int in4, const int16_t *x16, int n, const flo
 			 * the intrinsics GCC 12 summed into the product's register and
 			 * copied it back (a move per accumulator and step), and at 6
 			 * rows kept accumulators on the stack.  Emulated AVX2 on Zen 5:
-			 * the int8 variant 17-47 % faster at batches of 256.
+			 * the int8 variant 22-32 % faster in batches of 256 on one
+			 * thread (docs/performance.md).
 			 */
 			__asm__("vpmaddwd %[w0], %[a], %[t]\n\t"
 					"vpaddd %[t], %[acc0], %[acc0]\n\t"
