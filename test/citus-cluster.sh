@@ -30,12 +30,16 @@ citus_as_postgres()
 
 citus_install()
 {
-	local sharedir tarball d root build
+	local sharedir tarball d root build main
 	sharedir=$(pg_config --sharedir)
 	[ -f "$sharedir/extension/citus.control" ] && return 0
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	tarball=
-	for d in ${BERT_VENDOR_DIR:+"$BERT_VENDOR_DIR"} "$root/../shared/vendor" "$root/../../shared/vendor"; do
+	# as test/vendor/pgvector.sh looks for its tarball: beside this tree,
+	# beside its main checkout (a worktree's), then the workplace's copy
+	main=$(git -C "$root" rev-parse --path-format=absolute --git-common-dir 2>/dev/null | sed 's|/\.git$||' || true)
+	for d in ${BERT_VENDOR_DIR:+"$BERT_VENDOR_DIR"} "$root/../shared/vendor" "$root/../../shared/vendor" \
+		${main:+"$main/../shared/vendor"} /work/shared/vendor; do
 		[ -f "$d/citus-13.2.2.tar.gz" ] && { tarball=$d/citus-13.2.2.tar.gz; break; }
 	done
 	if [ -z "$tarball" ]; then
