@@ -114,7 +114,7 @@ reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threa
 	if (c->quantized && tokens > s->cap_qtokens)
 	{
 		size_t		widest_in = (size_t) (c->ffn > c->hidden ? c->ffn : c->hidden);
-		int16_t    *q = realloc(s->xq, (size_t) tokens * widest_in * sizeof(int16_t));
+		int16_t    *q = realloc(s->xq, (size_t) tokens * bcore_q8p_in(widest_in) * sizeof(int16_t));
 		uint8_t    *q8 = q == NULL ? NULL : realloc(s->xq8, (size_t) tokens * bcore_q8p_in(widest_in));
 		int32_t    *zero = q8 == NULL ? NULL : realloc(s->xzero, (size_t) tokens * sizeof(int32_t));
 
@@ -250,7 +250,7 @@ activate(BertActivation act, float *x, size_t n)
 /* A chunk's buffers for quantised linear layers (rows from its own t0). */
 typedef struct QuantRows
 {
-	int16_t    *xq;				/* Q8 */
+	int16_t    *xq;				/* Q8; Q8P's activations widened to 16 bits */
 	uint8_t    *xq8;			/* Q8P */
 	int32_t    *xzero;
 	float	   *xs;
@@ -296,8 +296,8 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 
 		if (!quantized_x)
 			bcore_quantize_rows8(x, T, k, k, L->smooth[id], qr->xq8, qr->xzero, qr->xs);
-		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], wide, L->wsum[id],
-						 L->ws[id], &out, y, n, r->lin_threads);
+		bcore_linear_q8p(T, n, k, qr->xq8, qr->xzero, qr->xs, L->w8[id], wide, qr->xq,
+						 L->wsum[id], L->ws[id], &out, y, n, r->lin_threads);
 		return gelu;
 	}
 	if (L->wq[id] == NULL)
@@ -341,7 +341,7 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 	float	   *tmp = r->st->tmp + t0 * H;
 	float	   *ffn = r->st->ffn + t0 * F;
 	QuantRows	qr = {
-		r->st->xq ? r->st->xq + t0 * (F > H ? F : H) : NULL,
+		r->st->xq ? r->st->xq + t0 * bcore_q8p_in(F > H ? F : H) : NULL,
 		r->st->xq8 ? r->st->xq8 + t0 * bcore_q8p_in(F > H ? F : H) : NULL,
 		r->st->xzero ? r->st->xzero + t0 : NULL,
 		r->st->xs ? r->st->xs + t0 : NULL

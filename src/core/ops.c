@@ -899,8 +899,8 @@ q8p_unit(const Q8pBlock *b, int u)
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				 const float *sx, const int8_t *w, const int16_t *wide,
-				 const float *wsum, const float *sw, const BertLinearOut *lo,
-				 float *c, int ldc, int threads)
+				 int16_t *x16, const float *wsum, const float *sw,
+				 const BertLinearOut *lo, float *c, int ldc, int threads)
 {
 	Q8pBlock	b = {.kern = active(), .n = n, .in4 = (int) bcore_q8p_in((uint32_t) k),
 		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .xq = xq, .zero = zero, .sx = sx, .w = w,
@@ -908,13 +908,15 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
 	int			units,
 				block;
-	int16_t    *x16 = NULL;
+	int16_t    *own = NULL;
 
 	b.tiles = (b.full + 1) / 2;
 	units = b.tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
 	block = q8p_block_rows(b.in4);
-	if (wide != NULL && b.kern->q16_tile != NULL)
-		x16 = malloc((size_t) (m < block ? m : block) * b.in4 * sizeof(int16_t));
+	if (wide == NULL || b.kern->q16_tile == NULL)
+		x16 = NULL;
+	else if (x16 == NULL)
+		x16 = own = malloc((size_t) (m < block ? m : block) * b.in4 * sizeof(int16_t));
 	b.x16 = x16;
 	for (int i0 = 0; i0 < m; i0 += block)
 	{
@@ -933,7 +935,7 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 			for (int u = 0; u < units; u++)
 				q8p_unit(&b, u);
 	}
-	free(x16);
+	free(own);
 }
 
 int

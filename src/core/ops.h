@@ -106,15 +106,18 @@ void		bcore_quantize_rows8(const float *x, int rows, int k, int ldx, const float
 								uint8_t *xq, int32_t *zero, float *scale);
 void		bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 							const float *sx, const int8_t *w, const int16_t *wide,
-							const float *wsum, const float *sw, const BertLinearOut *out,
-							float *c, int ldc, int threads);
+							int16_t *x16, const float *wsum, const float *sw,
+							const BertLinearOut *out, float *c, int ldc, int threads);
 
 /*
  * Kernels without integer dot products ("avx2", "avx512") would widen each
  * weight byte to 16 bits on every use; given wide, the same weight widened
  * once (bcore_q8p_widen), bcore_linear_q8p multiplies 16-bit activations
  * (q - zero) by it with pmaddwd instead: the same integer sums, so the same
- * bits.  Other kernels ignore wide (it may be NULL).  bcore_q8p_wants_wide:
+ * bits.  Those 16-bit activations go to x16, room for m x bcore_q8p_in(k)
+ * int16_t that the caller keeps between calls, or, if NULL, to a buffer
+ * allocated for the call.  Other kernels ignore wide and x16 (either may be
+ * NULL).  bcore_q8p_wants_wide:
  * nonzero if the kernels in use take it.  bcore_q8p_wide_count: the int16
  * elements of W [n, k] widened: panels of BERT_Q8P_PANEL channels as Q8P,
  * in a panel pairs of inputs, each pair the panel's channels x 2.

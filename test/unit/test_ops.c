@@ -954,7 +954,8 @@ test_linear_q8p(const char *isa)
 				   *res = malloc(sizeof(float) * m * ldc),
 				   *cb = malloc(sizeof(float) * m * ldc),
 				   *cf = malloc(sizeof(float) * m * ldc);
-		int16_t    *wide = malloc(sizeof(int16_t) * bcore_q8p_wide_count(n, k));
+		int16_t    *wide = malloc(sizeof(int16_t) * bcore_q8p_wide_count(n, k)),
+				   *x16 = malloc(sizeof(int16_t) * m * bcore_q8p_in((uint32_t) k));
 		uint8_t    *xq = malloc((size_t) m * in4),
 				   *xq2 = malloc((size_t) m * in4);
 		int8_t	   *wq = malloc((size_t) n * k),
@@ -993,11 +994,13 @@ test_linear_q8p(const char *isa)
 			res[i] = (float) uniform(-3, 3);
 
 		bcore_quantize_rows8(x, m, k, k, mult, xq, zero, sx);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, c, ldc, 1);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, c2, ldc, 2);
-		/* on widened weights where the variant takes them, else on the bytes again */
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, cw, ldc, 1);
-		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, wsum, sw, NULL, cw2, ldc, 2);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, NULL, wsum, sw, NULL, c, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, NULL, wsum, sw, NULL, c2, ldc, 2);
+		/* on widened weights where the variant takes them, else on the bytes
+		 * again; the 16-bit activations in a buffer of its own, then in the
+		 * caller's (as the encoder gives it) */
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, NULL, wsum, sw, NULL, cw, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq, zero, sx, w, wide, x16, wsum, sw, NULL, cw2, ldc, 2);
 		/* c = bias (+ residual, every other shape) + product, against filling c first */
 		for (int i = 0; i < m; i++)
 			for (int j = 0; j < ldc; j++)
@@ -1009,16 +1012,16 @@ test_linear_q8p(const char *isa)
 		{
 			BertLinearOut out = {bias, si % 2 ? res : NULL, n, si % 3 == 2};
 
-			bcore_linear_q8p(m, n, k, xq, zero, sx, w, si % 3 ? wide : NULL, wsum, sw, &out,
+			bcore_linear_q8p(m, n, k, xq, zero, sx, w, si % 3 ? wide : NULL, NULL, wsum, sw, &out,
 							 cb, ldc, si % 4 == 1 ? 2 : 1);
-			bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, wsum, sw, NULL, cf, ldc, 1);
+			bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, NULL, wsum, sw, NULL, cf, ldc, 1);
 			for (int i = 0; i < m && out.gelu; i++)
 				bcore_gelu(cf + (size_t) i * ldc, (size_t) n);
 		}
 		bias_same &= memcmp(cb, cf, sizeof(float) * m * ldc) == 0;
 		bcore_kernels_use("scalar");
 		bcore_quantize_rows8(x, m, k, k, mult, xq2, zero2, sx2);
-		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, NULL, wsum, sw, NULL, cs, ldc, 1);
+		bcore_linear_q8p(m, n, k, xq2, zero2, sx2, w, NULL, NULL, wsum, sw, NULL, cs, ldc, 1);
 		bcore_kernels_use(isa);
 		q_same &= memcmp(xq, xq2, (size_t) m * in4) == 0 && memcmp(zero, zero2, sizeof(int32_t) * m) == 0 &&
 			memcmp(sx, sx2, sizeof(float) * m) == 0;
@@ -1077,6 +1080,7 @@ test_linear_q8p(const char *isa)
 		free(cb);
 		free(cf);
 		free(wide);
+		free(x16);
 		free(xq);
 		free(xq2);
 		free(wq);
