@@ -2,14 +2,18 @@
  * bert-quantize — write a quantised copy of a converted model; everything
  * but the linear weights of the encoder layers is copied as it is.
  *
- *   bert-quantize [--linears LIST] [--keep-f16 L.NAME,...] [--calibrate TEXT --alpha A] IN.bert OUT.bert
+ *   bert-quantize [--linears LIST] [--keep-f16 L.NAME,...] [--q16 L.NAME,...]
+ *                 [--calibrate TEXT --alpha A] IN.bert OUT.bert
  *   bert-quantize --q8 IN.bert OUT.bert
  *
  * By default the linear weights LIST names (default all six: q,k,v,o,ff1,ff2)
  * become BERT_DTYPE_Q8P: int8 per output channel for the integer
  * dot-product kernels (ops.h bcore_linear_q8p), activations quantised per
  * token at run time; --keep-f16 3.ff2,4.ff2 leaves those layers' weights as
- * they are (the ones whose error moves the embedding most).  With --calibrate, the fp32 model first runs on TEXT
+ * they are (the ones whose error moves the embedding most); --q16 3.ff2,...
+ * writes those as BERT_DTYPE_Q16P instead (10-bit weights, 16-bit
+ * activations: about as close as half precision, on integer dot products).
+ * With --calibrate, the fp32 model first runs on TEXT
  * (one input a line) to find each linear input's largest values per
  * channel, and A of their range (SmoothQuant's alpha, default 0.5) moves
  * into the weights.  --q8 writes the older BERT_DTYPE_Q8 (int8 weights in
@@ -147,7 +151,7 @@ static int
 usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--linears q,k,v,o,ff1,ff2] [--keep-f16 LAYER.LINEAR,...]\n"
-			"          [--calibrate TEXT [--alpha A]] IN.bert OUT.bert\n"
+			"          [--q16 LAYER.LINEAR,...] [--calibrate TEXT [--alpha A]] IN.bert OUT.bert\n"
 			"       %s --q8 IN.bert OUT.bert\n", prog, prog);
 	return 2;
 }
@@ -163,7 +167,9 @@ main(int argc, char **argv)
 	size_t	   *lens = NULL;
 	const char *calib = NULL;
 	const char *keep = NULL;
+	const char *q16 = NULL;
 	unsigned char *keep_flags = NULL;
+	unsigned char *q16_flags = NULL;
 	unsigned	linears = (1u << BERT_LINEARS) - 1;
 	float		alpha = 0.5f;
 	int			q8 = 0,
@@ -181,6 +187,8 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(argv[a], "--keep-f16") == 0 && a + 1 < argc)
 			keep = argv[++a];
+		else if (strcmp(argv[a], "--q16") == 0 && a + 1 < argc)
+			q16 = argv[++a];
 		else if (strcmp(argv[a], "--calibrate") == 0 && a + 1 < argc)
 			calib = argv[++a];
 		else if (strcmp(argv[a], "--alpha") == 0 && a + 1 < argc)
@@ -192,7 +200,7 @@ main(int argc, char **argv)
 		else
 			return usage(argv[0]);
 	}
-	if (argc - a != 2 || (q8 && (calib != NULL || keep != NULL)))
+	if (argc - a != 2 || (q8 && (calib != NULL || keep != NULL || q16 != NULL)))
 		return usage(argv[0]);
 	if (bcore_model_open(argv[a], &m, err, sizeof(err)) != BERT_MODEL_OK)
 	{
@@ -216,6 +224,29 @@ main(int argc, char **argv)
 			return usage(argv[0]);
 		}
 		spec.q8p_keep = keep_flags;
+	}
+	if (q16 != NULL)
+	{
+		q16_flags = calloc((size_t) m.config.n_layers * BERT_LINEARS, 1);
+		if (q16_flags == NULL || !parse_keep(q16, m.config.n_layers, q16_flags))
+		{
+			free(keep_flags);
+			free(q16_flags);
+			bcore_model_close(&m);
+			return usage(argv[0]);
+		}
+		/* a weight is either kept or made Q16P */
+		for (int i = 0; keep_flags != NULL && i < m.config.n_layers * BERT_LINEARS; i++)
+			if (keep_flags[i] && q16_flags[i])
+			{
+				fprintf(stderr, "%s: layer %d's %s is both in --keep-f16 and --q16\n", argv[0],
+						i / BERT_LINEARS, linear_names[i % BERT_LINEARS]);
+				free(keep_flags);
+				free(q16_flags);
+				bcore_model_close(&m);
+				return 2;
+			}
+		spec.q16p = q16_flags;
 	}
 	if (calib != NULL)
 	{
@@ -254,8 +285,8 @@ main(int argc, char **argv)
 	if (q8)
 		snprintf(source, sizeof(source), "%s, linear weights int8", m.source);
 	else
-		snprintf(source, sizeof(source), "%s, int8 (Q8P)%s%s", m.source, calib ? ", smoothed" : "",
-				 keep ? ", some f16" : "");
+		snprintf(source, sizeof(source), "%s, int8 (Q8P)%s%s%s", m.source, calib ? ", smoothed" : "",
+				 keep ? ", some f16" : "", q16 ? ", some Q16P" : "");
 	spec.source = source;
 	if (bcore_model_write(argv[a + 1], &m, &spec, err, sizeof(err)) != BERT_WRITE_OK)
 	{
@@ -265,6 +296,7 @@ main(int argc, char **argv)
 	free(labels);
 	free(lens);
 	free(keep_flags);
+	free(q16_flags);
 	bcore_model_close(&m);
 	return rc;
 }

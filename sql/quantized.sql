@@ -1,6 +1,7 @@
 -- The quantised variant all-MiniLM-L6-v2-int8 (make install-model installs
 -- it beside the fp32 model): int8 weights per output channel (Q8P) for every
--- linear layer but the feed-forward output of layers 2 to 4; opt-in by model name.
+-- linear layer but the feed-forward output of layers 2 to 4 (Q16P: 10-bit
+-- weights, 16-bit activations); opt-in by model name.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS bert;
 RESET client_min_messages;

@@ -18,6 +18,7 @@ my %tiles = (
 	q8p_tile_avxvnni    => ['vpdpbusd',    12],    # 6 rows x 2 vectors
 	f16_tile_avx512     => ['vfmadd',      24],    # 12 rows x 2 panels
 	q8p_tile_avx512vnni => ['vpdpbusd',    24],    # 12 rows x 2 panels
+	q16_tile_avx512vnni => ['vpdpwssd',    24],    # 12 rows x 2 panels
 );
 my @objs = @ARGV ? @ARGV : ('src/core/ops_avx2.o', 'src/core/ops_avx512.o');
 my ($failed, %seen) = (0);

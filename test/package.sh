@@ -89,7 +89,7 @@ source=$(sed -n 's/^SOURCE="\(.*\)"$/\1/p' "$fetch" | sed "s|\$PACKAGE|$package|
 check "bert-convert remakes all-MiniLM-L6-v2.bert" "" \
 	"$(cmp "$work/again.bert" "$sharedir/bert/models/all-MiniLM-L6-v2.bert" 2>&1)"
 # as the Makefile's QUANTIZED_MODEL rule, with the build's calibration text
-"$bindir/bert-quantize" --calibrate "$src/model/build/calibration.txt" --keep-f16 2.ff2,3.ff2,4.ff2 \
+"$bindir/bert-quantize" --calibrate "$src/model/build/calibration.txt" --q16 2.ff2,3.ff2,4.ff2 \
 	"$sharedir/bert/models/all-MiniLM-L6-v2.bert" "$work/again-int8.bert" >/dev/null
 check "bert-quantize remakes all-MiniLM-L6-v2-int8.bert" "" \
 	"$(cmp "$work/again-int8.bert" "$sharedir/bert/models/all-MiniLM-L6-v2-int8.bert" 2>&1)"

@@ -250,7 +250,7 @@ activate(BertActivation act, float *x, size_t n)
 /* A chunk's buffers for quantised linear layers (rows from its own t0). */
 typedef struct QuantRows
 {
-	int16_t    *xq;				/* Q8; Q8P's activations widened to 16 bits */
+	int16_t    *xq;				/* Q8, Q16P; Q8P's activations widened to 16 bits */
 	uint8_t    *xq8;			/* Q8P */
 	int32_t    *xzero;
 	float	   *xs;
@@ -271,7 +271,7 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 {
 	if (bcore_encode_observe != NULL)
 		bcore_encode_observe((int) (L - r->m->weights.layers), id, x, T, k);
-	/* our half-precision and Q8P products write bias (+ residual) and GELU
+	/* our half-precision, Q8P and Q16P products write bias (+ residual) and GELU
 	 * themselves, tile by tile; the others add onto y */
 	if (L->wh[id] != NULL && T < bcore_f16_blis_rows())
 	{
@@ -280,7 +280,7 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 		bcore_linear_f16(T, n, k, x, k, L->wh[id], &out, y, n, r->lin_threads);
 		return gelu;
 	}
-	if (L->w8[id] == NULL)
+	if (L->w8[id] == NULL && L->w16[id] == NULL)
 		bcore_fill_rows(y, T, n, bias, residual);
 	if (L->wh[id] != NULL)
 	{
@@ -300,6 +300,16 @@ linear(const Run *r, const BertLayerWeights *L, BertLinearId id, const float *w,
 						 L->wsum[id], L->ws[id], &out, y, n, r->lin_threads);
 		return gelu;
 	}
+	if (L->w16[id] != NULL)
+	{
+		BertLinearOut out = {bias, residual, n, gelu};
+
+		if (!quantized_x)
+			bcore_quantize_rows16(x, T, k, k, qr->xq, qr->xs);
+		bcore_linear_q16p(T, n, k, qr->xq, qr->xs, L->w16[id], L->ws[id], &out, y, n,
+						  r->lin_threads);
+		return gelu;
+	}
 	if (L->wq[id] == NULL)
 	{
 		bcore_linear(T, n, k, x, k, w, 1.0f, y, n);
@@ -316,7 +326,8 @@ static int
 same_quantized(const BertLayerWeights *L, BertLinearId prev, BertLinearId id)
 {
 	return (L->wq[prev] != NULL && L->wq[id] != NULL) ||
-		(L->w8[prev] != NULL && L->w8[id] != NULL);
+		(L->w8[prev] != NULL && L->w8[id] != NULL) ||
+		(L->w16[prev] != NULL && L->w16[id] != NULL);
 }
 
 /*

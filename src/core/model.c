@@ -156,6 +156,33 @@ check_q8(const int16_t *q, uint32_t out, uint32_t in, const char *name,
 }
 
 /*
+ * A Q16P weight: every value, padding too, within BERT_Q16_WMAX, which
+ * with bcore_q16_xmax's activations keeps a channel's sum inside int32
+ * (ops.h); rows no longer than BERT_QK_MAX.
+ */
+static int
+check_q16p(const int16_t *q, uint32_t out, uint32_t in, const char *name,
+		   char *errbuf, size_t errlen)
+{
+	size_t		n = (size_t) bcore_q8p_bytes(out, in);
+
+	if (in > BERT_QK_MAX)
+	{
+		bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has rows of %u, more than %d",
+					name, in, BERT_QK_MAX);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (q[i] > BERT_Q16_WMAX || q[i] < -BERT_Q16_WMAX)
+		{
+			bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "quantised tensor '%s' has value %d at %zu, outside +-%d",
+						name, q[i], i, BERT_Q16_WMAX);
+			return 0;
+		}
+	return 1;
+}
+
+/*
  * A Q8P weight: any byte keeps the integer products inside int32 (ops.h)
  * as long as rows are no longer than BERT_QK_MAX and the channel sums are
  * integers no larger than a row of BERT_QW_MAX can make.
@@ -454,7 +481,8 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 		if (memchr(t->name, '\0', BERT_TENSOR_NAME_LEN) == NULL)
 			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor %u has an unterminated name", i);
 		if ((t->dtype != BERT_DTYPE_F32 && t->dtype != BERT_DTYPE_Q8 &&
-			 t->dtype != BERT_DTYPE_F16P && t->dtype != BERT_DTYPE_Q8P) ||
+			 t->dtype != BERT_DTYPE_F16P && t->dtype != BERT_DTYPE_Q8P &&
+			 t->dtype != BERT_DTYPE_Q16P) ||
 			t->ndim < 1 || t->ndim > BERT_MAX_DIMS)
 			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
@@ -462,7 +490,8 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 			if (t->shape[d] == 0 || t->shape[d] > BERT_MAX_VOCAB)
 				return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dimension %u of size %u",
 							t->name, d, t->shape[d]);
-		if ((t->dtype == BERT_DTYPE_F16P || t->dtype == BERT_DTYPE_Q8P) && t->ndim != 2)
+		if ((t->dtype == BERT_DTYPE_F16P || t->dtype == BERT_DTYPE_Q8P ||
+			 t->dtype == BERT_DTYPE_Q16P) && t->ndim != 2)
 			return bcore_error(errbuf, errlen, BERT_MODEL_CORRUPT, "tensor '%s' has dtype %u and %u dimensions",
 						t->name, t->dtype, t->ndim);
 		if (t->nbytes != bcore_tensor_nbytes(t) ||
@@ -556,12 +585,17 @@ parse(const uint8_t *base, size_t size, const BertModel *basemodel, const uint8_
 					goto corrupt; \
 				c->half = 1; \
 			} \
-			else if (dtype_ != BERT_DTYPE_Q8 && dtype_ != BERT_DTYPE_Q8P) \
+			else if (dtype_ != BERT_DTYPE_Q8 && dtype_ != BERT_DTYPE_Q8P && \
+					 dtype_ != BERT_DTYPE_Q16P) \
 				TENSOR(dst, tmp, 0, (out), (in)); \
 			else if (dtype_ == BERT_DTYPE_Q8 ? \
 					 (L->wq[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q8, \
 												2, shape_, 0, errbuf, errlen)) == NULL || \
 					 !check_q8(L->wq[id], (out), (in), tmp, errbuf, errlen) : \
+					 dtype_ == BERT_DTYPE_Q16P ? \
+					 (L->w16[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q16P, \
+												 2, shape_, 0, errbuf, errlen)) == NULL || \
+					 !check_q16p(L->w16[id], (out), (in), tmp, errbuf, errlen) : \
 					 (L->w8[id] = get_tensor_in(tt_, tmp, BERT_DTYPE_Q8P, \
 												2, shape_, 0, errbuf, errlen)) == NULL) \
 				goto corrupt; \

@@ -28,7 +28,7 @@ typedef struct BertConfig
 	uint32_t	flags;
 	int			max_seq_len;
 	float		layer_norm_eps;
-	int			quantized;		/* some linear weights are BERT_DTYPE_Q8 or Q8P */
+	int			quantized;		/* some linear weights are BERT_DTYPE_Q8, Q8P or Q16P */
 	int			q8p;			/* some linear weights are BERT_DTYPE_Q8P */
 	int			half;			/* some linear weights are BERT_DTYPE_F16P */
 } BertConfig;
@@ -42,7 +42,8 @@ typedef enum BertLinearId
 
 /*
  * A weight of a linear layer is fp32 (q_w etc.), quantised (wq[id] and
- * ws[id]: see BERT_DTYPE_Q8; or w8[id] and ws[id]: BERT_DTYPE_Q8P) or half
+ * ws[id]: see BERT_DTYPE_Q8; w8[id] and ws[id]: BERT_DTYPE_Q8P; or w16[id]
+ * and ws[id]: BERT_DTYPE_Q16P) or half
  * precision packed in panels (wh[id]: see BERT_DTYPE_F16P); exactly one of
  * them is set.
  */
@@ -68,6 +69,7 @@ typedef struct BertLayerWeights
 	const float *ws[BERT_LINEARS];	/* its scale per output channel */
 	const uint16_t *wh[BERT_LINEARS];	/* F16P weight, or NULL */
 	const int8_t *w8[BERT_LINEARS]; /* Q8P weight, or NULL */
+	const int16_t *w16[BERT_LINEARS];	/* Q16P weight, or NULL */
 	const float *wsum[BERT_LINEARS];	/* its channels' sums of q */
 	const float *smooth[BERT_LINEARS];	/* its input's multipliers, or NULL */
 } BertLayerWeights;

@@ -3,7 +3,7 @@
  *
  * One file holds everything a model needs at run time: the configuration, the
  * WordPiece vocabulary with a ready-made hash index, label names, and fp32
- * tensors (or Q8 / F16P / Q8P linear weights, below).  The file is mapped
+ * tensors (or Q8 / F16P / Q8P / Q16P linear weights, below).  The file is mapped
  * read-only and used in place, so every section is aligned and every integer
  * is little-endian with natural alignment.
  *
@@ -15,7 +15,7 @@
  *   [hash]     uint32 slots[hash_slots]; 0 = empty, else token id + 1;
  *              open addressing with linear probing on bcore_hash()
  *   [labels]   same layout as vocab, num_labels entries (may be 0)
- *   [tensor data]  each tensor fp32 (or Q8, F16P or Q8P, below), row-major, at a
+ *   [tensor data]  each tensor fp32 (or Q8, F16P, Q8P or Q16P, below), row-major, at a
  *              BERT_TENSOR_ALIGN offset
  *
  * Shapes follow Hugging Face: linear weights are [out, in].  Tensor names are
@@ -155,12 +155,30 @@ typedef enum BertPooling
 #define BERT_Q8P_PANEL 16
 #define BERT_Q8P_GROUP 4
 
+/*
+ * BERT_DTYPE_Q16P: a linear layer's weight [out, in] quantised per output
+ * channel to 16-bit integers, |q| <= BERT_Q16_WMAX (10 bits, 8 times finer
+ * than Q8P's steps), for the layers whose error int8 does not survive;
+ * activations are quantised per token to 16 bits at run time, at most
+ * bcore_q16_xmax(in) (ops.h), so that a channel's sum stays inside int32.
+ * Packed as Q8P weights are once widened for pmaddwd / vpdpwssd (pairs of
+ * inputs): panels of BERT_Q8P_PANEL output channels, in a panel pairs of
+ * inputs, each pair the panel's channels x 2, so element [o][i] is int16
+ * number bcore_q16p_index(o, i, in); channels past out and inputs past in
+ * (rounded up to whole Q8P groups) hold 0.  Companion F32 tensor
+ * "<name>_scale" [out].  Every stored value, padding too, must be within
+ * BERT_Q16_WMAX.  Only the six linear weights of an encoder layer may be
+ * Q16P, with at most BERT_QK_MAX inputs.
+ */
+#define BERT_Q16_WMAX 511
+
 typedef enum BertDType
 {
 	BERT_DTYPE_F32 = 0,
 	BERT_DTYPE_Q8 = 1,
 	BERT_DTYPE_F16P = 2,
-	BERT_DTYPE_Q8P = 3
+	BERT_DTYPE_Q8P = 3,
+	BERT_DTYPE_Q16P = 4
 } BertDType;
 
 /* inputs of a Q8P weight rounded up to whole groups */
@@ -177,7 +195,14 @@ bcore_q8p_index(uint32_t o, uint32_t i, uint32_t in)
 		BERT_Q8P_PANEL + (o % BERT_Q8P_PANEL) * BERT_Q8P_GROUP + i % BERT_Q8P_GROUP;
 }
 
-/* bytes a Q8P weight [out, in] takes */
+static inline uint64_t
+bcore_q16p_index(uint32_t o, uint32_t i, uint32_t in)
+{
+	return ((uint64_t) (o / BERT_Q8P_PANEL) * bcore_q8p_in(in) + i / 2 * 2) * BERT_Q8P_PANEL +
+		(o % BERT_Q8P_PANEL) * 2 + i % 2;
+}
+
+/* bytes a Q8P weight [out, in] takes (int16 elements of a Q16P one) */
 static inline uint64_t
 bcore_q8p_bytes(uint32_t out, uint32_t in)
 {
@@ -337,6 +362,8 @@ bcore_tensor_nbytes(const BertTensorEntry *t)
 			return t->ndim == 2 ? bcore_f16p_halves(t->shape[0], t->shape[1]) * 2 : 0;
 		case BERT_DTYPE_Q8P:
 			return t->ndim == 2 ? bcore_q8p_bytes(t->shape[0], t->shape[1]) : 0;
+		case BERT_DTYPE_Q16P:
+			return t->ndim == 2 ? bcore_q8p_bytes(t->shape[0], t->shape[1]) * 2 : 0;
 	}
 	return 0;
 }

@@ -704,6 +704,50 @@ smoothing(const BertModel *m, const BertHeadSpec *head, int layer, BertLinearId 
 }
 
 /*
+ * Linear (layer, id) of m as Q16P into t[0] and its _scale into t[1]: per
+ * output channel, scale = max|w| / BERT_Q16_WMAX, q = round(w / scale),
+ * packed as model_format.h says.  Returns 2, 0 if out of memory; the new
+ * arrays go to owned.
+ */
+static int
+q16p_entries(const BertModel *m, BertWriteTensor *t, void **owned, int layer, BertLinearId id,
+			 uint32_t out, uint32_t in)
+{
+	float	   *w = linear_floats(m, layer, id, out, in);
+	int16_t    *q = calloc(bcore_q8p_bytes(out, in), sizeof(int16_t));
+	float	   *sc = malloc(out * sizeof(float));
+	char		name[BERT_TENSOR_NAME_LEN];
+
+	if (w == NULL || q == NULL || sc == NULL ||
+		snprintf(name, sizeof(name), "%s_scale", t[0].entry.name) >= (int) sizeof(name))
+	{
+		free(w);
+		free(q);
+		free(sc);
+		return 0;
+	}
+	for (uint32_t o = 0; o < out; o++)
+	{
+		const float *row = w + (size_t) o * in;
+		float		amax = 0.0f;
+
+		for (uint32_t i = 0; i < in; i++)
+			amax = fmaxf(amax, fabsf(row[i]));
+		sc[o] = amax / BERT_Q16_WMAX;
+		for (uint32_t i = 0; i < in && amax > 0.0f; i++)
+			q[bcore_q16p_index(o, i, in)] =
+				(int16_t) fminf(fmaxf(rintf(row[i] / sc[o]), -BERT_Q16_WMAX), BERT_Q16_WMAX);
+	}
+	free(w);
+	t[0].entry.dtype = BERT_DTYPE_Q16P;
+	t[0].data = q;
+	owned[0] = q;
+	set_entry(&t[1], name, out, 0, sc);
+	owned[1] = sc;
+	return 2;
+}
+
+/*
  * Linear (layer, id) of m as Q8P into t[0 ..] (the weight, _scale, _sum,
  * and _smooth when mult is given and the weight is not k or v): w / mult
  * per input channel, then per output channel the scale among max|w| /
@@ -908,6 +952,8 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 				}
 				if (head->quantize == BERT_QUANT_Q8)
 					made = quantize_entry(&t[nt], &owned[nt], out, in) ? 2 : 0;
+				else if (head->q16p != NULL && head->q16p[layer * BERT_LINEARS + id])
+					made = q16p_entries(base, &t[nt], &owned[nt], layer, id, out, in);
 				else
 				{
 					mult = smoothing(base, head, layer, id, in, &nomem);

@@ -126,6 +126,9 @@ typedef struct BertHeadSpec
 	const unsigned char *q8p_keep;	/* NULL, or per layer and linear (index
 									 * layer * BERT_LINEARS + id) nonzero to
 									 * keep that one weight as it is */
+	const unsigned char *q16p;	/* NULL, or per layer and linear (the same
+								 * index) nonzero to write that weight as
+								 * Q16P instead (unsmoothed) */
 	const float *const *act_max;	/* NULL, or per layer and linear (index
 									 * layer * BERT_LINEARS + id) the largest
 									 * |input| seen per input channel, from
@@ -163,7 +166,8 @@ typedef struct BertHeadSpec
  * see model_write.c) are written as BERT_DTYPE_Q8 with a "_scale" tensor: per output channel,
  * scale = max |w| / BERT_QW_MAX and q = round(w / scale).  With
  * BERT_QUANT_Q8P, the linear weights q8p_linears names are written as
- * BERT_DTYPE_Q8P (but those q8p_keep flags) with "_scale" and "_sum", and, given act_max, "_smooth":
+ * BERT_DTYPE_Q8P (but those q8p_keep flags, and those q16p flags: BERT_DTYPE_Q16P
+ * with "_scale", scale = max|w| / BERT_Q16_WMAX) with "_scale" and "_sum", and, given act_max, "_smooth":
  * input channel t is multiplied by m_t = max|w_t|^(1 - alpha) /
  * act_max_t^alpha and the weights divided by it (q, k and v share the
  * query's m); each channel's scale is the one of max|w| / BERT_QW_MAX

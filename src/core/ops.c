@@ -333,12 +333,47 @@ f16_tile_scalar(int rows, int k, const float *x, int ldx, const uint16_t *panel,
 	}
 }
 
+/*
+ * c[r][j] += sx[r] sw[j] sum_t x[r][t] w[j][t] for the rows of one chunk of
+ * 16-bit activations (ops_impl.h: pair p of row r at (p rows + r) 2) and
+ * the panels x 16 channels j of consecutive widened panels (pair p of
+ * channel j at p 32 + j 2): the exact integer, then one conversion and one
+ * fused multiply-add, as every variant.
+ */
+static void
+q16_tile_scalar(int rows, int in4, const int16_t *x16, const float *sx,
+				const int16_t *panel, int panels, const float *sw,
+				const BertLinearOut *out, float *c, int ldc)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		for (int j = 0; j < panels * BERT_Q8P_PANEL; j++)
+		{
+			const int16_t *p = panel + (size_t) (j / BERT_Q8P_PANEL) * in4 * BERT_Q8P_PANEL +
+				(j % BERT_Q8P_PANEL) * 2;
+			int32_t		acc = 0;
+			float	   *y = c + (size_t) r * ldc + j;
+			float		from = out_from_scalar(*y, out, r, j);
+
+			for (int t = 0; t < in4; t++)
+				acc += (int32_t) x16[((size_t) (t / 2) * rows + r) * 2 + t % 2] *
+					p[(size_t) (t / 2) * 2 * BERT_Q8P_PANEL + t % 2];
+			*y = fmaf((float) acc, sx[r] * sw[j], from);
+		}
+		if (out && out->gelu)
+			gelu_scalar(c + (size_t) r * ldc, (size_t) panels * BERT_Q8P_PANEL);
+	}
+}
+
 static void
 f16_widen16_scalar(const uint16_t *h, float *f)
 {
 	for (int c = 0; c < BERT_F16P_PANEL; c++)
 		f[c] = bcore_half_to_float(h[c]);
 }
+
+static void quantize_rows16_scalar(const float *x, int rows, int k, int ldx, int16_t *xq,
+								   float *scale);
 
 /* ---- the variants of each instruction set ---- */
 
@@ -359,7 +394,9 @@ static const BertKernels kernels_scalar = {
 	.f16_widen16 = f16_widen16_scalar,
 	.f16_blis_rows = F16_BLIS_ROWS_AVX2,
 	.quantize_rows8 = quantize_rows8_scalar,
-	.q8p_tile = q8p_tile_scalar
+	.quantize_rows16 = quantize_rows16_scalar,
+	.q8p_tile = q8p_tile_scalar,
+	.q16p_tile = q16_tile_scalar
 };
 
 #ifdef BERT_SIMD
@@ -379,20 +416,23 @@ static const BertKernels kernels_scalar = {
 	.f16_tile = f16_tile_avx2, \
 	.f16_widen16 = f16_widen16_avx2, \
 	.f16_blis_rows = F16_BLIS_ROWS_AVX2, \
-	.quantize_rows8 = quantize_rows8_avx2
+	.quantize_rows8 = quantize_rows8_avx2, \
+	.quantize_rows16 = quantize_rows16_avx2
 
 static const BertKernels kernels_avx2 = {
 	.isa = "avx2",
 	KERNELS_AVX2,
 	.q8p_tile = q8p_tile_avx2,
-	.q16_tile = q16_tile_avx2
+	.q16_tile = q16_tile_avx2,
+	.q16p_tile = q16_tile_avx2
 };
 
 /* with AVX-VNNI, the VEX-encoded vpdpbusd (Alder Lake, Zen 5) */
 static const BertKernels kernels_avx2_vnni = {
 	.isa = "avx2-vnni",
 	KERNELS_AVX2,
-	.q8p_tile = q8p_tile_avxvnni
+	.q8p_tile = q8p_tile_avxvnni,
+	.q16p_tile = q16_tile_avx2
 };
 
 /*
@@ -414,21 +454,24 @@ static const BertKernels kernels_avx2_vnni = {
 	.f16_tile = f16_tile_avx512, \
 	.f16_widen16 = f16_widen16_avx512, \
 	.f16_blis_rows = INT_MAX, \
-	.quantize_rows8 = quantize_rows8_avx512
+	.quantize_rows8 = quantize_rows8_avx512, \
+	.quantize_rows16 = quantize_rows16_avx512
 
 /* without VNNI (Skylake-X): the int8 products of AVX2 */
 static const BertKernels kernels_avx512 = {
 	.isa = "avx512",
 	KERNELS_AVX512,
 	.q8p_tile = q8p_tile_avx2,
-	.q16_tile = q16_tile_avx2
+	.q16_tile = q16_tile_avx2,
+	.q16p_tile = q16_tile_avx2
 };
 
 /* with AVX512-VNNI (Cascade Lake and later, Zen 4 and later) */
 static const BertKernels kernels_avx512_vnni = {
 	.isa = "avx512-vnni",
 	KERNELS_AVX512,
-	.q8p_tile = q8p_tile_avx512vnni
+	.q8p_tile = q8p_tile_avx512vnni,
+	.q16p_tile = q16_tile_avx512vnni
 };
 
 /* half-precision conversions (vcvtph2ps), which not every compiler's __builtin_cpu_supports knows */
@@ -814,6 +857,10 @@ typedef struct Q8pBlock
 	const int8_t *w;
 	const int16_t *wide;
 	const int16_t *x16;		/* the block's activations widened, or NULL */
+	/* the tile for x16: kern's q16_tile on widened Q8P, q16p_tile on Q16P */
+	void		(*tile16) (int rows, int in4, const int16_t *x16, const float *sx,
+						   const int16_t *panel, int panels, const float *sw,
+						   const BertLinearOut *out, float *c, int ldc);
 	const float *wsum;
 	const float *sw;
 	const BertLinearOut *lo;
@@ -828,7 +875,7 @@ q8p_unit(const Q8pBlock *b, int u)
 	int			in4 = b->in4,
 				ldc = b->ldc;
 	int			p = u < b->tiles ? u * 2 : b->full;
-	const int8_t *panel = b->w + (size_t) p * in4 * BERT_Q8P_PANEL;
+	const int8_t *panel = b->w != NULL ? b->w + (size_t) p * in4 * BERT_Q8P_PANEL : NULL;
 	const int16_t *panel16 = b->x16 ? b->wide + (size_t) p * in4 * BERT_Q8P_PANEL : NULL;
 	int			j0 = p * BERT_Q8P_PANEL;
 	int			cols = b->n - j0;
@@ -837,14 +884,15 @@ q8p_unit(const Q8pBlock *b, int u)
 				swp[BERT_Q8P_PANEL],
 				sump[BERT_Q8P_PANEL];
 	const float *swu = b->sw + j0,
-			   *sumu = b->wsum + j0;
+			   *sumu = b->wsum != NULL ? b->wsum + j0 : NULL;
 
 	if (cols < BERT_Q8P_PANEL)
 	{
 		memset(swp, 0, sizeof(swp));
 		memset(sump, 0, sizeof(sump));
 		memcpy(swp, b->sw + j0, cols * sizeof(float));
-		memcpy(sump, b->wsum + j0, cols * sizeof(float));
+		if (b->wsum != NULL)
+			memcpy(sump, b->wsum + j0, cols * sizeof(float));
 		swu = swp;
 		sumu = sump;
 	}
@@ -874,8 +922,8 @@ q8p_unit(const Q8pBlock *b, int u)
 			o = gelu_only.gelu ? &gelu_only : NULL;
 		}
 		if (b->x16 != NULL)
-			kern->q16_tile(nr, in4, b->x16 + (size_t) rb * in4, b->sx + r0, panel16, panels,
-						   swu, o, out, ldo);
+			b->tile16(nr, in4, b->x16 + (size_t) rb * in4, b->sx + r0, panel16, panels,
+					  swu, o, out, ldo);
 		else
 			kern->q8p_tile(nr, in4, b->xq + (size_t) r0 * in4, b->zero + r0, b->sx + r0, panel,
 						   panels, sumu, swu, o, out, ldo);
@@ -904,7 +952,7 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 {
 	Q8pBlock	b = {.kern = active(), .n = n, .in4 = (int) bcore_q8p_in((uint32_t) k),
 		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .xq = xq, .zero = zero, .sx = sx, .w = w,
-		.wide = wide, .wsum = wsum, .sw = sw, .c = c,
+		.wide = wide, .wsum = wsum, .sw = sw, .c = c, .tile16 = active()->q16_tile,
 		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
 	int			units,
 				block;
@@ -936,6 +984,89 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 				q8p_unit(&b, u);
 	}
 	free(own);
+}
+
+/*
+ * Activations for Q16P products: each row's largest magnitude maps to
+ * bcore_q16_xmax(k) (q16_inv, q16_value: the same steps in every variant);
+ * the values go where q8p_to_q16 puts widened Q8P activations (blocks of
+ * q8p_block_rows rows, each in chunks).
+ */
+static void
+quantize_rows16_scalar(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k),
+				block = q8p_block_rows(in4);
+	float		xmax = (float) bcore_q16_xmax(k);
+
+	for (int b0 = 0; b0 < rows; b0 += block)
+	{
+		int			left = rows - b0 < block ? rows - b0 : block,
+					chunks = q8p_chunks(left);
+
+		for (int i = 0; i < chunks; i++)
+		{
+			int			n,
+						r0 = q8p_chunk(left, chunks, i, &n);
+			int16_t    *dst = xq + (size_t) (b0 + r0) * in4;
+
+			for (int r = 0; r < n; r++)
+			{
+				const float *xr = x + (size_t) (b0 + r0 + r) * ldx;
+				float		amax = 0.0f,
+							inv;
+
+				for (int t = 0; t < k; t++)
+					amax = fabsf(xr[t]) > amax ? fabsf(xr[t]) : amax;	/* NaN passed over */
+				inv = q16_inv(amax, k, &scale[b0 + r0 + r]);
+				for (int t = 0; t < in4; t++)
+					dst[((size_t) (t / 2) * n + r) * 2 + t % 2] = t < k ? q16_value(xr[t], inv, xmax) : 0;
+			}
+		}
+	}
+}
+
+void
+bcore_quantize_rows16(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	active()->quantize_rows16(x, rows, k, ldx, xq, scale);
+}
+
+/*
+ * c (m x n, stride ldc) += the Q16P product: bcore_linear_q8p's blocks,
+ * units and tiles on 16-bit activations already in its widened layout.
+ */
+void
+bcore_linear_q16p(int m, int n, int k, const int16_t *xq, const float *sx,
+				  const int16_t *w, const float *sw, const BertLinearOut *lo,
+				  float *c, int ldc, int threads)
+{
+	Q8pBlock	b = {.kern = active(), .n = n, .in4 = (int) bcore_q8p_in((uint32_t) k),
+		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .sx = sx, .wide = w, .sw = sw, .c = c,
+		.tile16 = active()->q16p_tile,
+		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
+	int			units,
+				block;
+
+	b.tiles = (b.full + 1) / 2;
+	units = b.tiles + (n % BERT_Q8P_PANEL != 0);
+	block = q8p_block_rows(b.in4);
+	for (int i0 = 0; i0 < m; i0 += block)
+	{
+		b.rows = m - i0 < block ? m - i0 : block;
+		b.chunks = q8p_chunks(b.rows);
+		b.i0 = i0;
+		b.x16 = xq + (size_t) i0 * b.in4;
+		if (threads > 1)
+		{
+#pragma omp parallel for schedule(static) num_threads(threads)
+			for (int u = 0; u < units; u++)
+				q8p_unit(&b, u);
+		}
+		else
+			for (int u = 0; u < units; u++)
+				q8p_unit(&b, u);
+	}
 }
 
 int

@@ -127,6 +127,32 @@ size_t		bcore_q8p_wide_count(int n, int k);
 void		bcore_q8p_widen(const int8_t *w, int n, int k, int16_t *wide);
 
 /*
+ * Linear layers on Q16P weights (model_format.h).  bcore_quantize_rows16:
+ * each row r of x (rows x k, stride ldx) to 16 bits, symmetric: xq[r][t]
+ * = round(x[r][t] / scale[r]), |xq| <= bcore_q16_xmax(k), scale[r] =
+ * max|x_r| / bcore_q16_xmax(k) (a NaN becomes 0), 0 past k, in the order
+ * bcore_linear_q16p reads them (ops_impl.h): rows x bcore_q8p_in(k)
+ * int16_t.  bcore_linear_q16p: c (m x n, stride ldc) += sx[i] sw[j]
+ * sum_t xq[i][t] wq[j][t], k <= BERT_QK_MAX, or what out (else NULL) says,
+ * as bcore_linear_q8p: the sums are exact integers, then one conversion
+ * and one fused multiply-add, the same bits on every variant.
+ */
+static inline int
+bcore_q16_xmax(int k)
+{
+	/* the most a row of k products x * w (|w| <= BERT_Q16_WMAX) can sum to stays inside int32 */
+	long		in = (long) bcore_q8p_in((uint32_t) (k > 0 ? k : 1));
+	long		m = 2147483647L / ((long) BERT_Q16_WMAX * in);
+
+	return m > 32767 ? 32767 : (int) m;
+}
+void		bcore_quantize_rows16(const float *x, int rows, int k, int ldx,
+								 int16_t *xq, float *scale);
+void		bcore_linear_q16p(int m, int n, int k, const int16_t *xq, const float *sx,
+							 const int16_t *w, const float *sw, const BertLinearOut *out,
+							 float *c, int ldc, int threads);
+
+/*
  * Linear layers on F16P weights (model_format.h): c (m x n, stride ldc) +=
  * x (m x k, stride ldx) W^T, W [n, k] packed in panels of BERT_F16P_PANEL
  * output channels, or what out (NULL: nothing) says.  Each output is a

@@ -721,6 +721,50 @@ quantize_row8_avx2(const float *xr, int k, int in4, const float *mult, uint8_t *
 		q[i] = 0;
 }
 
+/* One row of Q16P activations: q16_inv and q16_value's steps, 8 at a time. */
+static AVX2 void
+quantize_row16_avx2(const float *xr, int k, int in4, int16_t *q, float *scale)
+{
+	const __m256 sign = SPLAT(-0.0f);
+	__m256		vmax = _mm256_setzero_ps(),
+				vinv,
+				vx;
+	float		amax,
+				inv,
+				xmax = (float) bcore_q16_xmax(k);
+	int			body = k & ~7,
+				i;
+
+	/* |x| first: MAXPS returns its second operand if either is NaN */
+	for (i = 0; i < body; i += 8)
+		vmax = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(xr + i)), vmax);
+	amax = hmax256_ps(vmax);
+	for (; i < k; i++)
+		amax = fabsf(xr[i]) > amax ? fabsf(xr[i]) : amax;
+	inv = q16_inv(amax, k, scale);
+	vinv = SPLAT(inv);
+	vx = SPLAT(xmax);
+	for (i = 0; i < body; i += 8)
+	{
+		__m256		y = _mm256_mul_ps(_mm256_loadu_ps(xr + i), vinv);
+		__m256i		v;
+
+		y = _mm256_and_ps(y, _mm256_cmp_ps(y, y, _CMP_ORD_Q));	/* NaN to 0 */
+		y = _mm256_min_ps(_mm256_max_ps(y, _mm256_sub_ps(_mm256_setzero_ps(), vx)), vx);
+		v = _mm256_cvtps_epi32(y);
+		_mm_storeu_si128((__m128i *) (q + i),
+						 _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+	}
+	for (; i < in4; i++)
+		q[i] = i < k ? q16_value(xr[i], inv, xmax) : 0;
+}
+
+AVX2 void
+quantize_rows16_avx2(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	q16_quantize_chunks(x, rows, k, ldx, xq, scale, quantize_row16_avx2);
+}
+
 /* a chunk of rows at a time, placed by q8p_place_chunk */
 AVX2 void
 quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float *mult,

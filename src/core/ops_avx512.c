@@ -597,6 +597,47 @@ quantize_row8_avx512(const float *xr, int k, int in4, const float *mult, uint8_t
 		q[i] = 0;
 }
 
+/* One row of Q16P activations: q16_inv and q16_value's steps, 16 at a time. */
+static AVX512 void
+quantize_row16_avx512(const float *xr, int k, int in4, int16_t *q, float *scale)
+{
+	__m512		vmax = _mm512_setzero_ps(),
+				vinv,
+				vx,
+				vnx;
+	float		inv,
+				xmax = (float) bcore_q16_xmax(k);
+	int			i;
+
+	/* |x| first: MAXPS returns its second operand if either is NaN */
+	for (i = 0; i < k; i += 16)
+	{
+		__mmask16	m = k - i >= 16 ? 0xFFFF : (__mmask16) ((1u << (k - i)) - 1);
+
+		vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(m, xr + i)), vmax);
+	}
+	inv = q16_inv(hmax_avx512(vmax), k, scale);
+	vinv = SPLAT(inv);
+	vx = SPLAT(xmax);
+	vnx = SPLAT(-xmax);
+	for (i = 0; i < in4; i += 16)
+	{
+		__mmask16	m = k - i >= 16 ? 0xFFFF : k > i ? (__mmask16) ((1u << (k - i)) - 1) : 0,
+					mo = in4 - i >= 16 ? 0xFFFF : (__mmask16) ((1u << (in4 - i)) - 1);
+		__m512		y = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + i), vinv);
+
+		y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, y, _CMP_ORD_Q), y);	/* NaN to 0 */
+		y = _mm512_min_ps(_mm512_max_ps(y, vnx), vx);
+		_mm512_mask_cvtepi32_storeu_epi16(q + i, mo, _mm512_cvtps_epi32(y));
+	}
+}
+
+AVX512 void
+quantize_rows16_avx512(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	q16_quantize_chunks(x, rows, k, ldx, xq, scale, quantize_row16_avx512);
+}
+
 /* Activations for Q8P products, a chunk of rows at a time (q8p_place_chunk). */
 AVX512 void
 quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
@@ -715,6 +756,104 @@ q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 		switch (rows)
 		{
 #define TILE(R) case R: q8p_tile_rows_avx512vnni(R, 1, in4, xq, zero, sx, panel, wsum, sw, out, c, ldc); break;
+				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+		}
+}
+
+/*
+ * The Q16P tile on AVX512-VNNI: rows x panels (12 x 2 at most)
+ * accumulators of 16 channels; per pair of inputs, each row's 2
+ * activations, broadcast, meet each panel's 32 int16 in one vpdpwssd (32
+ * products, as many as a float tile's two fused multiply-adds).  The finish
+ * is q16_tile_scalar's: the exact integer, one conversion, one fused
+ * multiply-add.
+ */
+
+/* acc + the dot products of a's and w's 16-bit pairs (vpdpwssd), written
+ * out: see dpbusd_avx512 */
+static inline __attribute__((always_inline)) AVX512VNNI __m512i
+dpwssd_avx512(__m512i acc, __m512i a, __m512i w)
+{
+	__asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+	return acc;
+}
+
+/* c[0 .. 16) = from + (sx sw) acc, then GELU if out asks */
+static inline __attribute__((always_inline)) AVX512VNNI void
+q16_finish16_avx512(float *c, __m512i acc, __m512 sx, const float *sw,
+					const BertLinearOut *out, int r, int j)
+{
+	__m512		v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(sx, _mm512_loadu_ps(sw)),
+									out_from16_avx512(c, out, r, j));
+
+	_mm512_storeu_ps(c, out != NULL && out->gelu ? gelu_avx512(v) : v);
+}
+
+static inline __attribute__((always_inline)) AVX512VNNI void
+q16_tile_rows_avx512vnni(const int rows, const int panels, int in4, const int16_t *x16,
+						 const float *sx, const int16_t *panel, const float *sw,
+						 const BertLinearOut *out, float *c, int ldc)
+{
+	__m512i		acc0[Q8P_CHUNK_ROWS],
+				acc1[Q8P_CHUNK_ROWS];
+	const int16_t *p1 = panel + (size_t) in4 * BERT_Q8P_PANEL;
+	const int16_t *next = panel + (size_t) panels * in4 * BERT_Q8P_PANEL;
+
+#pragma GCC unroll 12
+	for (int r = 0; r < rows; r++)
+		acc0[r] = acc1[r] = _mm512_setzero_si512();
+	for (int p = 0; p < in4 / 2; p++)
+	{
+		__m512i		w0 = _mm512_loadu_si512(panel + (size_t) p * 2 * BERT_Q8P_PANEL);
+		__m512i		w1 = panels > 1 ? _mm512_loadu_si512(p1 + (size_t) p * 2 * BERT_Q8P_PANEL) : w0;
+
+		_mm_prefetch((const char *) (next + (size_t) p * 2 * BERT_Q8P_PANEL * panels), _MM_HINT_T1);
+		if (panels > 1)
+			_mm_prefetch((const char *) (next + (size_t) p * 2 * BERT_Q8P_PANEL * panels + 32), _MM_HINT_T1);
+#pragma GCC unroll 12
+		for (int r = 0; r < rows; r++)
+		{
+			int32_t		pair;
+			__m512i		a;
+
+			memcpy(&pair, x16 + ((size_t) p * rows + r) * 2, sizeof(pair));
+			a = _mm512_set1_epi32(pair);
+			acc0[r] = dpwssd_avx512(acc0[r], a, w0);
+			if (panels > 1)
+				acc1[r] = dpwssd_avx512(acc1[r], a, w1);
+		}
+	}
+#pragma GCC unroll 12
+	for (int r = 0; r < rows; r++)
+	{
+		__m512		s = SPLAT(sx[r]);
+
+		q16_finish16_avx512(c + (size_t) r * ldc, acc0[r], s, sw, out, r, 0);
+		if (panels > 1)
+			q16_finish16_avx512(c + (size_t) r * ldc + BERT_Q8P_PANEL, acc1[r], s,
+								sw + BERT_Q8P_PANEL, out, r, BERT_Q8P_PANEL);
+	}
+}
+
+AVX512VNNI void
+q16_tile_avx512vnni(int rows, int in4, const int16_t *x16, const float *sx,
+					const int16_t *panel, int panels, const float *sw,
+					const BertLinearOut *out, float *c, int ldc)
+{
+	if (panels > 1)
+		switch (rows)
+		{
+#define TILE(R) case R: q16_tile_rows_avx512vnni(R, 2, in4, x16, sx, panel, sw, out, c, ldc); break;
+				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
+				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
+#undef TILE
+		}
+	else
+		switch (rows)
+		{
+#define TILE(R) case R: q16_tile_rows_avx512vnni(R, 1, in4, x16, sx, panel, sw, out, c, ldc); break;
 				TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6)
 				TILE(7) TILE(8) TILE(9) TILE(10) TILE(11) TILE(12)
 #undef TILE

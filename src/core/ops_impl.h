@@ -46,6 +46,8 @@ typedef struct BertKernels
 	void		(*f16_widen16) (const uint16_t *h, float *f);	/* 16 halves */
 	void		(*quantize_rows8) (const float *x, int rows, int k, int ldx, const float *mult,
 								   uint8_t *xq, int32_t *zero, float *scale);
+	void		(*quantize_rows16) (const float *x, int rows, int k, int ldx,
+									int16_t *xq, float *scale);
 	/* c[r][0 .. 16 panels) of rows r of xq (in4 bytes each), += or as out
 	 * (or NULL) says, bias and residual at the tile's first row and column */
 	void		(*q8p_tile) (int rows, int in4, const uint8_t *xq, const int32_t *zero,
@@ -56,6 +58,10 @@ typedef struct BertKernels
 	void		(*q16_tile) (int rows, int in4, const int16_t *x16, const float *sx,
 							 const int16_t *panel, int panels, const float *sw,
 							 const BertLinearOut *out, float *c, int ldc);
+	/* the same product on Q16P weights (every variant has one) */
+	void		(*q16p_tile) (int rows, int in4, const int16_t *x16, const float *sx,
+							  const int16_t *panel, int panels, const float *sw,
+							  const BertLinearOut *out, float *c, int ldc);
 	int			f16_blis_rows;	/* bcore_f16_blis_rows() */
 } BertKernels;
 
@@ -118,6 +124,8 @@ void		quantize_rows8_avx2(const float *x, int rows, int k, int ldx, const float 
 void		q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 						  const float *sx, const int8_t *panel, int panels,
 						  const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
+void		quantize_rows16_avx2(const float *x, int rows, int k, int ldx,
+								 int16_t *xq, float *scale);
 void		q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
 						  const int16_t *panel, int panels, const float *sw,
 						  const BertLinearOut *out, float *c, int ldc);
@@ -145,9 +153,14 @@ void		f16_tile_avx512(int rows, int k, const float *x, int ldx,
 void		f16_widen16_avx512(const uint16_t *h, float *f);
 void		quantize_rows8_avx512(const float *x, int rows, int k, int ldx, const float *mult,
 								  uint8_t *xq, int32_t *zero, float *scale);
+void		quantize_rows16_avx512(const float *x, int rows, int k, int ldx,
+								   int16_t *xq, float *scale);
 void		q8p_tile_avx512vnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 								const float *sx, const int8_t *panel, int panels,
 								const float *wsum, const float *sw, const BertLinearOut *out, float *c, int ldc);
+void		q16_tile_avx512vnni(int rows, int in4, const int16_t *x16, const float *sx,
+								const int16_t *panel, int panels, const float *sw,
+								const BertLinearOut *out, float *c, int ldc);
 #endif							/* x86-64 */
 
 #pragma GCC visibility pop
@@ -251,14 +264,14 @@ q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq)
 #include <emmintrin.h>
 
 /*
- * A chunk's n quantised rows (q[r], in4 bytes each; n from q8p_row_at of
+ * A chunk's n quantised rows (row r at q0 + r ldq, in4 bytes each; n from q8p_row_at of
  * its first row) into their place at dst, the chunk's start: group g of
  * row r at bytes (g n + r) 4.  Four rows by four groups at a time, a 4 x 4
  * transpose of 4-byte groups in SSE2 registers, instead of a 4-byte copy
  * per group and row (q8p_place_row: 60 % of quantising a row in perf).
  */
 static inline void
-q8p_place_chunk(uint8_t q[][BERT_QK_MAX], int n, int in4, uint8_t *dst)
+q8p_place_chunk(const uint8_t *q0, size_t ldq, int n, int in4, uint8_t *dst)
 {
 	int			groups = in4 / BERT_Q8P_GROUP,
 				g4 = groups & ~3,
@@ -268,10 +281,10 @@ q8p_place_chunk(uint8_t q[][BERT_QK_MAX], int n, int in4, uint8_t *dst)
 	for (int r = 0; r < n4; r += 4)
 		for (int g = 0; g < g4; g += 4)
 		{
-			__m128i		a = _mm_loadu_si128((const __m128i *) (q[r] + g * 4)),
-						b = _mm_loadu_si128((const __m128i *) (q[r + 1] + g * 4)),
-						c = _mm_loadu_si128((const __m128i *) (q[r + 2] + g * 4)),
-						d = _mm_loadu_si128((const __m128i *) (q[r + 3] + g * 4)),
+			__m128i		a = _mm_loadu_si128((const __m128i *) (q0 + (size_t) r * ldq + g * 4)),
+						b = _mm_loadu_si128((const __m128i *) (q0 + (size_t) (r + 1) * ldq + g * 4)),
+						c = _mm_loadu_si128((const __m128i *) (q0 + (size_t) (r + 2) * ldq + g * 4)),
+						d = _mm_loadu_si128((const __m128i *) (q0 + (size_t) (r + 3) * ldq + g * 4)),
 						ab0 = _mm_unpacklo_epi32(a, b), /* a0 b0 a1 b1 */
 						ab2 = _mm_unpackhi_epi32(a, b), /* a2 b2 a3 b3 */
 						cd0 = _mm_unpacklo_epi32(c, d),
@@ -286,7 +299,7 @@ q8p_place_chunk(uint8_t q[][BERT_QK_MAX], int n, int in4, uint8_t *dst)
 	/* the rows past a multiple of 4, and the groups past one for the others */
 	for (int r = 0; r < n; r++)
 		for (int g = r < n4 ? g4 : 0; g < groups; g++)
-			memcpy(dst + ((size_t) g * n + r) * 4, q[r] + g * 4, 4);
+			memcpy(dst + ((size_t) g * n + r) * 4, q0 + (size_t) r * ldq + g * 4, 4);
 }
 
 /* one row of quantize_rows8 (row: xr, k, in4, mult, q, zero, scale): q
@@ -308,10 +321,59 @@ q8p_quantize_chunks(const float *x, int rows, int k, int ldx, const float *mult,
 		q8p_row_at(rows, in4, r0, &n);
 		for (int r = 0; r < n; r++)
 			row(x + (size_t) (r0 + r) * ldx, k, in4, mult, q[r], &zero[r0 + r], &scale[r0 + r]);
-		q8p_place_chunk(q, n, in4, xq + (size_t) r0 * in4);
+		q8p_place_chunk(&q[0][0], BERT_QK_MAX, n, in4, xq + (size_t) r0 * in4);
+	}
+}
+
+/* one row of quantize_rows16 (row: xr, k, in4): q gets its in4 int16, 0 past k */
+typedef void (*Q16RowFn) (const float *xr, int k, int in4, int16_t *q, float *scale);
+
+/*
+ * quantize_rows16 a chunk of rows at a time: each row by row(), then the
+ * chunk placed as q8p_place_chunk places bytes, a pair of int16 being a
+ * group of 4 bytes
+ */
+static inline void
+q16_quantize_chunks(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale,
+					Q16RowFn row)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	int16_t		q[Q8P_CHUNK_ROWS][BERT_QK_MAX];
+
+	for (int r0 = 0, n; r0 < rows; r0 += n)
+	{
+		q8p_row_at(rows, in4, r0, &n);
+		for (int r = 0; r < n; r++)
+			row(x + (size_t) (r0 + r) * ldx, k, in4, q[r], &scale[r0 + r]);
+		q8p_place_chunk((const uint8_t *) &q[0][0], sizeof(q[0]), n, 2 * in4,
+						(uint8_t *) (xq + (size_t) r0 * in4));
 	}
 }
 #endif
+
+/*
+ * Quantising a Q16P activation, the same steps in every variant: inv from
+ * the row's largest magnitude (NaN passed over), scale = amax / xmax; each
+ * value times inv, NaN to 0, clamped to +-xmax, rounded to nearest even.
+ */
+static inline float
+q16_inv(float amax, int k, float *scale)
+{
+	float		xmax = (float) bcore_q16_xmax(k);
+
+	*scale = amax / xmax;
+	return amax > 0.0f ? xmax / amax : 0.0f;
+}
+
+static inline int16_t
+q16_value(float x, float inv, float xmax)
+{
+	float		y = x * inv;
+
+	y = y == y ? y : 0.0f;
+	y = y > xmax ? xmax : y < -xmax ? -xmax : y;
+	return (int16_t) lrintf(y);
+}
 
 /*
  * Activations for widened weights (ops.h bcore_q8p_widen): q - zero as

@@ -54,6 +54,17 @@ touch_linear(const BertLayerWeights *L, BertLinearId id, const float *w, const f
 	}
 	else if (L->wh[id] != NULL)
 		sink_f = (float) (L->wh[id][0] + L->wh[id][bcore_f16p_halves(out, in) - 1]);
+	else if (L->w8[id] != NULL)
+	{
+		sink_f = (float) (L->w8[id][0] + L->w8[id][bcore_q8p_bytes(out, in) - 1]);
+		touch(L->ws[id], out);
+		touch(L->wsum[id], out);
+	}
+	else if (L->w16[id] != NULL)
+	{
+		sink_f = (float) (L->w16[id][0] + L->w16[id][bcore_q8p_bytes(out, in) - 1]);
+		touch(L->ws[id], out);
+	}
 	else
 		touch(w, out * in);
 }

@@ -556,8 +556,8 @@ test_f16_weights(const char *f16_path, const char *f32_path)
 
 /*
  * A quantised copy: the int8 variant make model writes (q8p: bert-quantize
- * --calibrate ... --keep-f16 2.ff2,3.ff2,4.ff2, every linear weight Q8P
- * but the feed-forward outputs of layers 2 to 4) or bert-quantize --q8's (every
+ * --calibrate ... --q16 2.ff2,3.ff2,4.ff2, every linear weight Q8P but the
+ * feed-forward outputs of layers 2 to 4, which are Q16P) or bert-quantize --q8's (every
  * linear weight but the feed-forward output's Q8); embeddings within
  * cosine 0.998 of the fp32 model's, close on every kernel variant, and a
  * damaged quantised tensor is refused.
@@ -592,15 +592,17 @@ test_quantized(const char *fp32_path, const char *q_path, int q8p)
 	for (int l = 0; l < p.b.config.n_layers; l++)
 		for (int i = 0; i < BERT_LINEARS; i++)
 			if (q8p)
-				all_q8 &= (p.b.weights.layers[l].w8[i] != NULL && p.b.weights.layers[l].ws[i] != NULL) ==
-					!(i == BERT_LIN_FF2 && l >= 2 && l <= 4);
+				all_q8 &= p.b.weights.layers[l].ws[i] != NULL &&
+					(p.b.weights.layers[l].w8[i] != NULL) == !(i == BERT_LIN_FF2 && l >= 2 && l <= 4) &&
+					(p.b.weights.layers[l].w16[i] != NULL) == (i == BERT_LIN_FF2 && l >= 2 && l <= 4) &&
+					p.b.weights.layers[l].wh[i] == NULL;
 			else
 				all_q8 &= (p.b.weights.layers[l].wq[i] != NULL && p.b.weights.layers[l].ws[i] != NULL) ==
 					(i != BERT_LIN_FF2);
 	if (q8p)
 		CHECK(all_q8 && p.b.config.q8p && p.b.weights.layers[0].q_w == NULL &&
-			  p.b.weights.layers[3].wh[BERT_LIN_FF2] != NULL && p.b.weights.layers[5].wh[BERT_LIN_FF2] == NULL,
-			  "every linear weight but the feed-forward output's of layers 2 to 4 is Q8P");
+			  p.b.weights.layers[3].ff2_w == NULL,
+			  "every linear weight but the feed-forward output's of layers 2 to 4 is Q8P; those are Q16P");
 	else
 		CHECK(all_q8 && !p.b.config.q8p && p.b.weights.layers[0].q_w == NULL &&
 			  (p.b.weights.layers[0].ff2_w != NULL) != (p.b.weights.layers[0].wh[BERT_LIN_FF2] != NULL),
@@ -662,6 +664,23 @@ test_quantized(const char *fp32_path, const char *q_path, int q8p)
 	CHECK(bcore_model_parse(copy, p.b.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
 		  strstr(err, q8p ? "weight_sum' has channel sum 0.5 at 3" : "value 200 at 5, outside +-127") != NULL,
 		  "damaged quantised tensor: %s", err);
+	/* Q16P: one value past BERT_Q16_WMAX, in the padding past the last input */
+	if (q8p)
+	{
+		int			found = 0;
+
+		memcpy(copy, p.b.base, p.b.size);
+		for (uint32_t i = 0; i < h->n_tensors; i++)
+			if (t[i].dtype == BERT_DTYPE_Q16P)
+			{
+				((int16_t *) (copy + t[i].offset))[t[i].nbytes / 2 - 1] = BERT_Q16_WMAX + 1;
+				found = 1;
+				break;
+			}
+		CHECK(found && bcore_model_parse(copy, p.b.size, &bad, err, sizeof(err)) == BERT_MODEL_CORRUPT &&
+			  strstr(err, "value 512 at") != NULL && strstr(err, "outside +-511") != NULL,
+			  "damaged Q16P tensor: %s", err);
+	}
 	free(copy);
 
 	pair_close(&p);

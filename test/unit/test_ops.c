@@ -1103,6 +1103,219 @@ test_linear_q8p(const char *isa)
 	printf("  [%s] linear_q8p max error vs double %.3g of |c| + |product|\n", isa, worst);
 }
 
+/* where row r of rows 16-bit activations of in4 starts (ops_impl.h), and its chunk's rows *n */
+static size_t
+q16_row_at(int rows, int in4, int r, int *n)
+{
+	int			block = q8p_block_rows(in4),
+				b0 = r / block * block,
+				left = rows - b0 < block ? rows - b0 : block,
+				chunks = q8p_chunks(left),
+				first = 0;
+
+	for (int i = 0; i < chunks; i++)
+		if ((first = q8p_chunk(left, chunks, i, n)) + *n > r - b0)
+			break;
+	return ((size_t) b0 + first) * in4 + (size_t) (r - b0 - first) * 2;
+}
+
+/*
+ * Products on Q16P weights (model_format.h): quantize_rows16 gives the
+ * portable code's int16 and scales, within half a step of each input (and
+ * the rounding of x / scale), at
+ * most bcore_q16_xmax(k), NaN as 0, zeros past k (a row with a NaN, one
+ * with an inf, one of zeros); linear_q16p gives the portable code's floats
+ * bit for bit on 1 and 2 threads, leaves the columns past n alone, writes
+ * bias (+ residual) (+ GELU) as a filled c would, and is within float
+ * rounding of the double product of the quantised values.  The shapes of
+ * test_linear_q8p, and rows of BERT_QK_MAX inputs at the bounds: every
+ * weight +-BERT_Q16_WMAX and every activation +-bcore_q16_xmax, whose sums
+ * come within 0.03 % of INT32_MAX and must come out exact.
+ */
+static void
+test_linear_q16p(const char *isa)
+{
+	static const int shapes[][3] = {{1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {4, 64, 16}, {5, 80, 20},
+	{6, 32, 4}, {7, 48, 8}, {8, 64, 12}, {9, 16, 16}, {10, 32, 20}, {11, 48, 4}, {12, 64, 8},
+	{13, 40, 33}, {26, 384, 1536}, {7, 5, 1536}, {170, 24, 1536}, {25, 70, 3}, {3, 3, 9},
+	{700, 16, 384}, {5, 48, BERT_QK_MAX}};
+	int			q_same = 1,
+				q_close = 1,
+				same = 1,
+				threads_same = 1,
+				untouched = 1,
+				bias_same = 1,
+				bound_exact = 1;
+	double		worst = 0;
+	uint64_t	saved = rng;
+
+	rng = 0xD1B54A32D192ED03ULL;
+	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+	{
+		int			m = shapes[si][0],
+					n = shapes[si][1],
+					k = shapes[si][2],
+					in4 = (int) bcore_q8p_in(k),
+					ldc = n + 3,
+					xmax = bcore_q16_xmax(k),
+					bound = k == BERT_QK_MAX;
+		float	   *x = malloc(sizeof(float) * m * k),
+				   *sx = malloc(sizeof(float) * m),
+				   *sx2 = malloc(sizeof(float) * m),
+				   *sw = malloc(sizeof(float) * n),
+				   *c0 = malloc(sizeof(float) * m * ldc),
+				   *c = malloc(sizeof(float) * m * ldc),
+				   *c2 = malloc(sizeof(float) * m * ldc),
+				   *cs = malloc(sizeof(float) * m * ldc),
+				   *bias = malloc(sizeof(float) * n),
+				   *res = malloc(sizeof(float) * m * n),
+				   *cb = malloc(sizeof(float) * m * ldc),
+				   *cf = malloc(sizeof(float) * m * ldc);
+		int16_t    *xq = malloc(sizeof(int16_t) * m * in4),
+				   *xq2 = malloc(sizeof(int16_t) * m * in4),
+				   *wq = malloc(sizeof(int16_t) * n * k),
+				   *w = calloc(bcore_q8p_bytes(n, k), sizeof(int16_t)),
+				   *row = malloc(sizeof(int16_t) * in4);
+
+		for (int i = 0; i < m * k; i++)
+			x[i] = bound ? (i % k % 3 ? 2.5f : -2.5f) : (float) uniform(-4, 4) * (i % 7 == 0 ? 10.0f : 1.0f);
+		if (m > 3 && !bound)
+			for (int i = 0; i < k; i++)
+				x[k + i] = 0.0f;	/* a row of zeros: scale 0 */
+		for (int j = 0; j < n; j++)
+		{
+			for (int t = 0; t < k; t++)
+			{
+				wq[j * k + t] = bound ? (int16_t) ((t % 3 ? 1 : -1) * (j % 2 ? 1 : -1) * BERT_Q16_WMAX) :
+					(int16_t) uniform(-BERT_Q16_WMAX - 0.49, BERT_Q16_WMAX + 0.49);
+				w[bcore_q16p_index(j, t, k)] = wq[j * k + t];
+			}
+			sw[j] = bound ? 1.0f : (float) uniform(0.001, 0.01);
+			bias[j] = (float) uniform(-1, 1);
+		}
+		for (int i = 0; i < m * ldc; i++)
+			c0[i] = c[i] = c2[i] = cs[i] = (float) uniform(-1, 1);
+		for (int i = 0; i < m * n; i++)
+			res[i] = (float) uniform(-3, 3);
+
+		bcore_quantize_rows16(x, m, k, k, xq, sx);
+		bcore_linear_q16p(m, n, k, xq, sx, w, sw, NULL, c, ldc, 1);
+		bcore_linear_q16p(m, n, k, xq, sx, w, sw, NULL, c2, ldc, 2);
+		for (int i = 0; i < m; i++)
+			for (int j = 0; j < ldc; j++)
+			{
+				cb[i * ldc + j] = c0[i * ldc + j];
+				cf[i * ldc + j] = j >= n ? c0[i * ldc + j] : si % 2 ? bias[j] + res[i * n + j] : bias[j];
+			}
+		{
+			BertLinearOut out = {bias, si % 2 ? res : NULL, n, si % 3 == 2};
+
+			bcore_linear_q16p(m, n, k, xq, sx, w, sw, &out, cb, ldc, si % 4 == 1 ? 2 : 1);
+			bcore_linear_q16p(m, n, k, xq, sx, w, sw, NULL, cf, ldc, 1);
+			for (int i = 0; i < m && out.gelu; i++)
+				bcore_gelu(cf + (size_t) i * ldc, (size_t) n);
+		}
+		bias_same &= memcmp(cb, cf, sizeof(float) * m * ldc) == 0;
+		bcore_kernels_use("scalar");
+		bcore_quantize_rows16(x, m, k, k, xq2, sx2);
+		bcore_linear_q16p(m, n, k, xq2, sx2, w, sw, NULL, cs, ldc, 1);
+		bcore_kernels_use(isa);
+		q_same &= memcmp(xq, xq2, sizeof(int16_t) * m * in4) == 0 &&
+			memcmp(sx, sx2, sizeof(float) * m) == 0;
+		same &= memcmp(c, cs, sizeof(float) * m * ldc) == 0;
+		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
+		for (int i = 0; i < m; i++)
+		{
+			int			nc;
+			size_t		at = q16_row_at(m, in4, i, &nc);
+
+			/* row i of the chunked layout (ops_impl.h) back in a row */
+			for (int t = 0; t < in4; t++)
+				row[t] = xq[at + (size_t) (t / 2) * 2 * nc + t % 2];
+			for (int t = 0; t < k; t++)
+				q_close &= fabs((double) sx[i] * row[t] - x[i * k + t]) <= sx[i] * 0.501 &&
+					abs(row[t]) <= xmax && (x[i * k + t] != 0 || row[t] == 0);
+			for (int t = k; t < in4; t++)
+				q_close &= row[t] == 0;
+			for (int j = 0; j < n; j++)
+			{
+				double		dot = 0,
+							ref,
+							e;
+				int64_t		isum = 0;
+
+				for (int t = 0; t < k; t++)
+					isum += (int64_t) row[t] * wq[j * k + t];
+				if (bound)
+					bound_exact &= llabs(isum) > (int64_t) INT32_MAX * 9997 / 10000 &&
+						c[i * ldc + j] == fmaf((float) isum, sx[i] * sw[j], c0[i * ldc + j]);
+				dot = (double) isum * sx[i] * sw[j];
+				ref = dot + c0[i * ldc + j];
+				e = fabs(c[i * ldc + j] - ref) / (fabs(dot) + fabs(c0[i * ldc + j]));
+				worst = e > worst ? e : worst;
+			}
+			for (int j = n; j < ldc; j++)
+				untouched &= c[i * ldc + j] == c0[i * ldc + j];
+		}
+		free(x);
+		free(sx);
+		free(sx2);
+		free(sw);
+		free(c0);
+		free(c);
+		free(c2);
+		free(cs);
+		free(bias);
+		free(res);
+		free(cb);
+		free(cf);
+		free(xq);
+		free(xq2);
+		free(wq);
+		free(w);
+		free(row);
+	}
+
+	/* a NaN, an inf, and the rest of their rows */
+	{
+		float		x[3 * 20],
+					sx[3],
+					sx2[3];
+		int16_t		xq[3 * 20],
+					xq2[3 * 20];
+		int			nc,
+					xmax = bcore_q16_xmax(20);
+
+		for (int i = 0; i < 60; i++)
+			x[i] = (float) uniform(-1, 1);
+		x[3] = NAN;
+		x[25] = INFINITY;
+		x[45] = 3.0f;
+		bcore_quantize_rows16(x, 3, 20, 20, xq, sx);
+		bcore_kernels_use("scalar");
+		bcore_quantize_rows16(x, 3, 20, 20, xq2, sx2);
+		bcore_kernels_use(isa);
+		q_same &= memcmp(xq, xq2, sizeof(xq)) == 0 && memcmp(sx, sx2, sizeof(sx)) == 0;
+		q8p_row_at(3, 20, 0, &nc);
+		/* row 0: the NaN is 0 and the others scale as without it; row 1:
+		 * scale inf, every value 0; row 2: 3.0 is the largest */
+		q_close &= xq[(1 * nc + 0) * 2 + 1] == 0 && isinf(sx[1]) && sx[2] == 3.0f / xmax &&
+			xq[(2 * nc + 2) * 2 + 1] == xmax;
+		for (int t = 0; t < 20; t++)
+			q_close &= xq[((size_t) (t / 2) * nc + 1) * 2 + t % 2] == 0;
+	}
+	rng = saved;
+	check(q_same, "%g %g", isa, "quantize_rows16 = portable: int16 and scales", 0, 0);
+	check(q_close, "%g %g", isa, "quantize_rows16: within half a step, within xmax, NaN and past k 0", 0, 0);
+	check(same, "%g %g", isa, "linear_q16p = portable, bit for bit", 0, 0);
+	check(threads_same, "%g %g", isa, "linear_q16p: 2 threads = 1 thread, bit for bit", 0, 0);
+	check(untouched, "%g %g", isa, "linear_q16p leaves the columns past n alone", 0, 0);
+	check(bias_same, "%g %g", isa, "linear_q16p with bias (+ residual) (+ GELU) = filled c + product (+ GELU), bit for bit", 0, 0);
+	check(bound_exact, "%g %g", isa, "linear_q16p at the bounds (sums near INT32_MAX): exact", 0, 0);
+	CHECK_LE(isa, "linear_q16p vs double (relative to |c| + |product|)", worst, 3e-7);
+	printf("  [%s] linear_q16p max error vs double %.3g of |c| + |product|\n", isa, worst);
+}
+
 static void
 test_fill_rows(const char *isa)
 {
@@ -1184,6 +1397,7 @@ main(void)
 		if (strstr(isa, "-vnni") != NULL)
 		{
 			test_linear_q8p(isa);
+			test_linear_q16p(isa);
 			printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
 			continue;
 		}
@@ -1201,6 +1415,7 @@ main(void)
 		test_linear_i16(isa);
 		test_linear_f16(isa);
 		test_linear_q8p(isa);
+		test_linear_q16p(isa);
 		printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
 	}
 	bcore_kernels_use(NULL);
