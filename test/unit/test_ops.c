@@ -1226,7 +1226,7 @@ test_linear_q16p(const char *isa)
 		threads_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
 		for (int i = 0; i < m; i++)
 		{
-			int			nc;
+			int			nc = 0;
 			size_t		at = q16_row_at(m, in4, i, &nc);
 
 			/* row i of the chunked layout (ops_impl.h) back in a row */
