@@ -703,6 +703,16 @@ smoothing(const BertModel *m, const BertHeadSpec *head, int layer, BertLinearId 
 	return mult;
 }
 
+/* Is linear (layer, id) written as Q8P under head? */
+static int
+writes_q8p(const BertHeadSpec *head, int layer, BertLinearId id)
+{
+	int			at = layer * BERT_LINEARS + id;
+
+	return head->quantize == BERT_QUANT_Q8P && (head->q8p_linears & (1u << id)) &&
+		!(head->q8p_keep != NULL && head->q8p_keep[at]) && !(head->q16p != NULL && head->q16p[at]);
+}
+
 /*
  * Linear (layer, id) of m as Q16P into t[0] and its _scale into t[1]: per
  * output channel, scale = max|w| / BERT_Q16_WMAX, q = round(w / scale),
@@ -956,7 +966,16 @@ bcore_model_write(const char *path, const BertModel *base, const BertHeadSpec *h
 					made = q16p_entries(base, &t[nt], &owned[nt], layer, id, out, in);
 				else
 				{
-					mult = smoothing(base, head, layer, id, in, &nomem);
+					/*
+					 * k and v take the query's smoothed input only where the
+					 * query is Q8P too (the encoder then quantises it once);
+					 * else each quantises the input as it is, so its weights
+					 * must not be divided by multipliers nothing applies
+					 */
+					if ((id == BERT_LIN_K || id == BERT_LIN_V) && !writes_q8p(head, layer, BERT_LIN_Q))
+						mult = NULL;
+					else
+						mult = smoothing(base, head, layer, id, in, &nomem);
 					made = nomem ? 0 : q8p_entries(base, &t[nt], &owned[nt], layer, id, out, in, mult);
 					free(mult);
 				}

@@ -169,8 +169,8 @@ typedef struct BertHeadSpec
  * BERT_DTYPE_Q8P (but those q8p_keep flags, and those q16p flags: BERT_DTYPE_Q16P
  * with "_scale", scale = max|w| / BERT_Q16_WMAX) with "_scale" and "_sum", and, given act_max, "_smooth":
  * input channel t is multiplied by m_t = max|w_t|^(1 - alpha) /
- * act_max_t^alpha and the weights divided by it (q, k and v share the
- * query's m); each channel's scale is the one of max|w| / BERT_QW_MAX
+ * act_max_t^alpha and the weights divided by it (k and v share the
+ * query's m where the query is Q8P too, else they are not smoothed); each channel's scale is the one of max|w| / BERT_QW_MAX
  * times 1, 0.99, ..., 0.8 that leaves the least squared error.
  *
  * Without the pooler, a sequence classifier reads the pooled sentence
