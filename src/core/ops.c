@@ -934,6 +934,40 @@ q8p_unit(const Q8pBlock *b, int u)
 }
 
 /*
+ * The blocks of rows of a Q8P or Q16P product (b set up but for its rows),
+ * each block's units shared among threads; widen (else NULL): room for a
+ * block's activations widened to 16 bits, made from b's bytes block by
+ * block; x16 (else NULL): all m rows' 16-bit activations, as they are.
+ */
+static void
+q8p_blocks(Q8pBlock *b, int m, int threads, int16_t *widen, const int16_t *x16)
+{
+	int			units,
+				block = q8p_block_rows(b->in4);
+
+	b->tiles = (b->full + 1) / 2;
+	units = b->tiles + (b->n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
+	for (int i0 = 0; i0 < m; i0 += block)
+	{
+		b->rows = m - i0 < block ? m - i0 : block;
+		b->chunks = q8p_chunks(b->rows);
+		b->i0 = i0;
+		if (widen != NULL)
+			q8p_to_q16(b->xq + (size_t) i0 * b->in4, b->zero + i0, b->rows, b->in4, widen);
+		b->x16 = widen != NULL ? widen : x16 != NULL ? x16 + (size_t) i0 * b->in4 : NULL;
+		if (threads > 1)
+		{
+#pragma omp parallel for schedule(static) num_threads(threads)
+			for (int u = 0; u < units; u++)
+				q8p_unit(b, u);
+		}
+		else
+			for (int u = 0; u < units; u++)
+				q8p_unit(b, u);
+	}
+}
+
+/*
  * c (m x n, stride ldc) += the Q8P product: as bcore_linear_f16, rows in
  * blocks whose activations stay in L2, pairs of panels shared among
  * threads, each pair on every chunk of the block in turn, a panel past n
@@ -954,35 +988,14 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .xq = xq, .zero = zero, .sx = sx, .w = w,
 		.wide = wide, .wsum = wsum, .sw = sw, .c = c, .tile16 = active()->q16_tile,
 		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
-	int			units,
-				block;
+	int			block = q8p_block_rows(b.in4);
 	int16_t    *own = NULL;
 
-	b.tiles = (b.full + 1) / 2;
-	units = b.tiles + (n % BERT_Q8P_PANEL != 0);	/* the last: a part panel */
-	block = q8p_block_rows(b.in4);
 	if (wide == NULL || b.kern->q16_tile == NULL)
 		x16 = NULL;
 	else if (x16 == NULL)
 		x16 = own = malloc((size_t) (m < block ? m : block) * b.in4 * sizeof(int16_t));
-	b.x16 = x16;
-	for (int i0 = 0; i0 < m; i0 += block)
-	{
-		b.rows = m - i0 < block ? m - i0 : block;
-		b.chunks = q8p_chunks(b.rows);
-		b.i0 = i0;
-		if (x16 != NULL)
-			q8p_to_q16(xq + (size_t) i0 * b.in4, zero + i0, b.rows, b.in4, x16);
-		if (threads > 1)
-		{
-#pragma omp parallel for schedule(static) num_threads(threads)
-			for (int u = 0; u < units; u++)
-				q8p_unit(&b, u);
-		}
-		else
-			for (int u = 0; u < units; u++)
-				q8p_unit(&b, u);
-	}
+	q8p_blocks(&b, m, threads, x16, NULL);
 	free(own);
 }
 
@@ -1045,28 +1058,8 @@ bcore_linear_q16p(int m, int n, int k, const int16_t *xq, const float *sx,
 		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .sx = sx, .wide = w, .sw = sw, .c = c,
 		.tile16 = active()->q16p_tile,
 		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
-	int			units,
-				block;
 
-	b.tiles = (b.full + 1) / 2;
-	units = b.tiles + (n % BERT_Q8P_PANEL != 0);
-	block = q8p_block_rows(b.in4);
-	for (int i0 = 0; i0 < m; i0 += block)
-	{
-		b.rows = m - i0 < block ? m - i0 : block;
-		b.chunks = q8p_chunks(b.rows);
-		b.i0 = i0;
-		b.x16 = xq + (size_t) i0 * b.in4;
-		if (threads > 1)
-		{
-#pragma omp parallel for schedule(static) num_threads(threads)
-			for (int u = 0; u < units; u++)
-				q8p_unit(&b, u);
-		}
-		else
-			for (int u = 0; u < units; u++)
-				q8p_unit(&b, u);
-	}
+	q8p_blocks(&b, m, threads, NULL, xq);
 }
 
 int

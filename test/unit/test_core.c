@@ -452,6 +452,19 @@ pair_open(ModelPair *p, const char *a_path, const char *b_path)
 	return false;
 }
 
+/* The cosine of text's embeddings by both (normalised: their dot), each also to ea and eb. */
+static double
+pair_cosine(ModelPair *p, const char *text, float *ea, float *eb)
+{
+	double		dot = 0;
+
+	embed_text(&p->a, &p->sa, &p->tok, text, ea);
+	embed_text(&p->b, &p->sb, &p->tok, text, eb);
+	for (int c = 0; c < 384; c++)
+		dot += (double) ea[c] * eb[c];
+	return dot;
+}
+
 static void
 pair_close(ModelPair *p)
 {
@@ -613,12 +626,8 @@ test_quantized(const char *fp32_path, const char *q_path, int q8p)
 	bcore_blas_init(1);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 	{
-		double		dot = 0;
+		double		dot = pair_cosine(&p, texts[i], ef, eq);
 
-		embed_text(&p.a, &p.sa, &p.tok, texts[i], ef);
-		embed_text(&p.b, &p.sb, &p.tok, texts[i], eq);
-		for (int c = 0; c < 384; c++)
-			dot += (double) ef[c] * eq[c];
 		worst = dot < worst ? dot : worst;
 		if (getenv("BERT_TEST_VERBOSE"))
 			printf("    cosine %.5f  %s\n", dot, texts[i]);
@@ -753,12 +762,8 @@ test_quantize_queries(const char *fp32_path)
 				  "queries %s, keys and values Q8P, smoothed inputs elsewhere", way ? "Q16P" : "in f16");
 			for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 			{
-				double		dot = 0;
+				double		dot = pair_cosine(&p, texts[i], ef, eq);
 
-				embed_text(&p.a, &p.sa, &p.tok, texts[i], ef);
-				embed_text(&p.b, &p.sb, &p.tok, texts[i], eq);
-				for (int c = 0; c < 384; c++)
-					dot += (double) ef[c] * eq[c];
 				worst = dot < worst ? dot : worst;
 			}
 			CHECK(worst >= 0.95, "queries %s, smoothed int8 keys and values: min cosine vs fp32 %.5f",
