@@ -261,6 +261,33 @@ quantize_rows8_scalar(const float *x, int rows, int k, int ldx, const float *mul
 	}
 }
 
+/*
+ * Activations for Q16P products: each row's largest magnitude maps to
+ * bcore_q16_xmax(k) (q16_inv, q16_value: the same steps in every variant);
+ * each row's pairs go where q16_row_at puts them.
+ */
+static void
+quantize_rows16_scalar(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
+{
+	int			in4 = (int) bcore_q8p_in((uint32_t) k);
+	float		xmax = (float) bcore_q16_xmax(k);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * ldx;
+		int			n;
+		int16_t    *dst = xq + q16_row_at(rows, in4, r, &n);
+		float		amax = 0.0f,
+					inv;
+
+		for (int t = 0; t < k; t++)
+			amax = fabsf(xr[t]) > amax ? fabsf(xr[t]) : amax;	/* NaN passed over */
+		inv = q16_inv(amax, k, &scale[r]);
+		for (int t = 0; t < in4; t++)
+			dst[(size_t) (t / 2) * 2 * n + t % 2] = t < k ? q16_value(xr[t], inv, xmax) : 0;
+	}
+}
+
 /* where output (r, j) of a tile starts: c's value, or bias (+ residual) as
  * fill_rows_scalar sums them (out: ops.h BertLinearOut) */
 static inline float
@@ -371,9 +398,6 @@ f16_widen16_scalar(const uint16_t *h, float *f)
 	for (int c = 0; c < BERT_F16P_PANEL; c++)
 		f[c] = bcore_half_to_float(h[c]);
 }
-
-static void quantize_rows16_scalar(const float *x, int rows, int k, int ldx, int16_t *xq,
-								   float *scale);
 
 /* ---- the variants of each instruction set ---- */
 
@@ -997,46 +1021,6 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 		x16 = own = malloc((size_t) (m < block ? m : block) * b.in4 * sizeof(int16_t));
 	q8p_blocks(&b, m, threads, x16, NULL);
 	free(own);
-}
-
-/*
- * Activations for Q16P products: each row's largest magnitude maps to
- * bcore_q16_xmax(k) (q16_inv, q16_value: the same steps in every variant);
- * the values go where q8p_to_q16 puts widened Q8P activations (blocks of
- * q8p_block_rows rows, each in chunks).
- */
-static void
-quantize_rows16_scalar(const float *x, int rows, int k, int ldx, int16_t *xq, float *scale)
-{
-	int			in4 = (int) bcore_q8p_in((uint32_t) k),
-				block = q8p_block_rows(in4);
-	float		xmax = (float) bcore_q16_xmax(k);
-
-	for (int b0 = 0; b0 < rows; b0 += block)
-	{
-		int			left = rows - b0 < block ? rows - b0 : block,
-					chunks = q8p_chunks(left);
-
-		for (int i = 0; i < chunks; i++)
-		{
-			int			n,
-						r0 = q8p_chunk(left, chunks, i, &n);
-			int16_t    *dst = xq + (size_t) (b0 + r0) * in4;
-
-			for (int r = 0; r < n; r++)
-			{
-				const float *xr = x + (size_t) (b0 + r0 + r) * ldx;
-				float		amax = 0.0f,
-							inv;
-
-				for (int t = 0; t < k; t++)
-					amax = fabsf(xr[t]) > amax ? fabsf(xr[t]) : amax;	/* NaN passed over */
-				inv = q16_inv(amax, k, &scale[b0 + r0 + r]);
-				for (int t = 0; t < in4; t++)
-					dst[((size_t) (t / 2) * n + r) * 2 + t % 2] = t < k ? q16_value(xr[t], inv, xmax) : 0;
-			}
-		}
-	}
 }
 
 void

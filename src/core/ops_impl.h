@@ -231,22 +231,44 @@ q8p_chunk(int rows, int chunks, int i, int *n)
 static inline void
 q8p_place_row(const uint8_t *q, int rows, int in4, int r, uint8_t *xq);
 
-/* Where row r of rows quantised rows of in4 bytes goes: its chunk's bytes,
- * the chunk's rows *n; its 4-byte groups then follow at a stride of 4 n. */
-static inline size_t
-q8p_row_at(int rows, int in4, int r, int *n)
+/* The chunk of row r among rows quantised rows of in4 (bytes or int16):
+ * its first row, its rows *n, and r's place in it *at. */
+static inline int
+q8p_chunk_of(int rows, int in4, int r, int *n, int *at)
 {
 	int			block = q8p_block_rows(in4),
 				b0 = r / block * block,
 				left = rows - b0 < block ? rows - b0 : block,
 				chunks = q8p_chunks(left),
-				rb = r - b0,
 				i = 0,
 				first;
 
-	while ((first = q8p_chunk(left, chunks, i, n)) + *n <= rb)
+	while ((first = q8p_chunk(left, chunks, i, n)) + *n <= r - b0)
 		i++;
-	return ((size_t) b0 + first) * in4 + (size_t) (rb - first) * 4;
+	*at = r - b0 - first;
+	return b0 + first;
+}
+
+/* Where row r of rows quantised rows of in4 bytes goes: its chunk's bytes,
+ * the chunk's rows *n; its 4-byte groups then follow at a stride of 4 n. */
+static inline size_t
+q8p_row_at(int rows, int in4, int r, int *n)
+{
+	int			at,
+				first = q8p_chunk_of(rows, in4, r, n, &at);
+
+	return (size_t) first * in4 + (size_t) at * 4;
+}
+
+/* The same for Q16P's 16-bit activations (in4 int16 a row): where row r
+ * starts, in int16; its pairs then follow at a stride of 2 n. */
+static inline size_t
+q16_row_at(int rows, int in4, int r, int *n)
+{
+	int			at,
+				first = q8p_chunk_of(rows, in4, r, n, &at);
+
+	return (size_t) first * in4 + (size_t) at * 2;
 }
 
 static inline void

@@ -1103,22 +1103,6 @@ test_linear_q8p(const char *isa)
 	printf("  [%s] linear_q8p max error vs double %.3g of |c| + |product|\n", isa, worst);
 }
 
-/* where row r of rows 16-bit activations of in4 starts (ops_impl.h), and its chunk's rows *n */
-static size_t
-q16_row_at(int rows, int in4, int r, int *n)
-{
-	int			block = q8p_block_rows(in4),
-				b0 = r / block * block,
-				left = rows - b0 < block ? rows - b0 : block,
-				chunks = q8p_chunks(left),
-				first = 0;
-
-	for (int i = 0; i < chunks; i++)
-		if ((first = q8p_chunk(left, chunks, i, n)) + *n > r - b0)
-			break;
-	return ((size_t) b0 + first) * in4 + (size_t) (r - b0 - first) * 2;
-}
-
 /*
  * Products on Q16P weights (model_format.h): quantize_rows16 gives the
  * portable code's int16 and scales, within half a step of each input (and
@@ -1296,7 +1280,7 @@ test_linear_q16p(const char *isa)
 		bcore_quantize_rows16(x, 3, 20, 20, xq2, sx2);
 		bcore_kernels_use(isa);
 		q_same &= memcmp(xq, xq2, sizeof(xq)) == 0 && memcmp(sx, sx2, sizeof(sx)) == 0;
-		q8p_row_at(3, 20, 0, &nc);
+		q16_row_at(3, 20, 0, &nc);
 		/* row 0: the NaN is 0 and the others scale as without it; row 1:
 		 * scale inf, every value 0; row 2: 3.0 is the largest */
 		q_close &= xq[(1 * nc + 0) * 2 + 1] == 0 && isinf(sx[1]) && sx[2] == 3.0f / xmax &&
