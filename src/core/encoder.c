@@ -59,21 +59,21 @@ stopped(Run *r)
 }
 
 /*
- * A run-state buffer of n floats; its old contents are not kept.  One of
+ * A run-state buffer of `bytes` (buf points to its pointer); its old
+ * contents are not kept.  One of
  * 2 MB or more is aligned to 2 MB and asks for transparent huge pages
  * (MADV_HUGEPAGE, for systems whose THP setting is "madvise", Debian's
  * default): the first batch big enough to need it then takes a few dozen
  * page faults instead of one per 4 kB (on a 2-core Zen 5 VM, a backend's
- * first batch of 4,096 tokens, 63 MB of buffers: 342 ms instead of 453,
- * the later ones 300), and its products miss the TLB less.  Without THP it
- * is an ordinary allocation.
+ * first batch of 4,096 tokens, when its buffers were 63 MB: 342 ms instead
+ * of 453, the later ones 300), and its products miss the TLB less.
+ * Without THP it is an ordinary allocation.
  */
 #define HUGE_PAGE ((size_t) 2 * 1024 * 1024)
 
 static int
-grow(float **buf, size_t n)
+grow(void *buf, size_t bytes)
 {
-	size_t		bytes = n * sizeof(float);
 	void	   *p;
 
 	if (bytes < HUGE_PAGE)
@@ -86,61 +86,67 @@ grow(float **buf, size_t n)
 	if (bytes >= HUGE_PAGE)
 		(void) madvise(p, bytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 #endif
-	free(*buf);
-	*buf = p;
+	free(*(void **) buf);
+	*(void **) buf = p;
 	return 1;
 }
 
+/*
+ * Room for a call of `tokens` tokens whose longest sequence is `longest`,
+ * on `threads` threads whose chunks have at most `chunk_tokens` tokens.
+ */
 static BertEncStatus
-reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threads)
+reserve(const BertConfig *c, BertRunState *s, int tokens, int longest, int threads,
+		int chunk_tokens)
 {
 	size_t		need = bcore_attention_scratch(longest, c->head_dim);
 	size_t		widest = (size_t) c->hidden * (c->ffn > c->hidden ? c->ffn : c->hidden);
+	size_t		widest_in = (size_t) bcore_q8p_in(c->ffn > c->hidden ? c->ffn : c->hidden);
 
 	/* a chunk big enough for BLIS widens half-precision weights here: see linear() */
-	if (c->half && tokens >= bcore_f16_blis_rows() && need < widest)
+	if (c->half && chunk_tokens >= bcore_f16_blis_rows() && need < widest)
 		need = widest;
 
 	if (tokens > s->cap_tokens)
 	{
-		size_t		th = (size_t) tokens * c->hidden;
-
-		if (!grow(&s->x, th) || !grow(&s->q, th) || !grow(&s->k, th) ||
-			!grow(&s->v, th) || !grow(&s->ctx, th) || !grow(&s->tmp, th) ||
-			!grow(&s->ffn, (size_t) tokens * c->ffn))
+		if (!grow(&s->x, sizeof(float) * tokens * c->hidden))
 			return BERT_ENC_NOMEM;
 		s->cap_tokens = tokens;
-	}
-	if (c->quantized && tokens > s->cap_qtokens)
-	{
-		size_t		widest_in = (size_t) (c->ffn > c->hidden ? c->ffn : c->hidden);
-		int16_t    *q = realloc(s->xq, (size_t) tokens * bcore_q8p_in(widest_in) * sizeof(int16_t));
-		uint8_t    *q8 = q == NULL ? NULL : realloc(s->xq8, (size_t) tokens * bcore_q8p_in(widest_in));
-		int32_t    *zero = q8 == NULL ? NULL : realloc(s->xzero, (size_t) tokens * sizeof(int32_t));
-
-		if (q != NULL)
-			s->xq = q;
-		if (q8 != NULL)
-			s->xq8 = q8;
-		if (zero != NULL)
-			s->xzero = zero;
-		if (zero == NULL || !grow(&s->xs, (size_t) tokens))
-			return BERT_ENC_NOMEM;
-		s->cap_qtokens = tokens;
 	}
 	if (need > s->cap_scratch)
 	{
 		for (int t = 0; t < BERT_MAX_THREADS; t++)
 		{
-			free(s->scratch[t]);
-			s->scratch[t] = NULL;
+			free(s->chunk[t].scratch);
+			s->chunk[t].scratch = NULL;
 		}
 		s->cap_scratch = need;
 	}
 	for (int t = 0; t < threads; t++)
-		if (s->scratch[t] == NULL &&
-			(s->scratch[t] = malloc(s->cap_scratch * sizeof(float))) == NULL)
+	{
+		BertChunkBuffers *b = &s->chunk[t];
+		size_t		th = sizeof(float) * chunk_tokens * c->hidden;
+
+		if (chunk_tokens > b->cap_tokens)
+		{
+			if (!grow(&b->q, th) || !grow(&b->k, th) || !grow(&b->v, th) ||
+				!grow(&b->ctx, th) || !grow(&b->tmp, th) ||
+				!grow(&b->ffn, sizeof(float) * chunk_tokens * c->ffn))
+				return BERT_ENC_NOMEM;
+			b->cap_tokens = chunk_tokens;
+		}
+		if (c->quantized && chunk_tokens > b->cap_qtokens)
+		{
+			if (!grow(&b->xq, sizeof(int16_t) * chunk_tokens * widest_in) ||
+				!grow(&b->xq8, (size_t) chunk_tokens * widest_in) ||
+				!grow(&b->xzero, sizeof(int32_t) * chunk_tokens) ||
+				!grow(&b->xs, sizeof(float) * chunk_tokens))
+				return BERT_ENC_NOMEM;
+			b->cap_qtokens = chunk_tokens;
+		}
+		if (b->scratch == NULL && (b->scratch = malloc(s->cap_scratch * sizeof(float))) == NULL)
 			return BERT_ENC_NOMEM;
+	}
 	return BERT_ENC_OK;
 }
 
@@ -336,7 +342,7 @@ same_quantized(const BertLayerWeights *L, BertLinearId prev, BertLinearId id)
  * chunks of one batch run side by side on their own rows.
  */
 static void
-encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
+encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, const BertChunkBuffers *b)
 {
 	const BertConfig *c = &r->m->config;
 	const int  *seq_len = r->seq_len + s0;
@@ -345,18 +351,14 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 	int			d = c->head_dim;
 	float		scale = 1.0f / sqrtf((float) d);
 	float	   *x = r->st->x + t0 * H;
-	float	   *q = r->st->q + t0 * H;
-	float	   *k = r->st->k + t0 * H;
-	float	   *v = r->st->v + t0 * H;
-	float	   *ctx = r->st->ctx + t0 * H;
-	float	   *tmp = r->st->tmp + t0 * H;
-	float	   *ffn = r->st->ffn + t0 * F;
-	QuantRows	qr = {
-		r->st->xq ? r->st->xq + t0 * bcore_q8p_in(F > H ? F : H) : NULL,
-		r->st->xq8 ? r->st->xq8 + t0 * bcore_q8p_in(F > H ? F : H) : NULL,
-		r->st->xzero ? r->st->xzero + t0 : NULL,
-		r->st->xs ? r->st->xs + t0 : NULL
-	};
+	float	   *q = b->q;
+	float	   *k = b->k;
+	float	   *v = b->v;
+	float	   *ctx = b->ctx;
+	float	   *tmp = b->tmp;
+	float	   *ffn = b->ffn;
+	float	   *scratch = b->scratch;
+	QuantRows	qr = {b->xq, b->xq8, b->xzero, b->xs};
 
 	embed(r->m, x, r->ids + t0, seq_len, n_seq);
 	for (int l = 0; l < c->n_layers; l++)
@@ -405,19 +407,19 @@ encode_chunk(Run *r, int s0, int n_seq, size_t t0, int T, float *scratch)
 #define CHUNKS_PER_THREAD 1
 #define MAX_CHUNKS (CHUNKS_PER_THREAD * BERT_MAX_THREADS)
 
-/* chunk i of a call (first, tok0: bcore_encode_threads'), on the calling thread's scratch */
+/* chunk i of a call (first, tok0: bcore_encode_threads'), in the calling thread's buffers */
 static void
 run_chunk(Run *run, const int *first, const size_t *tok0, int i)
 {
 #ifdef _OPENMP
-	float	   *scratch = run->st->scratch[omp_get_thread_num()];
+	const BertChunkBuffers *b = &run->st->chunk[omp_get_thread_num()];
 #else
-	float	   *scratch = run->st->scratch[0];
+	const BertChunkBuffers *b = &run->st->chunk[0];
 #endif
 
 	if (!stopped(run))
 		encode_chunk(run, first[i], first[i + 1] - first[i], tok0[i],
-					 (int) (tok0[i + 1] - tok0[i]), scratch);
+					 (int) (tok0[i + 1] - tok0[i]), b);
 }
 
 BertEncStatus
@@ -429,6 +431,7 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	int			longest = 0;
 	int			n_chunks;
 	int			min_chunk;
+	int			chunk_tokens = 0;	/* the biggest chunk's */
 	int			first[MAX_CHUNKS + 1];	/* chunk i: sequences first[i] .. first[i+1]-1 */
 	size_t		tok0[MAX_CHUNKS + 1];	/* and tokens from tok0[i] */
 	BertEncStatus status;
@@ -467,7 +470,8 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 	 */
 	min_chunk = c->half || c->quantized ? BERT_MIN_CHUNK_TOKENS : BERT_MIN_BLIS_CHUNK_TOKENS;
 	threads = threads < 1 ? 1 : threads > BERT_MAX_THREADS ? BERT_MAX_THREADS : threads;
-	n_chunks = threads == 1 ? 1 : CHUNKS_PER_THREAD * threads;
+	n_chunks = threads == 1 ? (T + BERT_MAX_CHUNK_TOKENS - 1) / BERT_MAX_CHUNK_TOKENS :
+		CHUNKS_PER_THREAD * threads;
 	if (threads > 1 && !(c->half && bcore_f16_blis_rows() != INT_MAX) &&
 		T / min_chunk > n_chunks)
 		n_chunks = T / min_chunk;
@@ -491,10 +495,6 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 		run.lin_threads = threads;	/* the one chunk's products on all threads */
 	if (threads > n_chunks)
 		threads = n_chunks;
-	if ((status = reserve(c, st, T, longest, threads)) != BERT_ENC_OK)
-		return status;
-	if (c->quantized)
-		widen_q8p(m, st);
 
 	/* cut where the running token count passes i / n_chunks of the total */
 	{
@@ -511,10 +511,16 @@ bcore_encode_threads(const BertModel *m, BertRunState *st, const int32_t *ids,
 				t += seq_len[s++];
 			while (s < n_seq - leave &&
 				   (leave == 0 || t * n_chunks < (size_t) T * (i + 1)));
+			if (t - tok0[i] > (size_t) chunk_tokens)
+				chunk_tokens = (int) (t - tok0[i]);
 		}
 		first[n_chunks] = n_seq;
 		tok0[n_chunks] = (size_t) T;
 	}
+	if ((status = reserve(c, st, T, longest, threads, chunk_tokens)) != BERT_ENC_OK)
+		return status;
+	if (c->quantized)
+		widen_q8p(m, st);
 
 	/* on one thread no OpenMP region: ops.c's products skip theirs too */
 	if (threads > 1)
@@ -570,18 +576,22 @@ void
 bcore_run_state_free(BertRunState *st)
 {
 	free(st->x);
-	free(st->q);
-	free(st->k);
-	free(st->v);
-	free(st->ctx);
-	free(st->tmp);
-	free(st->ffn);
-	free(st->xq);
-	free(st->xq8);
-	free(st->xzero);
-	free(st->xs);
 	for (int t = 0; t < BERT_MAX_THREADS; t++)
-		free(st->scratch[t]);
+	{
+		BertChunkBuffers *b = &st->chunk[t];
+
+		free(b->q);
+		free(b->k);
+		free(b->v);
+		free(b->ctx);
+		free(b->tmp);
+		free(b->ffn);
+		free(b->xq);
+		free(b->xq8);
+		free(b->xzero);
+		free(b->xs);
+		free(b->scratch);
+	}
 	free(st->wide);
 	free(st->wide_w);
 	memset(st, 0, sizeof(*st));

@@ -27,6 +27,12 @@
  * small-matrix path at m = 256 (bench/encode). */
 #define BERT_MIN_BLIS_CHUNK_TOKENS 512
 
+/* On one thread a batch is one chunk up to this many tokens, and chunks of
+ * at most about this many beyond: the thread's BertChunkBuffers (13.5 kB a
+ * token at all-MiniLM-L6-v2's widths) then hold at most this many tokens
+ * and a sequence, whatever the batch. */
+#define BERT_MAX_CHUNK_TOKENS 2048
+
 /* But a batch of fewer tokens still gets a chunk per thread when each has
  * this many: two threads on smaller products beat one on a bigger product
  * (bench/encode, Zen 5, 2 threads, batches of 32 sentences, about 850
@@ -34,13 +40,15 @@
  * on its int8 variant). */
 #define BERT_MIN_SPLIT_TOKENS 128
 
-/* Activation buffers, grown on demand and reused across calls. */
-typedef struct BertRunState
+/*
+ * One thread's buffers for the chunks it runs: a chunk's activations
+ * between its layers' products live here, not in rows of the whole batch,
+ * so they take a chunk's memory whatever the batch's size.
+ */
+typedef struct BertChunkBuffers
 {
-	int			cap_tokens;		/* rows the buffers hold */
-	int			cap_qtokens;	/* rows xq and xs hold (quantised models) */
-	size_t		cap_scratch;	/* floats each attention scratch holds */
-	float	   *x;				/* (tokens, hidden) hidden state */
+	int			cap_tokens;		/* rows q .. ffn hold */
+	int			cap_qtokens;	/* rows xq .. xs hold (quantised models) */
 	float	   *q;				/* (tokens, hidden) */
 	float	   *k;				/* (tokens, hidden) */
 	float	   *v;				/* (tokens, hidden) */
@@ -51,7 +59,16 @@ typedef struct BertRunState
 	uint8_t    *xq8;			/* (tokens, ffn rounded up to 4) of a Q8P linear */
 	int32_t    *xzero;			/* (tokens) its zero point per token */
 	float	   *xs;				/* (tokens) its scale per token */
-	float	   *scratch[BERT_MAX_THREADS];	/* attention, one per thread */
+	float	   *scratch;		/* attention (cap_scratch floats) */
+} BertChunkBuffers;
+
+/* Activation buffers, grown on demand and reused across calls. */
+typedef struct BertRunState
+{
+	int			cap_tokens;		/* rows x holds */
+	size_t		cap_scratch;	/* floats each attention scratch holds */
+	float	   *x;				/* (tokens, hidden) hidden state */
+	BertChunkBuffers chunk[BERT_MAX_THREADS];	/* one per thread */
 	int16_t    *wide;			/* the Q8P weights widened, for kernels without VNNI */
 	int16_t   **wide_w;			/* (layers x BERT_LINEARS): each one's, or NULL */
 	const void *wide_of;		/* the layers they were widened from */

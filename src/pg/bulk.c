@@ -297,13 +297,14 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 			ItemPointerCopy(&next, last);
 	}
 
-	/* embed them, in encoder calls of PGB_BATCH_TOKENS tokens a thread; the
-	 * model is looked up again, as an install elsewhere may have reloaded it */
+	/* embed them, in encoder calls of PGB_BULK_CALL_TOKENS tokens (or of
+	 * PGB_BATCH_TOKENS a thread); the model is looked up again, as an
+	 * install elsewhere may have reloaded it */
 	pgb_call_for_model(&f->call, f->model);
 	hidden = f->call.lm->model.config.hidden;
 	emb = palloc(sizeof(float) * (size_t) hidden * Max(1, n));
 	*tried_new = n;
-	pgb_batch_init(&batch, f->call.lm, f->call.limit, pgb_bulk_threads());
+	pgb_batch_init(&batch, f->call.lm, f->call.limit, pgb_bulk_threads(), PGB_BULK_CALL_TOKENS);
 	for (int i = 0; i <= n; i++)
 	{
 		BertTokens *tok = i < n ? pgb_call_tokens(&f->call, texts[i]) : NULL;

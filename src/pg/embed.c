@@ -278,7 +278,7 @@ bert_embed_many(PG_FUNCTION_ARGS)
 	pgb_call_init(&call, fcinfo, 1);
 	hidden = call.lm->model.config.hidden;
 	InitMaterializedSRF(fcinfo, 0);
-	pgb_batch_init(&batch, call.lm, call.limit, 1);
+	pgb_batch_init(&batch, call.lm, call.limit, 1, 0);
 	ords = palloc(sizeof(int) * batch.max_seq);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "bert_embed_many rows",
 								   ALLOCSET_DEFAULT_SIZES);

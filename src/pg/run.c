@@ -726,17 +726,20 @@ pgb_run_threads(LoadedModel *lm, const int32 *ids, const int *seq_len, int n_seq
 
 /* ---- batches of sentence embeddings ---- */
 
+/* A batch of calls of up to PGB_BATCH_TOKENS a thread, call_tokens in all,
+ * or one sequence of `limit` tokens. */
 void
-pgb_batch_init(PgbBatch *b, LoadedModel *lm, int limit, int threads)
+pgb_batch_init(PgbBatch *b, LoadedModel *lm, int limit, int threads, int call_tokens)
 {
 	memset(b, 0, sizeof(*b));
 	b->lm = lm;
 	b->threads = threads;
-	b->max_tokens = Max(limit, PGB_BATCH_TOKENS * Max(1, threads));
+	b->max_tokens = Max(limit, Max(call_tokens, PGB_BATCH_TOKENS * Max(1, threads)));
 	b->max_seq = b->max_tokens / 2 + 1;
 	b->ids = palloc(sizeof(int32) * b->max_tokens);
 	b->lens = palloc(sizeof(int) * b->max_seq);
-	b->out = palloc(sizeof(float) * (size_t) b->max_seq * lm->model.config.hidden);
+	b->out = NULL;				/* pgb_batch_run sizes it to the sequences run */
+	b->out_seq = 0;
 }
 
 bool
@@ -764,6 +767,13 @@ pgb_batch_run(PgbBatch *b)
 	if (n == 0)
 		return 0;
 	pgb_run_threads(b->lm, b->ids, b->lens, n, b->threads);
+	if (n > b->out_seq)
+	{
+		if (b->out)
+			pfree(b->out);
+		b->out = palloc(sizeof(float) * (size_t) n * b->lm->model.config.hidden);
+		b->out_seq = n;
+	}
 	bcore_pool(&b->lm->model, &b->lm->state, b->lens, n, b->out);
 	b->n_seq = 0;
 	b->n_tok = 0;
@@ -775,5 +785,6 @@ pgb_batch_free(PgbBatch *b)
 {
 	pfree(b->ids);
 	pfree(b->lens);
-	pfree(b->out);
+	if (b->out)
+		pfree(b->out);
 }

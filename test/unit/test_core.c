@@ -380,14 +380,66 @@ test_threads(const char *path)
 		CHECK(bcore_encode_threads(&m, &st, ids, lens_e, 5, 2) == BERT_ENC_OK, "encode 1,500 tokens, 2 threads");
 		bcore_encode_observe = NULL;
 		CHECK(observed_chunks == 4, "1,500 tokens on 2 threads: %d chunks, expected 4", observed_chunks);
+
+		/* the activations between products take the biggest chunk's rows
+		 * per thread (two sentences of 300), not the batch's: only the
+		 * hidden state holds every token */
+		{
+			BertRunState fresh;
+
+			memset(&fresh, 0, sizeof(fresh));
+			CHECK(bcore_encode_threads(&m, &fresh, ids, lens_e, 5, 2) == BERT_ENC_OK, "encode 1,500 tokens, fresh state");
+			CHECK(fresh.cap_tokens == 1500 && fresh.chunk[0].cap_tokens == 600 &&
+				  fresh.chunk[1].cap_tokens == 600 && fresh.chunk[2].cap_tokens == 0,
+				  "buffers of 1,500 tokens on 2 threads: hidden state %d rows, threads' %d, %d, %d (1500, 600, 600, 0 expected)",
+				  fresh.cap_tokens, fresh.chunk[0].cap_tokens, fresh.chunk[1].cap_tokens,
+				  fresh.chunk[2].cap_tokens);
+			bcore_run_state_free(&fresh);
+		}
 	}
 	else
 		CHECK(0, "test batch holds %zu tokens, 1,500 wanted", T);
 
-	/* the batch's buffers of 2 MB or more are on huge pages, where the
+	/* 4,500 tokens on one thread: chunks of at most BERT_MAX_CHUNK_TOKENS
+	 * (3 of 1,500), and the embeddings of one chunk a thread on 2 */
+	{
+		int			lens_b[9];
+		int32_t    *ids_b = malloc(sizeof(int32_t) * 4500);
+		float	   *out1 = malloc(sizeof(float) * 9 * 384),
+				   *out2 = malloc(sizeof(float) * 9 * 384);
+		BertRunState fresh;
+
+		for (int i = 0; i < 9; i++)
+			lens_b[i] = 500;
+		for (int t = 0; t < 4500; t++)
+			ids_b[t] = ids[t % T];
+		memset(&fresh, 0, sizeof(fresh));
+		CHECK(bcore_encode_threads(&m, &fresh, ids_b, lens_b, 9, 1) == BERT_ENC_OK, "encode 4,500 tokens, 1 thread");
+		CHECK(fresh.cap_tokens == 4500 && fresh.chunk[0].cap_tokens == 1500 &&
+			  fresh.chunk[1].cap_tokens == 0,
+			  "buffers of 4,500 tokens on 1 thread: hidden state %d rows, thread's %d, %d (4500, 1500, 0 expected)",
+			  fresh.cap_tokens, fresh.chunk[0].cap_tokens, fresh.chunk[1].cap_tokens);
+		bcore_pool(&m, &fresh, lens_b, 9, out1);
+		CHECK(bcore_encode_threads(&m, &fresh, ids_b, lens_b, 9, 2) == BERT_ENC_OK, "encode 4,500 tokens, 2 threads");
+		bcore_pool(&m, &fresh, lens_b, 9, out2);
+		maxdiff = 0.0;
+		for (int i = 0; i < 9 * 384; i++)
+			if (fabs(out1[i] - out2[i]) > maxdiff)
+				maxdiff = fabs(out1[i] - out2[i]);
+		CHECK(maxdiff < 1e-5, "4,500 tokens, 1 thread in chunks vs 2 threads: max diff %g", maxdiff);
+		bcore_run_state_free(&fresh);
+		free(ids_b);
+		free(out1);
+		free(out2);
+	}
+
+	/* the run state's buffers of 2 MB or more are on huge pages, where the
 	 * system's THP setting lets a program ask for them */
 	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 1) == BERT_ENC_OK, "encode for the huge page check");
-	check_huge_pages(st.ffn, sizeof(float) * 1536 * T);
+	CHECK(sizeof(float) * 1536 * st.chunk[0].cap_tokens >= 4 * 1024 * 1024,
+		  "a chunk's FFN buffer of %d rows spans 2 huge pages", st.chunk[0].cap_tokens);
+	check_huge_pages(st.chunk[0].ffn, sizeof(float) * 1536 * st.chunk[0].cap_tokens);
+	check_huge_pages(st.x, sizeof(float) * 384 * T);
 
 	for (int threads = 1; threads <= 2; threads++)
 	{
