@@ -738,8 +738,9 @@ pgb_batch_init(PgbBatch *b, LoadedModel *lm, int limit, int threads, int call_to
 	b->max_seq = b->max_tokens / 2 + 1;
 	b->ids = palloc(sizeof(int32) * b->max_tokens);
 	b->lens = palloc(sizeof(int) * b->max_seq);
-	b->out = NULL;				/* pgb_batch_run sizes it to the sequences run */
+	b->out = NULL;				/* pgb_batch_run sizes it to the sequences run, */
 	b->out_seq = 0;
+	b->cxt = CurrentMemoryContext;	/* here, whatever context it runs in */
 }
 
 bool
@@ -771,7 +772,7 @@ pgb_batch_run(PgbBatch *b)
 	{
 		if (b->out)
 			pfree(b->out);
-		b->out = palloc(sizeof(float) * (size_t) n * b->lm->model.config.hidden);
+		b->out = MemoryContextAlloc(b->cxt, sizeof(float) * (size_t) n * b->lm->model.config.hidden);
 		b->out_seq = n;
 	}
 	bcore_pool(&b->lm->model, &b->lm->state, b->lens, n, b->out);

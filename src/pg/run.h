@@ -116,6 +116,7 @@ typedef struct PgbBatch
 	int		   *lens;
 	float	   *out;			/* the last run's embeddings */
 	int			out_seq;		/* sequences out holds */
+	MemoryContext cxt;			/* where ids, lens and out live */
 	int			n_seq;
 	int			n_tok;
 } PgbBatch;

@@ -168,6 +168,18 @@ test_kernels(void)
 	}
 }
 
+/* the largest |a[i] - b[i]| */
+static double
+max_abs_diff(const float *a, const float *b, size_t n)
+{
+	double		d = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		if (fabs(a[i] - b[i]) > d)
+			d = fabs(a[i] - b[i]);
+	return d;
+}
+
 static void
 test_encoder(const char *path)
 {
@@ -196,9 +208,7 @@ test_encoder(const char *path)
 	/* the second sequence of the batch equals the sequence run alone */
 	CHECK(bcore_encode(&m, &st, ids + 4, lens + 1, 1) == BERT_ENC_OK, "encode single");
 	bcore_pool(&m, &st, lens + 1, 1, single);
-	for (int i = 0; i < 384; i++)
-		if (fabs(single[i] - out[384 + i]) > maxdiff)
-			maxdiff = fabs(single[i] - out[384 + i]);
+	maxdiff = max_abs_diff(single, out + 384, 384);
 	CHECK(maxdiff < 1e-5, "batch vs single max diff %g", maxdiff);
 
 	ids[1] = 30522;
@@ -322,9 +332,7 @@ test_threads(const char *path)
 	bcore_pool(&m, &st, lens, NSEQ, one);
 	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode, 2 threads");
 	bcore_pool(&m, &st, lens, NSEQ, many);
-	for (int i = 0; i < 384 * NSEQ; i++)
-		if (fabs(one[i] - many[i]) > maxdiff)
-			maxdiff = fabs(one[i] - many[i]);
+	maxdiff = max_abs_diff(one, many, 384 * NSEQ);
 	CHECK(maxdiff < 1e-5, "2 threads vs 1: max diff %g", maxdiff);
 
 	/* 3 threads, 3 chunks: the cut leaves a single sequence to the last one */
@@ -338,10 +346,7 @@ test_threads(const char *path)
 		bcore_pool(&m, &st, lens3, 4, out1);
 		CHECK(bcore_encode_threads(&m, &st, ids, lens3, 4, 3) == BERT_ENC_OK, "encode 4 long sequences, 3 threads");
 		bcore_pool(&m, &st, lens3, 4, out3);
-		maxdiff = 0.0;
-		for (int i = 0; i < 4 * 384; i++)
-			if (fabs(out1[i] - out3[i]) > maxdiff)
-				maxdiff = fabs(out1[i] - out3[i]);
+		maxdiff = max_abs_diff(out1, out3, 4 * 384);
 		CHECK(maxdiff < 1e-5, "3 threads vs 1: max diff %g", maxdiff);
 	}
 
@@ -361,10 +366,7 @@ test_threads(const char *path)
 		bcore_pool(&m, &st, lens_s, 3, out2);
 		CHECK(observed_rows > 0 && observed_rows < 300,
 			  "300 tokens on 2 threads: products of at most %d rows (chunks)", observed_rows);
-		maxdiff = 0.0;
-		for (int i = 0; i < 3 * 384; i++)
-			if (fabs(out1[i] - out2[i]) > maxdiff)
-				maxdiff = fabs(out1[i] - out2[i]);
+		maxdiff = max_abs_diff(out1, out2, 3 * 384);
 		CHECK(maxdiff < 1e-5, "300 tokens, 2 threads vs 1: max diff %g", maxdiff);
 	}
 
@@ -422,10 +424,7 @@ test_threads(const char *path)
 		bcore_pool(&m, &fresh, lens_b, 9, out1);
 		CHECK(bcore_encode_threads(&m, &fresh, ids_b, lens_b, 9, 2) == BERT_ENC_OK, "encode 4,500 tokens, 2 threads");
 		bcore_pool(&m, &fresh, lens_b, 9, out2);
-		maxdiff = 0.0;
-		for (int i = 0; i < 9 * 384; i++)
-			if (fabs(out1[i] - out2[i]) > maxdiff)
-				maxdiff = fabs(out1[i] - out2[i]);
+		maxdiff = max_abs_diff(out1, out2, 9 * 384);
 		CHECK(maxdiff < 1e-5, "4,500 tokens, 1 thread in chunks vs 2 threads: max diff %g", maxdiff);
 		bcore_run_state_free(&fresh);
 		free(ids_b);
@@ -451,10 +450,7 @@ test_threads(const char *path)
 	}
 	CHECK(bcore_encode_threads(&m, &st, ids, lens, NSEQ, 2) == BERT_ENC_OK, "encode after interrupt");
 	bcore_pool(&m, &st, lens, NSEQ, many);
-	maxdiff = 0.0;
-	for (int i = 0; i < 384 * NSEQ; i++)
-		if (fabs(one[i] - many[i]) > maxdiff)
-			maxdiff = fabs(one[i] - many[i]);
+	maxdiff = max_abs_diff(one, many, 384 * NSEQ);
 	CHECK(maxdiff < 1e-5, "after an interrupt: max diff %g", maxdiff);
 
 	free(ids);
