@@ -13,17 +13,17 @@
 #include "cache.h"
 #include "tokenizer.h"
 
-/* bert_embed_many and bert_embed_table give the encoder at most this many
- * tokens per thread in one call */
+/* bert_embed_many gives the encoder at most this many tokens a thread in
+ * one call */
 #define PGB_BATCH_TOKENS 2048
 
-/* and bert_embed_table at least this many in all, so that a batch of its
- * default 256 rows is one call, not two: each call ends with a thread
- * waiting for another's last chunk (CALL bert_embed_table over the bench
- * corpus on 2 threads, Zen 5, fresh sessions, 6 interleaved rounds: median
- * 4,011 -> 3,919 ms).  Of the encoder's buffers only the hidden state grows
- * with a call's tokens (1.5 kB a token at hidden 384), the rest with a
- * chunk's. */
+/* and bert_embed_table this many in all (PGB_BATCH_TOKENS a thread where
+ * that is more), so that a batch of its default 256 rows is one call, not
+ * two: each call ends with a thread waiting for another's last chunk (CALL
+ * bert_embed_table over the bench corpus on 2 threads, Zen 5, fresh
+ * sessions, 6 interleaved rounds: median 4,011 -> 3,919 ms).  Of the
+ * encoder's buffers only the hidden state grows with a call's tokens (1.5
+ * kB a token at hidden 384), the rest with a chunk's. */
 #define PGB_BULK_CALL_TOKENS 16384
 
 /* Registers bert.default_model, bert.max_tokens, bert.truncate,
