@@ -738,9 +738,9 @@ pgb_batch_init(PgbBatch *b, LoadedModel *lm, int limit, int threads, int call_to
 	b->max_seq = b->max_tokens / 2 + 1;
 	b->ids = palloc(sizeof(int32) * b->max_tokens);
 	b->lens = palloc(sizeof(int) * b->max_seq);
-	b->out = NULL;				/* pgb_batch_run sizes it to the sequences run, */
-	b->out_seq = 0;
-	b->cxt = CurrentMemoryContext;	/* here, whatever context it runs in */
+	/* out: none yet; pgb_batch_run sizes it to the sequences run, here,
+	 * whatever context it runs in */
+	b->cxt = CurrentMemoryContext;
 }
 
 bool
