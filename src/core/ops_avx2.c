@@ -785,7 +785,8 @@ load4(const uint8_t *p)
 
 /* where 8 outputs of row r, column j of a tile start: c's values, or bias (+
  * residual) as fill_rows_avx2 sums them (out: ops.h BertLinearOut); GELU,
- * if out asks, goes over the tile afterwards (gelu_rows_avx2) */
+ * if out asks, goes over an F16P tile afterwards (gelu_rows_avx2), over a
+ * quantised one in q8p_unit */
 static inline AVX2 __m256
 out_from8_avx2(const float *c, const BertLinearOut *out, int r, int j)
 {
@@ -881,8 +882,6 @@ q8p_tile_avx2(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 			q8p_tile_rows_avx2(1, in4, xq + r * 4, rows, zero + r, sx + r, pp, wsum + o, sw + o,
 							   linear_out_at(out, &at, r, o), c + (size_t) r * ldc + o, ldc);
 	}
-	if (out != NULL && out->gelu)
-		gelu_rows_avx2(c, ldc, rows, panels * BERT_Q8P_PANEL);
 }
 
 /*
@@ -994,8 +993,6 @@ q16_tile_avx2(int rows, int in4, const int16_t *x16, const float *sx,
 			r += n;
 		}
 	}
-	if (out != NULL && out->gelu)
-		gelu_rows_avx2(c, ldc, rows, panels * BERT_Q8P_PANEL);
 }
 
 /*
@@ -1082,8 +1079,6 @@ q8p_tile_avxvnni(int rows, int in4, const uint8_t *xq, const int32_t *zero,
 			r += n;
 		}
 	}
-	if (out != NULL && out->gelu)
-		gelu_rows_avx2(c, ldc, rows, panels * BERT_Q8P_PANEL);
 }
 
 #endif							/* BERT_SIMD */

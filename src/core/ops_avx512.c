@@ -56,37 +56,41 @@ exp_avx512(__m512 x)
 	return _mm512_mul_ps(p, pow2_avx512(_mm512_sub_epi32(ni, n1)));
 }
 
+static const float erf_table_avx512[ERF_TABLE_DEGREE + 1][ERF_TABLE_N]
+__attribute__((aligned(64))) = ERF_TABLE;
+
+/* coefficient j of each lane's piece idx (0 .. 31: two registers' worth) */
+static inline __attribute__((always_inline)) AVX512 __m512
+erf_coef_avx512(int j, __m512i idx)
+{
+	return _mm512_permutex2var_ps(_mm512_load_ps(erf_table_avx512[j]), idx,
+								  _mm512_load_ps(erf_table_avx512[j] + 16));
+}
+
+/* ops_impl.h's ERF_TABLE: a lane's piece by |x|, its polynomial in t = |x|
+ * - the piece's centre (exact: Sterbenz), the first piece's in t = |x|
+ * with t itself added last; 1 from 4 on; the sign put back.  NaN stays NaN
+ * through t. */
 static inline AVX512 __m512
 erf_avx512(__m512 x)
 {
 	__m512		sign = SPLAT(-0.0f);
 	__m512		a = _mm512_andnot_ps(sign, x);
-	__m512		t = _mm512_mul_ps(a, a);
-	__m512		s,
-				u,
-				q;
-	__mmask16	small;
+	__m512i		idx = _mm512_cvttps_epi32(_mm512_mul_ps(a, SPLAT((float) ERF_TABLE_PER)));
+	__mmask16	first = _mm512_cmpeq_epi32_mask(idx, _mm512_setzero_si512());
+	__m512		centre = _mm512_fmadd_ps(_mm512_cvtepi32_ps(idx), SPLAT(1.0f / ERF_TABLE_PER),
+										 SPLAT(0.5f / ERF_TABLE_PER));
+	__m512		t,
+				p;
 
-	s = HORNER(SPLAT(ERF_S6), t, ERF_S5);
-	s = HORNER(s, t, ERF_S4);
-	s = HORNER(s, t, ERF_S3);
-	s = HORNER(s, t, ERF_S2);
-	s = HORNER(s, t, ERF_S1);
-	s = HORNER(s, t, ERF_S0);
-	s = _mm512_fmadd_ps(a, s, a);
-
-	u = _mm512_sub_ps(_mm512_min_ps(SPLAT(ERF_ONE), a), SPLAT(ERF_SPLIT));
-	q = HORNER(SPLAT(ERF_L7), u, ERF_L6);
-	q = HORNER(q, u, ERF_L5);
-	q = HORNER(q, u, ERF_L4);
-	q = HORNER(q, u, ERF_L3);
-	q = HORNER(q, u, ERF_L2);
-	q = HORNER(q, u, ERF_L1);
-	q = HORNER(q, u, ERF_L0);
-	q = _mm512_sub_ps(SPLAT(1.0f), exp_avx512(q));
-
-	small = _mm512_cmp_ps_mask(a, SPLAT(ERF_SPLIT), _CMP_LT_OQ);
-	return _mm512_or_ps(_mm512_mask_blend_ps(small, q, s), _mm512_and_ps(sign, x));
+	t = _mm512_sub_ps(a, _mm512_mask_mov_ps(centre, first, _mm512_setzero_ps()));
+	p = erf_coef_avx512(ERF_TABLE_DEGREE, idx);
+	for (int j = ERF_TABLE_DEGREE - 1; j >= 1; j--)
+		p = _mm512_fmadd_ps(p, t, erf_coef_avx512(j, idx));
+	p = _mm512_fmadd_ps(p, t, _mm512_mask_mov_ps(erf_coef_avx512(0, idx), first, t));
+	p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(a, SPLAT((float) ERF_TABLE_N / ERF_TABLE_PER), _CMP_GE_OQ),
+						   SPLAT(1.0f));
+	return _mm512_or_ps(p, _mm512_and_ps(sign, x));
 }
 
 static inline AVX512 __m512
@@ -276,12 +280,107 @@ layernorm_avx512(float *x, int rows, int n, const float *g, const float *b, floa
 	}
 }
 
+/*
+ * Softmax of `rows` rows of at most SOFTMAX_SHORT_N values (a sentence of
+ * up to 32 tokens: the common case), each held in two registers from load
+ * to store.  Each row takes the steps of the loop below in the same order,
+ * so the results are the same bit for bit; what changes is that the rows'
+ * chains (a maximum across the vector, exp, a sum across it) run side by
+ * side instead of one row after another, where the reductions' latency,
+ * not the arithmetic, set the pace (bench/kernels, T = 26 on Zen 5: 1.53
+ * -> 0.59 ns an element; exp alone takes 0.17.  Inside attention, where
+ * other work overlapped much of that latency already, bench/encode showed
+ * no difference beyond its noise).
+ */
+#define SOFTMAX_SHORT_N 32
+#define SOFTMAX_SHORT_ROWS 4
+
+static inline __attribute__((always_inline)) AVX512 void
+softmax_short_rows_avx512(const int rows, const int nv, float *x, int n, int ld)
+{
+	__m512		v[SOFTMAX_SHORT_ROWS][2],
+				acc[SOFTMAX_SHORT_ROWS];
+	/* the last vector's lanes (all 16 when n is 16 or 32: the same) */
+	__mmask16	m = tail_avx512(n - 16 * (nv - 1));
+
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+	{
+		const float *y = x + (size_t) r * ld;
+
+		acc[r] = SPLAT(-INFINITY);
+		if (nv == 2)
+		{
+			v[r][0] = _mm512_loadu_ps(y);
+			acc[r] = _mm512_max_ps(acc[r], v[r][0]);
+		}
+		v[r][nv - 1] = _mm512_mask_loadu_ps(SPLAT(-INFINITY), m, y + 16 * (nv - 1));
+		acc[r] = _mm512_max_ps(acc[r], v[r][nv - 1]);
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+	{
+		__m512		vmax = SPLAT(hmax_avx512(acc[r]));
+
+		acc[r] = _mm512_setzero_ps();
+		if (nv == 2)
+		{
+			v[r][0] = exp_avx512(_mm512_sub_ps(v[r][0], vmax));
+			acc[r] = _mm512_add_ps(acc[r], v[r][0]);
+		}
+		v[r][nv - 1] = _mm512_maskz_mov_ps(m, exp_avx512(_mm512_sub_ps(v[r][nv - 1], vmax)));
+		acc[r] = _mm512_add_ps(acc[r], v[r][nv - 1]);
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < rows; r++)
+	{
+		float	   *y = x + (size_t) r * ld;
+		__m512		e = SPLAT(1.0f / hsum_avx512(acc[r]));
+
+		if (nv == 2)
+			_mm512_storeu_ps(y, _mm512_mul_ps(v[r][0], e));
+		_mm512_mask_storeu_ps(y + 16 * (nv - 1), m, _mm512_mul_ps(v[r][nv - 1], e));
+	}
+}
+
+/* rows of n <= SOFTMAX_SHORT_N, nv = 1 or 2 vectors each */
+static inline __attribute__((always_inline)) AVX512 void
+softmax_short_avx512(const int nv, float *x, int rows, int n, int ld)
+{
+	int			r = 0;
+
+	for (; rows - r >= SOFTMAX_SHORT_ROWS; r += SOFTMAX_SHORT_ROWS)
+		softmax_short_rows_avx512(SOFTMAX_SHORT_ROWS, nv, x + (size_t) r * ld, n, ld);
+	switch (rows - r)
+	{
+		case 3:
+			softmax_short_rows_avx512(3, nv, x + (size_t) r * ld, n, ld);
+			break;
+		case 2:
+			softmax_short_rows_avx512(2, nv, x + (size_t) r * ld, n, ld);
+			break;
+		case 1:
+			softmax_short_rows_avx512(1, nv, x + (size_t) r * ld, n, ld);
+			break;
+	}
+}
+
 AVX512 void
 softmax_rows_avx512(float *x, int rows, int n, int ld)
 {
 	int			body = n & ~15;
 	__mmask16	m = tail_avx512(n - body);
 
+	if (n >= 1 && n <= 16)
+	{
+		softmax_short_avx512(1, x, rows, n, ld);
+		return;
+	}
+	if (n > 16 && n <= SOFTMAX_SHORT_N)
+	{
+		softmax_short_avx512(2, x, rows, n, ld);
+		return;
+	}
 	for (int r = 0; r < rows; r++)
 	{
 		float	   *y = x + (size_t) r * ld;
@@ -667,7 +766,7 @@ load4_avx512(const uint8_t *p)
 
 /* c[0 .. 16) (row r, column j of the tile) = from + sx sw (acc - zero
  * wsum): the exact integer, one conversion, one product of the scales, one
- * fused multiply-add; from: out_from16_avx512; then GELU if out asks */
+ * fused multiply-add; from: out_from16_avx512 (GELU is q8p_unit's) */
 static inline __attribute__((always_inline)) AVX512VNNI void
 q8p_finish16_avx512(float *c, __m512i acc, __m512i zero, __m512 sx, const float *wsum,
 					const float *sw, const BertLinearOut *out, int r, int j)
@@ -677,7 +776,7 @@ q8p_finish16_avx512(float *c, __m512i acc, __m512i zero, __m512 sx, const float 
 	__m512		v = _mm512_fmadd_ps(d, _mm512_mul_ps(sx, _mm512_loadu_ps(sw)),
 									out_from16_avx512(c, out, r, j));
 
-	_mm512_storeu_ps(c, out != NULL && out->gelu ? gelu_avx512(v) : v);
+	_mm512_storeu_ps(c, v);
 }
 
 /*
@@ -724,6 +823,12 @@ q8p_tile_rows_avx512vnni(const int rows, const int panels, int in4, const uint8_
 			if (panels > 1)
 				acc1[r] = dpbusd_avx512(acc1[r], a, w1);
 		}
+		/* the panels' registers stay theirs to the group's end: else GCC 12
+		 * may run a big tile's last product in one of them and move its
+		 * accumulator in and out (check-kernel-loops; a small tile has
+		 * registers to spare, and there this moves the panels instead) */
+		if (rows > 4)
+			__asm__("" : : "v"(w0), "v"(w1));
 	}
 #pragma GCC unroll 12
 	for (int r = 0; r < rows; r++)
@@ -780,7 +885,7 @@ dpwssd_avx512(__m512i acc, __m512i a, __m512i w)
 	return acc;
 }
 
-/* c[0 .. 16) = from + (sx sw) acc, then GELU if out asks */
+/* c[0 .. 16) = from + (sx sw) acc (GELU is q8p_unit's) */
 static inline __attribute__((always_inline)) AVX512VNNI void
 q16_finish16_avx512(float *c, __m512i acc, __m512 sx, const float *sw,
 					const BertLinearOut *out, int r, int j)
@@ -788,7 +893,7 @@ q16_finish16_avx512(float *c, __m512i acc, __m512 sx, const float *sw,
 	__m512		v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(sx, _mm512_loadu_ps(sw)),
 									out_from16_avx512(c, out, r, j));
 
-	_mm512_storeu_ps(c, out != NULL && out->gelu ? gelu_avx512(v) : v);
+	_mm512_storeu_ps(c, v);
 }
 
 static inline __attribute__((always_inline)) AVX512VNNI void
@@ -824,6 +929,9 @@ q16_tile_rows_avx512vnni(const int rows, const int panels, int in4, const int16_
 			if (panels > 1)
 				acc1[r] = dpwssd_avx512(acc1[r], a, w1);
 		}
+		/* as in the Q8P tile */
+		if (rows > 4)
+			__asm__("" : : "v"(w0), "v"(w1));
 	}
 #pragma GCC unroll 12
 	for (int r = 0; r < rows; r++)
