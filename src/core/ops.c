@@ -946,10 +946,11 @@ q8p_unit(const Q8pBlock *b, int u)
 		/*
 		 * GELU, if asked, over the tile once it is written, by the variant's
 		 * own map: the one bcore_gelu runs, whichever tile the variant
-		 * borrows (AVX-512 without VNNI takes AVX2's, whose erf is not
-		 * AVX-512's); and a pass over the tile in L1 beats GELU on each
-		 * accumulator as it is stored (AVX-512 VNNI: the int8 variant, one
-		 * sentence a call, +2.4 % tokens/s, median of 8 interleaved runs).
+		 * borrows (AVX-512 without VNNI takes AVX2's), so that a fused GELU
+		 * is bcore_gelu's bit for bit however the variants' erf may differ;
+		 * and a pass over the tile in L1 beats GELU on each accumulator as
+		 * it is stored (AVX-512 VNNI: the int8 variant, one sentence a call,
+		 * +2.4 % tokens/s, median of 8 interleaved runs).
 		 */
 		gelu = o != NULL && o->gelu;
 		if (gelu)

@@ -56,41 +56,37 @@ exp_avx512(__m512 x)
 	return _mm512_mul_ps(p, pow2_avx512(_mm512_sub_epi32(ni, n1)));
 }
 
-static const float erf_table_avx512[ERF_TABLE_DEGREE + 1][ERF_TABLE_N]
-__attribute__((aligned(64))) = ERF_TABLE;
-
-/* coefficient j of each lane's piece idx (0 .. 31: two registers' worth) */
-static inline __attribute__((always_inline)) AVX512 __m512
-erf_coef_avx512(int j, __m512i idx)
-{
-	return _mm512_permutex2var_ps(_mm512_load_ps(erf_table_avx512[j]), idx,
-								  _mm512_load_ps(erf_table_avx512[j] + 16));
-}
-
-/* ops_impl.h's ERF_TABLE: a lane's piece by |x|, its polynomial in t = |x|
- * - the piece's centre (exact: Sterbenz), the first piece's in t = |x|
- * with t itself added last; 1 from 4 on; the sign put back.  NaN stays NaN
- * through t. */
 static inline AVX512 __m512
 erf_avx512(__m512 x)
 {
 	__m512		sign = SPLAT(-0.0f);
 	__m512		a = _mm512_andnot_ps(sign, x);
-	__m512i		idx = _mm512_cvttps_epi32(_mm512_mul_ps(a, SPLAT((float) ERF_TABLE_PER)));
-	__mmask16	first = _mm512_cmpeq_epi32_mask(idx, _mm512_setzero_si512());
-	__m512		centre = _mm512_fmadd_ps(_mm512_cvtepi32_ps(idx), SPLAT(1.0f / ERF_TABLE_PER),
-										 SPLAT(0.5f / ERF_TABLE_PER));
-	__m512		t,
-				p;
+	__m512		t = _mm512_mul_ps(a, a);
+	__m512		s,
+				u,
+				q;
+	__mmask16	small;
 
-	t = _mm512_sub_ps(a, _mm512_mask_mov_ps(centre, first, _mm512_setzero_ps()));
-	p = erf_coef_avx512(ERF_TABLE_DEGREE, idx);
-	for (int j = ERF_TABLE_DEGREE - 1; j >= 1; j--)
-		p = _mm512_fmadd_ps(p, t, erf_coef_avx512(j, idx));
-	p = _mm512_fmadd_ps(p, t, _mm512_mask_mov_ps(erf_coef_avx512(0, idx), first, t));
-	p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(a, SPLAT((float) ERF_TABLE_N / ERF_TABLE_PER), _CMP_GE_OQ),
-						   SPLAT(1.0f));
-	return _mm512_or_ps(p, _mm512_and_ps(sign, x));
+	s = HORNER(SPLAT(ERF_S6), t, ERF_S5);
+	s = HORNER(s, t, ERF_S4);
+	s = HORNER(s, t, ERF_S3);
+	s = HORNER(s, t, ERF_S2);
+	s = HORNER(s, t, ERF_S1);
+	s = HORNER(s, t, ERF_S0);
+	s = _mm512_fmadd_ps(a, s, a);
+
+	u = _mm512_sub_ps(_mm512_min_ps(SPLAT(ERF_ONE), a), SPLAT(ERF_SPLIT));
+	q = HORNER(SPLAT(ERF_L7), u, ERF_L6);
+	q = HORNER(q, u, ERF_L5);
+	q = HORNER(q, u, ERF_L4);
+	q = HORNER(q, u, ERF_L3);
+	q = HORNER(q, u, ERF_L2);
+	q = HORNER(q, u, ERF_L1);
+	q = HORNER(q, u, ERF_L0);
+	q = _mm512_sub_ps(SPLAT(1.0f), exp_avx512(q));
+
+	small = _mm512_cmp_ps_mask(a, SPLAT(ERF_SPLIT), _CMP_LT_OQ);
+	return _mm512_or_ps(_mm512_mask_blend_ps(small, q, s), _mm512_and_ps(sign, x));
 }
 
 static inline AVX512 __m512
