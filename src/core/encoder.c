@@ -217,6 +217,14 @@ widen_q8p(const BertModel *m, BertRunState *st)
 /* Tokens ahead whose word embedding row embed() asks the memory for */
 #define EMBED_PREFETCH_AHEAD 4
 
+/* ask the memory for the H floats at row */
+static inline void
+prefetch_row(const float *row, int H)
+{
+	for (size_t b = 0; b < sizeof(float) * (size_t) H; b += 64)
+		__builtin_prefetch((const char *) row + b, 0, 0);
+}
+
 /*
  * x = LayerNorm(word + position + token type 0) for every token, summed in
  * that order (the first sum by the kernels' bias + residual of a row).  A
@@ -233,25 +241,18 @@ embed(const BertModel *m, float *x, const int32_t *ids, const int *seq_len, int 
 	int			H = c->hidden;
 	int			t = 0;
 	int			T = 0;
-	size_t		row_bytes = sizeof(float) * (size_t) H;
 
 	for (int s = 0; s < n_seq; s++)
 		T += seq_len[s];
 	for (int a = 0; a < EMBED_PREFETCH_AHEAD && a < T; a++)
-		for (size_t b = 0; b < row_bytes; b += 64)
-			__builtin_prefetch((const char *) (w->word_emb + (size_t) ids[a] * H) + b, 0, 0);
+		prefetch_row(w->word_emb + (size_t) ids[a] * H, H);
 	for (int s = 0; s < n_seq; s++)
 		for (int p = 0; p < seq_len[s]; p++, t++)
 		{
 			float	   *restrict y = x + (size_t) t * H;
 
 			if (t + EMBED_PREFETCH_AHEAD < T)
-			{
-				const char *next = (const char *) (w->word_emb + (size_t) ids[t + EMBED_PREFETCH_AHEAD] * H);
-
-				for (size_t b = 0; b < row_bytes; b += 64)
-					__builtin_prefetch(next + b, 0, 0);
-			}
+				prefetch_row(w->word_emb + (size_t) ids[t + EMBED_PREFETCH_AHEAD] * H, H);
 			bcore_fill_rows(y, 1, H, w->word_emb + (size_t) ids[t] * H, w->pos_emb + (size_t) p * H);
 			for (int i = 0; i < H; i++)
 				y[i] += w->type_emb[i];

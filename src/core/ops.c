@@ -883,9 +883,33 @@ typedef struct Q8pBlock
 						   const BertLinearOut *out, float *c, int ldc);
 	const float *wsum;
 	const float *sw;
-	const BertLinearOut *lo;
+	const BertLinearOut *lo;	/* bias and residual, never GELU (NULL: none) */
+	BertLinearOut lo_plain;		/* what lo points at */
+	int			gelu;			/* GELU over each tile once it is written */
 	float	   *c;
 } Q8pBlock;
+
+/*
+ * The block's out: the tiles get bias and residual only; GELU goes over
+ * each tile once it is written, by the variant's own map: the one
+ * bcore_gelu runs, whichever tile the variant borrows (AVX-512 without VNNI
+ * takes AVX2's), so that a fused GELU is bcore_gelu's bit for bit however
+ * the variants' erf may differ; and a pass over the tile in L1 beats GELU
+ * on each accumulator as it is stored (AVX-512 VNNI: the int8 variant, one
+ * sentence a call, +2.4 % tokens/s, median of 8 interleaved runs).
+ */
+static void
+q8p_block_out(Q8pBlock *b, const BertLinearOut *lo)
+{
+	b->gelu = lo != NULL && lo->gelu;
+	b->lo = NULL;
+	if (lo != NULL && lo->bias != NULL)
+	{
+		b->lo_plain = *lo;
+		b->lo_plain.gelu = 0;
+		b->lo = &b->lo_plain;
+	}
+}
 
 /* unit u of a block: a pair of panels (or one), or the part panel past n, on every chunk */
 static void
@@ -924,11 +948,8 @@ q8p_unit(const Q8pBlock *b, int u)
 		float	   *cr = b->c + (size_t) r0 * ldc + j0,
 				   *out = cr;
 		int			ldo = ldc;
-		BertLinearOut at,
-					plain,
-					gelu_only = {NULL, NULL, 0, b->lo ? b->lo->gelu : 0};
+		BertLinearOut at;
 		const BertLinearOut *o = linear_out_at(b->lo, &at, r0, j0);
-		int			gelu;
 
 		/* a part panel on a copy 16 wide, its bias sum made here */
 		if (cols < BERT_Q8P_PANEL)
@@ -941,23 +962,7 @@ q8p_unit(const Q8pBlock *b, int u)
 					memcpy(tmp + r * BERT_Q8P_PANEL, cr + (size_t) r * ldc, cols * sizeof(float));
 			out = tmp;
 			ldo = BERT_Q8P_PANEL;
-			o = gelu_only.gelu ? &gelu_only : NULL;
-		}
-		/*
-		 * GELU, if asked, over the tile once it is written, by the variant's
-		 * own map: the one bcore_gelu runs, whichever tile the variant
-		 * borrows (AVX-512 without VNNI takes AVX2's), so that a fused GELU
-		 * is bcore_gelu's bit for bit however the variants' erf may differ;
-		 * and a pass over the tile in L1 beats GELU on each accumulator as
-		 * it is stored (AVX-512 VNNI: the int8 variant, one sentence a call,
-		 * +2.4 % tokens/s, median of 8 interleaved runs).
-		 */
-		gelu = o != NULL && o->gelu;
-		if (gelu)
-		{
-			plain = *o;
-			plain.gelu = 0;
-			o = &plain;
+			o = NULL;
 		}
 		if (b->x16 != NULL)
 			b->tile16(nr, in4, b->x16 + (size_t) rb * in4, b->sx + r0, panel16, panels,
@@ -965,7 +970,7 @@ q8p_unit(const Q8pBlock *b, int u)
 		else
 			kern->q8p_tile(nr, in4, b->xq + (size_t) r0 * in4, b->zero + r0, b->sx + r0, panel,
 						   panels, sumu, swu, o, out, ldo);
-		for (int r = 0; r < nr && gelu; r++)
+		for (int r = 0; r < nr && b->gelu; r++)
 			kern->gelu(out + (size_t) r * ldo, (size_t) panels * BERT_Q8P_PANEL);
 		if (cols < BERT_Q8P_PANEL)
 			for (int r = 0; r < nr; r++)
@@ -1014,9 +1019,10 @@ q8p_blocks(Q8pBlock *b, int m, int threads, int16_t *widen, const int16_t *x16)
  * on a padded copy of c's last columns.  On widened weights (wide, for
  * kernels that take them) the block's activations are first widened too.
  * With out, each tile starts from bias (+ residual) in its registers and
- * ends with GELU over the tile while it is in L1 (BertLinearOut), rather
- * than in passes over all of c that a large c does not survive in cache.  On one thread no OpenMP region is
- * entered, as in bcore_linear_f16.
+ * ends with GELU over the tile while it is in L1 (BertLinearOut,
+ * q8p_block_out), rather than in passes over all of c that a large c does
+ * not survive in cache.  On one thread no OpenMP region is entered, as in
+ * bcore_linear_f16.
  */
 void
 bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
@@ -1026,10 +1032,11 @@ bcore_linear_q8p(int m, int n, int k, const uint8_t *xq, const int32_t *zero,
 {
 	Q8pBlock	b = {.kern = active(), .n = n, .in4 = (int) bcore_q8p_in((uint32_t) k),
 		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .xq = xq, .zero = zero, .sx = sx, .w = w,
-		.wide = wide, .wsum = wsum, .sw = sw, .c = c, .tile16 = active()->q16_tile,
-		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
+		.wide = wide, .wsum = wsum, .sw = sw, .c = c, .tile16 = active()->q16_tile};
 	int			block = q8p_block_rows(b.in4);
 	int16_t    *own = NULL;
+
+	q8p_block_out(&b, lo);
 
 	if (wide == NULL || b.kern->q16_tile == NULL)
 		x16 = NULL;
@@ -1056,9 +1063,9 @@ bcore_linear_q16p(int m, int n, int k, const int16_t *xq, const float *sx,
 {
 	Q8pBlock	b = {.kern = active(), .n = n, .in4 = (int) bcore_q8p_in((uint32_t) k),
 		.full = n / BERT_Q8P_PANEL, .ldc = ldc, .sx = sx, .wide = w, .sw = sw, .c = c,
-		.tile16 = active()->q16p_tile,
-		.lo = lo != NULL && lo->bias == NULL && !lo->gelu ? NULL : lo};
+		.tile16 = active()->q16p_tile};
 
+	q8p_block_out(&b, lo);
 	q8p_blocks(&b, m, threads, NULL, xq);
 }
 
