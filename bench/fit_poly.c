@@ -8,6 +8,7 @@
  * to float and the weighted error of the fit before that rounding.
  *
  *   cc -O2 -o bench/fit_poly bench/fit_poly.c -lm && bench/fit_poly
+ *   bench/fit_poly erf-table     (ops_impl.h's ERF_TABLE: AVX-512's erf)
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -80,11 +81,11 @@ lsq(int m, int n, ld *A, ld *b, ld *c)
 	}
 }
 
-static void
-fit(const Fit *f)
+/* Lawson's fit of f: its coefficients into c, its weighted max error returned */
+static ld
+fit_coeffs(const Fit *f, ld *c)
 {
 	static ld	x[M], lam[M], A[M * MAXC], b[M], err[M];
-	ld			c[MAXC];
 	int			n = f->degree + 1;
 	ld			maxerr = 0;
 
@@ -127,9 +128,18 @@ fit(const Fit *f)
 		for (int i = 0; i < M; i++)
 			lam[i] = lam[i] * err[i] / tot;
 	}
+	return maxerr;
+}
+
+static void
+fit(const Fit *f)
+{
+	ld			c[MAXC];
+	ld			maxerr = fit_coeffs(f, c);
+
 	printf("%s: degree %d on [%Lg, %Lg], weighted max error %.3Le\n",
 		   f->name, f->degree, f->lo, f->hi, maxerr);
-	for (int j = 0; j < n; j++)
+	for (int j = 0; j <= f->degree; j++)
 		printf("  c%-2d = %.9ef\n", j, (double) (float) c[j]);
 }
 
@@ -154,9 +164,82 @@ static ld w_exp(ld r) { return r * r / expl(r); }
 static ld g_tanh(ld x) { return x == 0 ? -1.0L / 3 : (tanhl(x) - x) / (x * x * x); }
 static ld w_tanh(ld x) { return x == 0 ? 0 : x * x * x / tanhl(x); }
 
+/*
+ * erf on [0, ERF_TABLE_N / ERF_TABLE_PER) in ERF_TABLE_N pieces of
+ * 1/ERF_TABLE_PER, each a polynomial of degree ERF_TABLE_DEGREE in x - its
+ * centre, relative error.  The first is x + x q(x), in x itself: its c0 is
+ * 0 and stands for the x added last, so that erf keeps its relative
+ * precision down to the smallest x (x q(x) alone, with q near 2 / sqrt pi,
+ * loses an ulp to q's rounding).  Printed as ops_impl.h's ERF_TABLE rows,
+ * c0 first.
+ */
+#define ERF_TABLE_N 32
+#define ERF_TABLE_PER 8
+#define ERF_TABLE_DEGREE 5
+static ld piece_centre;
+static ld v_piece(ld x) { return x - piece_centre; }
+static ld g_erf(ld x) { return erfl(x); }
+static ld w_rel_erf(ld x) { return 1 / erfl(x); }
+static ld g_erf_over_x_m1(ld x) { return x == 0 ? 2 / sqrtl(M_PIl) - 1 : erfl(x) / x - 1; }
+static ld w_rel_over(ld x) { return x == 0 ? sqrtl(M_PIl) / 2 : x / erfl(x); }
+
+static void
+erf_table(void)
+{
+	ld			c[ERF_TABLE_N][MAXC];
+	ld			worst = 0;
+
+	for (int i = 0; i < ERF_TABLE_N; i++)
+	{
+		ld			lo = (ld) i / ERF_TABLE_PER,
+					hi = (ld) (i + 1) / ERF_TABLE_PER,
+					e;
+
+		if (i == 0)
+		{
+			Fit			f = {"erf piece 0", 1e-6L, hi, ERF_TABLE_DEGREE - 1, v_id, g_erf_over_x_m1, w_rel_over};
+			ld			q[MAXC];
+
+			e = fit_coeffs(&f, q);
+			c[i][0] = 0;
+			for (int j = 0; j < ERF_TABLE_DEGREE; j++)
+				c[i][j + 1] = q[j];
+		}
+		else
+		{
+			Fit			f = {"erf piece", lo, hi, ERF_TABLE_DEGREE, v_piece, g_erf, w_rel_erf};
+
+			piece_centre = (lo + hi) / 2;
+			e = fit_coeffs(&f, c[i]);
+		}
+		if (e > worst)
+			worst = e;
+	}
+	printf("/* bench/fit_poly erf-table: erf on [0, %d) in %d pieces, degree %d, "
+		   "relative max error %.3Le before rounding to float */\n",
+		   ERF_TABLE_N / ERF_TABLE_PER, ERF_TABLE_N, ERF_TABLE_DEGREE, worst);
+	printf("#define ERF_TABLE_N %d\n#define ERF_TABLE_PER %d\n#define ERF_TABLE_DEGREE %d\n",
+		   ERF_TABLE_N, ERF_TABLE_PER, ERF_TABLE_DEGREE);
+	printf("#define ERF_TABLE { \\\n");
+	for (int j = 0; j <= ERF_TABLE_DEGREE; j++)
+	{
+		printf("\t{");
+		for (int i = 0; i < ERF_TABLE_N; i++)
+			printf("%s%.9ef", i == 0 ? "" : i % 4 == 0 ? ", \\\n\t " : ", ", (double) (float) c[i][j]);
+		printf("}%s \\\n", j < ERF_TABLE_DEGREE ? "," : "");
+	}
+	printf("}\n");
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "erf-table") == 0)
+	{
+		erf_table();
+		return 0;
+	}
+	{
 	int			ds = argc > 1 ? atoi(argv[1]) : 6;
 	int			dl = argc > 2 ? atoi(argv[2]) : 10;
 	Fit			fits[] = {
@@ -168,5 +251,6 @@ main(int argc, char **argv)
 
 	for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]); i++)
 		fit(&fits[i]);
+	}
 	return 0;
 }

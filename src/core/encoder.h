@@ -49,6 +49,7 @@ typedef struct BertChunkBuffers
 {
 	int			cap_tokens;		/* rows q .. ffn hold */
 	int			cap_qtokens;	/* rows xq .. xs hold (quantised models) */
+	void	   *block;			/* q .. ffn, one allocation */
 	float	   *q;				/* (tokens, hidden) */
 	float	   *k;				/* (tokens, hidden) */
 	float	   *v;				/* (tokens, hidden) */

@@ -407,6 +407,8 @@ static const BertKernels kernels_scalar = {
 	.softmax_rows = softmax_rows_scalar,
 	.erf = erf_scalar,
 	.exp = exp_scalar,
+	.f16_gelu = gelu_scalar,
+	.f16_erf = erf_scalar,
 	.attention = attention_scalar,
 	.quantize_rows = quantize_rows_scalar,
 	.linear_i16 = linear_i16_scalar,
@@ -430,6 +432,8 @@ static const BertKernels kernels_scalar = {
 	.softmax_rows = softmax_rows_avx2, \
 	.erf = erf_map_avx2, \
 	.exp = exp_map_avx2, \
+	.f16_gelu = gelu_map_avx2, \
+	.f16_erf = erf_map_avx2, \
 	.attention = attention_avx2, \
 	.quantize_rows = quantize_rows_avx2, \
 	.linear_i16 = linear_i16_avx2, \
@@ -468,6 +472,8 @@ static const BertKernels kernels_avx2_vnni = {
 	.softmax_rows = softmax_rows_avx512, \
 	.erf = erf_map_avx512, \
 	.exp = exp_map_avx512, \
+	.f16_gelu = gelu_pieces_map_avx512, \
+	.f16_erf = erf_pieces_map_avx512, \
 	.attention = attention_avx512, \
 	.quantize_rows = quantize_rows_avx2, \
 	.linear_i16 = linear_i16_avx2, \
@@ -1122,6 +1128,18 @@ void
 bcore_erf(float *x, size_t n)
 {
 	active()->erf(x, n);
+}
+
+void
+bcore_gelu_f16(float *x, size_t n)
+{
+	active()->f16_gelu(x, n);
+}
+
+void
+bcore_erf_f16(float *x, size_t n)
+{
+	active()->f16_erf(x, n);
 }
 
 void

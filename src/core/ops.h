@@ -78,7 +78,8 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * it is in registers: with bias, c := bias (+ residual, m x n, stride ldr)
  * + the product instead of c += the product -- the sum bcore_fill_rows
  * makes, so the same bits as filling c first; with gelu, then GELU (the
- * erf form: bcore_gelu's bits) on c.
+ * erf form) on c: bcore_gelu's bits on the quantised products,
+ * bcore_gelu_f16's on the half-precision ones.
  */
 typedef struct BertLinearOut
 {
@@ -188,6 +189,15 @@ void		bcore_attention(const float *q, const float *k, const float *v, int ld,
  * (for tests and benchmarks). */
 void		bcore_erf(float *x, size_t n);
 void		bcore_exp(float *x, size_t n);
+
+/*
+ * GELU as the half-precision products fuse it (bcore_linear_f16 with
+ * out->gelu), and its erf: on AVX-512 an erf of 32 pieces of degree 5
+ * (within 1 ulp of erff, as bcore_erf, but other bits), which only those
+ * products use; elsewhere bcore_gelu and bcore_erf.
+ */
+void		bcore_gelu_f16(float *x, size_t n);
+void		bcore_erf_f16(float *x, size_t n);
 
 /*
  * The kernels run the variant for this CPU, chosen on first use:

@@ -56,6 +56,50 @@ exp_avx512(__m512 x)
 	return _mm512_mul_ps(p, pow2_avx512(_mm512_sub_epi32(ni, n1)));
 }
 
+static const float erf_table_avx512[ERF_TABLE_DEGREE + 1][ERF_TABLE_N]
+__attribute__((aligned(64))) = ERF_TABLE;
+
+/* coefficient j of each lane's piece idx (0 .. 31: two registers' worth) */
+static inline __attribute__((always_inline)) AVX512 __m512
+erf_coef_avx512(int j, __m512i idx)
+{
+	return _mm512_permutex2var_ps(_mm512_load_ps(erf_table_avx512[j]), idx,
+								  _mm512_load_ps(erf_table_avx512[j] + 16));
+}
+
+/* ops_impl.h's ERF_TABLE: a lane's piece by |x|, its polynomial in t = |x|
+ * - the piece's centre (exact: Sterbenz), the first piece's in t = |x|
+ * with t itself added last; 1 from 4 on; the sign put back.  NaN stays NaN
+ * through t.  Only the default model's products use it (GELU fused into
+ * the half-precision tiles, f16_rows_avx512); every other erf and GELU
+ * (bcore_erf, bcore_gelu, the quantised tiles' GELU) is erf_avx512, the
+ * portable code's form: the int8 variant's calibration and runs with this
+ * one instead moved sql/quantized.sql's weather/stadium cosine from
+ * 0.10652 to 0.10707, outside its bound. */
+static inline AVX512 __m512
+erf_pieces_avx512(__m512 x)
+{
+	__m512		sign = SPLAT(-0.0f);
+	__m512		a = _mm512_andnot_ps(sign, x);
+	__m512i		idx = _mm512_cvttps_epi32(_mm512_mul_ps(a, SPLAT((float) ERF_TABLE_PER)));
+	__mmask16	first = _mm512_cmpeq_epi32_mask(idx, _mm512_setzero_si512());
+	__m512		centre = _mm512_fmadd_ps(_mm512_cvtepi32_ps(idx), SPLAT(1.0f / ERF_TABLE_PER),
+										 SPLAT(0.5f / ERF_TABLE_PER));
+	__m512		t,
+				p;
+
+	t = _mm512_sub_ps(a, _mm512_mask_mov_ps(centre, first, _mm512_setzero_ps()));
+	p = erf_coef_avx512(ERF_TABLE_DEGREE, idx);
+	for (int j = ERF_TABLE_DEGREE - 1; j >= 1; j--)
+		p = _mm512_fmadd_ps(p, t, erf_coef_avx512(j, idx));
+	p = _mm512_fmadd_ps(p, t, _mm512_mask_mov_ps(erf_coef_avx512(0, idx), first, t));
+	p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(a, SPLAT((float) ERF_TABLE_N / ERF_TABLE_PER), _CMP_GE_OQ),
+						   SPLAT(1.0f));
+	return _mm512_or_ps(p, _mm512_and_ps(sign, x));
+}
+
+/* the portable code's erf (ops_impl.h): x + x P(x^2) below ERF_SPLIT,
+ * 1 - exp(Q(|x|)) above, with the sign of x */
 static inline AVX512 __m512
 erf_avx512(__m512 x)
 {
@@ -123,6 +167,15 @@ gelu_avx512(__m512 x)
 	return _mm512_mul_ps(_mm512_mul_ps(SPLAT(0.5f), x), _mm512_add_ps(SPLAT(1.0f), e));
 }
 
+/* the same on erf_pieces_avx512: the half-precision tiles' fused GELU */
+static inline AVX512 __m512
+gelu_pieces_avx512(__m512 x)
+{
+	__m512		e = erf_pieces_avx512(_mm512_mul_ps(x, SPLAT((float) M_SQRT1_2)));
+
+	return _mm512_mul_ps(_mm512_mul_ps(SPLAT(0.5f), x), _mm512_add_ps(SPLAT(1.0f), e));
+}
+
 static inline AVX512 __m512
 gelu_tanh_avx512(__m512 x)
 {
@@ -171,6 +224,8 @@ MAP_AVX512(gelu_map_avx512, gelu_avx512)
 MAP_AVX512(gelu_tanh_map_avx512, gelu_tanh_avx512)
 MAP_AVX512(tanh_map_avx512, tanh_avx512)
 MAP_AVX512(erf_map_avx512, erf_avx512)
+MAP_AVX512(erf_pieces_map_avx512, erf_pieces_avx512)
+MAP_AVX512(gelu_pieces_map_avx512, gelu_pieces_avx512)
 MAP_AVX512(exp_map_avx512, exp_avx512)
 
 AVX512 void
@@ -590,7 +645,7 @@ f16_tile_rows_avx512(const int rows, const int panels, int k, const float *x, in
 #pragma GCC unroll 2
 		for (int p = 0; p < panels; p++)
 			_mm512_storeu_ps(c + (size_t) r * ldc + p * BERT_F16P_PANEL,
-							 out != NULL && out->gelu ? gelu_avx512(acc[r][p]) : acc[r][p]);
+							 out != NULL && out->gelu ? gelu_pieces_avx512(acc[r][p]) : acc[r][p]);
 }
 
 /* rows cut into as few tiles as fit, of sizes as even as can be (26 = 9 + 9 + 8) */

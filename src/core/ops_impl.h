@@ -32,6 +32,9 @@ typedef struct BertKernels
 	void		(*softmax_rows) (float *x, int rows, int n, int ld);
 	void		(*erf) (float *x, size_t n);
 	void		(*exp) (float *x, size_t n);
+	/* the GELU the half-precision tiles fuse, and its erf */
+	void		(*f16_gelu) (float *x, size_t n);
+	void		(*f16_erf) (float *x, size_t n);
 	void		(*attention) (const float *q, const float *k, const float *v, int ld,
 							  int T, int d, float scale, float *o, int ldo, float *scratch);
 	void		(*quantize_rows) (const float *x, int rows, int k, int ldx,
@@ -140,6 +143,8 @@ void		gelu_map_avx512(float *x, size_t n);
 void		gelu_tanh_map_avx512(float *x, size_t n);
 void		tanh_map_avx512(float *x, size_t n);
 void		erf_map_avx512(float *x, size_t n);
+void		erf_pieces_map_avx512(float *x, size_t n);
+void		gelu_pieces_map_avx512(float *x, size_t n);
 void		exp_map_avx512(float *x, size_t n);
 void		fill_rows_avx512(float *x, int rows, int n, const float *bias,
 							 const float *residual);
@@ -448,6 +453,70 @@ q8p_scale_zero(float lo, float hi, float *scale, int32_t *zero)
  * with the sign of x.  Written as x + x P, the small-x result is rounded
  * once, not twice; Q, a fit of log(erfc), keeps erf close to 1 exact.
  */
+/*
+ * erf on AVX-512 (ops_avx512.c): |x| in pieces of 1/ERF_TABLE_PER up to
+ * ERF_TABLE_N / ERF_TABLE_PER (4: above, erf rounds to 1), each piece a
+ * polynomial in |x| - its centre (the first, |x| + |x| q(|x|): its c0
+ * row entry, 0, stands for the |x| added), whose coefficients two
+ * vpermt2ps pick per lane from these rows:
+ * one polynomial of degree 5 instead of the two branches below (7 + 8
+ * terms and an exp) that every lane computes on narrower vectors.
+ */
+/* bench/fit_poly erf-table: erf on [0, 4) in 32 pieces, degree 5, relative max error 5.322e-10 before rounding to float */
+#define ERF_TABLE_N 32
+#define ERF_TABLE_PER 8
+#define ERF_TABLE_DEGREE 5
+#define ERF_TABLE { \
+	{0.000000000e+00f, 2.091176808e-01f, 3.414686322e-01f, 4.638981223e-01f, \
+	 5.736744404e-01f, 6.690846682e-01f, 7.494640350e-01f, 8.151023984e-01f, \
+	 8.670582771e-01f, 9.069217443e-01f, 9.365685582e-01f, 9.579405785e-01f, \
+	 9.728746414e-01f, 9.829897285e-01f, 9.896306396e-01f, 9.938567877e-01f, \
+	 9.964637756e-01f, 9.980224967e-01f, 9.989259243e-01f, 9.994334579e-01f, \
+	 9.997098446e-01f, 9.998556972e-01f, 9.999303222e-01f, 9.999673367e-01f, \
+	 9.999851584e-01f, 9.999934435e-01f, 9.999971986e-01f, 9.999988079e-01f, \
+	 9.999995232e-01f, 9.999998212e-01f, 9.999999404e-01f, 1.000000000e+00f}, \
+	{1.283791661e-01f, 1.089398861e+00f, 1.023395419e+00f, 9.318121672e-01f, \
+	 8.223213553e-01f, 7.033687234e-01f, 5.831131339e-01f, 4.685445726e-01f, \
+	 3.649028838e-01f, 2.754431665e-01f, 2.015185207e-01f, 1.428980231e-01f, \
+	 9.821227938e-02f, 6.542348117e-02f, 4.224057496e-02f, 2.643347718e-02f, \
+	 1.603271440e-02f, 9.425146505e-03f, 5.370286759e-03f, 2.965753898e-03f, \
+	 1.587453648e-03f, 8.235601126e-04f, 4.141120298e-04f, 2.018220839e-04f, \
+	 9.533400589e-05f, 4.364709093e-05f, 1.936827903e-05f, 8.330192941e-06f, \
+	 3.472541266e-06f, 1.403033593e-06f, 5.494358675e-07f, 2.085423461e-07f}, \
+	{2.232349061e-07f, -2.042620033e-01f, -3.198106885e-01f, -4.076673985e-01f, \
+	 -4.625553787e-01f, -4.835657179e-01f, -4.737792909e-01f, -4.392605424e-01f, \
+	 -3.877094090e-01f, -3.270889223e-01f, -2.644932568e-01f, -2.054160982e-01f, \
+	 -1.534568369e-01f, -1.104022264e-01f, -7.656110078e-02f, -5.121488124e-02f, \
+	 -3.306746483e-02f, -2.061748691e-02f, -1.241876092e-02f, -7.228999399e-03f, \
+	 -4.067828413e-03f, -2.213301137e-03f, -1.164678135e-03f, -5.928444443e-04f, \
+	 -2.919553954e-04f, -1.391221012e-04f, -6.415571988e-05f, -2.863411282e-05f, \
+	 -1.237044671e-05f, -5.173446425e-06f, -2.094609499e-06f, -8.210828355e-07f}, \
+	{-3.761395216e-01f, -3.376014233e-01f, -2.745056450e-01f, -1.917019337e-01f, \
+	 -1.006495282e-01f, -1.282247622e-02f, 6.225899607e-02f, 1.183559895e-01f, \
+	 1.529929489e-01f, 1.671308130e-01f, 1.642586142e-01f, 1.492243260e-01f, \
+	 1.271134168e-01f, 1.023946851e-01f, 7.843117416e-02f, 5.734144524e-02f, \
+	 4.012358561e-02f, 2.692550607e-02f, 1.735553890e-02f, 1.075857412e-02f, \
+	 6.420081016e-03f, 3.690995509e-03f, 2.045745729e-03f, 1.093720202e-03f, \
+	 5.643018521e-04f, 2.810879087e-04f, 1.352224645e-04f, 6.284382107e-05f, \
+	 2.822265378e-05f, 1.225055166e-05f, 5.140735539e-06f, 2.085864935e-06f}, \
+	{2.575862163e-04f, 9.954809397e-02f, 1.492231339e-01f, 1.775238663e-01f, \
+	 1.822197884e-01f, 1.653935611e-01f, 1.325244159e-01f, 9.092604369e-02f, \
+	 4.802129418e-02f, 9.907248430e-03f, -1.949989796e-02f, -3.865936026e-02f, \
+	 -4.805529490e-02f, -4.952630028e-02f, -4.552022740e-02f, -3.846542165e-02f, \
+	 -3.035981953e-02f, -2.259182557e-02f, -1.594586112e-02f, -1.071992330e-02f, \
+	 -6.884658244e-03f, -4.233434331e-03f, -2.496737521e-03f, -1.414213330e-03f, \
+	 -7.701871218e-04f, -4.036528990e-04f, -2.037397790e-04f, -9.909996879e-05f, \
+	 -4.647661262e-05f, -2.102611870e-05f, -9.179548215e-06f, -3.868769454e-06f}, \
+	{1.110890359e-01f, 9.397678077e-02f, 6.385283172e-02f, 2.659399249e-02f, \
+	 -1.065669302e-02f, -4.149065167e-02f, -6.160675734e-02f, -6.947281957e-02f, \
+	 -6.619132310e-02f, -5.475213006e-02f, -3.897375986e-02f, -2.249910310e-02f, \
+	 -8.084831759e-03f, 2.707479056e-03f, 9.455978870e-03f, 1.258520875e-02f, \
+	 1.298549399e-02f, 1.166793425e-02f, 9.524778463e-03f, 7.210144307e-03f, \
+	 5.120508838e-03f, 3.436669940e-03f, 2.190597588e-03f, 1.330806641e-03f, \
+	 7.725528558e-04f, 4.294086830e-04f, 2.288895776e-04f, 1.171501717e-04f, \
+	 5.763296213e-05f, 2.727616993e-05f, 1.242781582e-05f, 5.454722668e-06f} \
+}
+
 #define ERF_SPLIT 0.921875f
 #define ERF_ONE 3.92f
 #define ERF_S0 1.283791661e-01f

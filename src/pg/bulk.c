@@ -89,6 +89,13 @@ typedef struct Fill
 	int64		done;			/* rows given an embedding */
 	HTAB	   *tried;			/* RowKey of rows updated that stayed NULL */
 	instr_time	started;
+	/* kept from batch to batch (in the procedure's context), not made
+	 * afresh: memory this large comes straight from mmap, and a backend
+	 * pays a page fault per 4 kB of each new block it writes */
+	MemoryContext keep;
+	float	   *emb;			/* a batch's embeddings */
+	size_t		emb_floats;		/* floats emb holds */
+	ArrayType  *arr;			/* one row's, rewritten for each update */
 } Fill;
 
 /* The quoted name of column name of relation rel, which must be an ordinary column. */
@@ -302,7 +309,22 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 	 * install elsewhere may have reloaded it */
 	pgb_call_for_model(&f->call, f->model);
 	hidden = f->call.lm->model.config.hidden;
-	emb = palloc(sizeof(float) * (size_t) hidden * Max(1, n));
+	if (f->emb_floats < (size_t) hidden * f->batch_size)
+	{
+		if (f->emb)
+			pfree(f->emb);
+		f->emb_floats = (size_t) hidden * f->batch_size;
+		f->emb = MemoryContextAllocHuge(f->keep, sizeof(float) * f->emb_floats);
+	}
+	if (f->arr == NULL || ARR_DIMS(f->arr)[0] != hidden)
+	{
+		if (f->arr)
+			pfree(f->arr);
+		MemoryContextSwitchTo(f->keep);
+		f->arr = pgb_float_array(f->emb, hidden);
+		MemoryContextSwitchTo(batchcxt);
+	}
+	emb = f->emb;
 	*tried_new = n;
 	pgb_batch_init(&batch, f->call.lm, f->call.limit, pgb_bulk_threads(), PGB_BULK_CALL_TOKENS);
 	for (int i = 0; i <= n; i++)
@@ -311,11 +333,8 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 
 		if (batch.n_seq > 0 && (i == n || !pgb_batch_fits(&batch, tok)))
 		{
-			int			done = pgb_batch_run(&batch);
-
+			first += pgb_batch_run_into(&batch, emb + (size_t) first * hidden);
 			f->threads = Max(f->threads, pgb_last_threads());
-			memcpy(emb + (size_t) first * hidden, batch.out, sizeof(float) * hidden * done);
-			first += done;
 		}
 		if (tok)
 			pgb_batch_add(&batch, tok);
@@ -325,7 +344,9 @@ fill_batch(Fill *f, Leaf *leaf, ItemPointer last, int *tried_new)
 	/* write each where it is still due, to the text it was computed from */
 	for (int i = 0; i < n; i++)
 	{
-		args[0] = PointerGetDatum(pgb_float_array(emb + (size_t) i * hidden, hidden));
+		/* the statement copies it into the row: one array serves every row */
+		memcpy(ARR_DATA_PTR(f->arr), emb + (size_t) i * hidden, sizeof(float) * hidden);
+		args[0] = PointerGetDatum(f->arr);
 		args[1] = PointerGetDatum(&tids[i]);
 		args[2] = PointerGetDatum(texts[i]);
 		if (SPI_execute_plan(update, args, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
@@ -531,6 +552,7 @@ bert_embed_table(PG_FUNCTION_ARGS)
 	ctl.keysize = sizeof(RowKey);
 	ctl.entrysize = sizeof(RowKey);
 	ctl.hcxt = CurrentMemoryContext;
+	f.keep = CurrentMemoryContext;
 	f.tried = hash_create("bert_embed_table rows tried", 64, &ctl,
 						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 

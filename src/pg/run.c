@@ -765,9 +765,6 @@ pgb_batch_run(PgbBatch *b)
 {
 	int			n = b->n_seq;
 
-	if (n == 0)
-		return 0;
-	pgb_run_threads(b->lm, b->ids, b->lens, n, b->threads);
 	if (n > b->out_seq)
 	{
 		if (b->out)
@@ -775,7 +772,20 @@ pgb_batch_run(PgbBatch *b)
 		b->out = MemoryContextAlloc(b->cxt, sizeof(float) * (size_t) n * b->lm->model.config.hidden);
 		b->out_seq = n;
 	}
-	bcore_pool(&b->lm->model, &b->lm->state, b->lens, n, b->out);
+	return pgb_batch_run_into(b, b->out);
+}
+
+/* The same, the embeddings written to out (room for as many as were added):
+ * a caller that keeps its own buffer from batch to batch. */
+int
+pgb_batch_run_into(PgbBatch *b, float *out)
+{
+	int			n = b->n_seq;
+
+	if (n == 0)
+		return 0;
+	pgb_run_threads(b->lm, b->ids, b->lens, n, b->threads);
+	bcore_pool(&b->lm->model, &b->lm->state, b->lens, n, out);
 	b->n_seq = 0;
 	b->n_tok = 0;
 	return n;

@@ -126,6 +126,7 @@ void		pgb_batch_init(PgbBatch *b, LoadedModel *lm, int limit, int threads,
 bool		pgb_batch_fits(const PgbBatch *b, const BertTokens *tok);
 void		pgb_batch_add(PgbBatch *b, const BertTokens *tok);
 int			pgb_batch_run(PgbBatch *b);
+int			pgb_batch_run_into(PgbBatch *b, float *out);
 void		pgb_batch_free(PgbBatch *b);
 
 #endif							/* PGB_RUN_H */

@@ -385,17 +385,35 @@ test_threads(const char *path)
 
 		/* the activations between products take the biggest chunk's rows
 		 * per thread (two sentences of 300), not the batch's: only the
-		 * hidden state holds every token */
+		 * hidden state holds every token; rounded up (to 128 rows a chunk,
+		 * 512 for the hidden state), so that the next call of a few tokens
+		 * more (a bulk job's) keeps the same buffers instead of allocating
+		 * and faulting in new ones */
 		{
 			BertRunState fresh;
+			int			lens_f[5] = {305, 305, 305, 305, 305};
+			void	   *x0,
+					   *block0;
 
 			memset(&fresh, 0, sizeof(fresh));
 			CHECK(bcore_encode_threads(&m, &fresh, ids, lens_e, 5, 2) == BERT_ENC_OK, "encode 1,500 tokens, fresh state");
-			CHECK(fresh.cap_tokens == 1500 && fresh.chunk[0].cap_tokens == 600 &&
-				  fresh.chunk[1].cap_tokens == 600 && fresh.chunk[2].cap_tokens == 0,
-				  "buffers of 1,500 tokens on 2 threads: hidden state %d rows, threads' %d, %d, %d (1500, 600, 600, 0 expected)",
+			CHECK(fresh.cap_tokens == 1536 && fresh.chunk[0].cap_tokens == 640 &&
+				  fresh.chunk[1].cap_tokens == 640 && fresh.chunk[2].cap_tokens == 0,
+				  "buffers of 1,500 tokens on 2 threads: hidden state %d rows, threads' %d, %d, %d (1536, 640, 640, 0 expected)",
 				  fresh.cap_tokens, fresh.chunk[0].cap_tokens, fresh.chunk[1].cap_tokens,
 				  fresh.chunk[2].cap_tokens);
+			x0 = fresh.x;
+			block0 = fresh.chunk[0].block;
+			if (T >= 1525)
+			{
+				CHECK(bcore_encode_threads(&m, &fresh, ids, lens_f, 5, 2) == BERT_ENC_OK, "encode 1,525 tokens after 1,500");
+				CHECK(fresh.x == x0 && fresh.chunk[0].block == block0 && fresh.cap_tokens == 1536 &&
+					  fresh.chunk[0].cap_tokens == 640,
+					  "1,525 tokens after 1,500: the same buffers (%d, %d rows)",
+					  fresh.cap_tokens, fresh.chunk[0].cap_tokens);
+			}
+			else
+				CHECK(0, "test batch holds %zu tokens, 1,525 wanted", T);
 			bcore_run_state_free(&fresh);
 		}
 	}
@@ -417,9 +435,9 @@ test_threads(const char *path)
 			ids_b[t] = ids[t % T];
 		memset(&fresh, 0, sizeof(fresh));
 		CHECK(bcore_encode_threads(&m, &fresh, ids_b, lens_b, 9, 1) == BERT_ENC_OK, "encode 4,500 tokens, 1 thread");
-		CHECK(fresh.cap_tokens == 4500 && fresh.chunk[0].cap_tokens == 1500 &&
+		CHECK(fresh.cap_tokens == 4608 && fresh.chunk[0].cap_tokens == 1536 &&
 			  fresh.chunk[1].cap_tokens == 0,
-			  "buffers of 4,500 tokens on 1 thread: hidden state %d rows, thread's %d, %d (4500, 1500, 0 expected)",
+			  "buffers of 4,500 tokens on 1 thread: hidden state %d rows, thread's %d, %d (4608, 1536, 0 expected)",
 			  fresh.cap_tokens, fresh.chunk[0].cap_tokens, fresh.chunk[1].cap_tokens);
 		bcore_pool(&m, &fresh, lens_b, 9, out1);
 		CHECK(bcore_encode_threads(&m, &fresh, ids_b, lens_b, 9, 2) == BERT_ENC_OK, "encode 4,500 tokens, 2 threads");
