@@ -78,8 +78,7 @@ void		bcore_linear_i16(int m, int n, int k, const int16_t *xq, const float *sx,
  * it is in registers: with bias, c := bias (+ residual, m x n, stride ldr)
  * + the product instead of c += the product -- the sum bcore_fill_rows
  * makes, so the same bits as filling c first; with gelu, then GELU (the
- * erf form) on c: bcore_gelu's bits on the quantised products,
- * bcore_gelu_f16's on the half-precision ones.
+ * erf form) on c: bcore_gelu_fused's bits.
  */
 typedef struct BertLinearOut
 {
@@ -191,13 +190,13 @@ void		bcore_erf(float *x, size_t n);
 void		bcore_exp(float *x, size_t n);
 
 /*
- * GELU as the half-precision products fuse it (bcore_linear_f16 with
+ * GELU as the products fuse it (bcore_linear_f16, bcore_linear_q8p with
  * out->gelu), and its erf: on AVX-512 an erf of 32 pieces of degree 5
  * (within 1 ulp of erff, as bcore_erf, but other bits), which only those
- * products use; elsewhere bcore_gelu and bcore_erf.
+ * products use; on the other kernel sets bcore_gelu and bcore_erf.
  */
-void		bcore_gelu_f16(float *x, size_t n);
-void		bcore_erf_f16(float *x, size_t n);
+void		bcore_gelu_fused(float *x, size_t n);
+void		bcore_erf_fused(float *x, size_t n);
 
 /*
  * The kernels run the variant for this CPU, chosen on first use:

@@ -70,12 +70,10 @@ erf_coef_avx512(int j, __m512i idx)
 /* ops_impl.h's ERF_TABLE: a lane's piece by |x|, its polynomial in t = |x|
  * - the piece's centre (exact: Sterbenz), the first piece's in t = |x|
  * with t itself added last; 1 from 4 on; the sign put back.  NaN stays NaN
- * through t.  Only the default model's products use it (GELU fused into
- * the half-precision tiles, f16_rows_avx512); every other erf and GELU
- * (bcore_erf, bcore_gelu, the quantised tiles' GELU) is erf_avx512, the
- * portable code's form: the int8 variant's calibration and runs with this
- * one instead moved sql/quantized.sql's weather/stadium cosine from
- * 0.10652 to 0.10707, outside its bound. */
+ * through t.  The products' fused GELU uses it (bcore_gelu_fused: the
+ * half-precision tiles, the quantised tiles' GELU pass); bcore_erf and
+ * bcore_gelu are erf_avx512, the portable code's form, which a
+ * calibration observes (encoder.c linear). */
 static inline AVX512 __m512
 erf_pieces_avx512(__m512 x)
 {
@@ -167,7 +165,7 @@ gelu_avx512(__m512 x)
 	return _mm512_mul_ps(_mm512_mul_ps(SPLAT(0.5f), x), _mm512_add_ps(SPLAT(1.0f), e));
 }
 
-/* the same on erf_pieces_avx512: the half-precision tiles' fused GELU */
+/* the same on erf_pieces_avx512: the products' fused GELU */
 static inline AVX512 __m512
 gelu_pieces_avx512(__m512 x)
 {

@@ -32,9 +32,9 @@ typedef struct BertKernels
 	void		(*softmax_rows) (float *x, int rows, int n, int ld);
 	void		(*erf) (float *x, size_t n);
 	void		(*exp) (float *x, size_t n);
-	/* the GELU the half-precision tiles fuse, and its erf */
-	void		(*f16_gelu) (float *x, size_t n);
-	void		(*f16_erf) (float *x, size_t n);
+	/* the GELU the products fuse (half-precision, Q8P, Q16P), and its erf */
+	void		(*fused_gelu) (float *x, size_t n);
+	void		(*fused_erf) (float *x, size_t n);
 	void		(*attention) (const float *q, const float *k, const float *v, int ld,
 							  int T, int d, float scale, float *o, int ldo, float *scratch);
 	void		(*quantize_rows) (const float *x, int rows, int k, int ldx,

@@ -181,7 +181,7 @@ test_sweeps(const char *isa)
 	float	   *xs = sweep_inputs(61, -INFINITY, INFINITY, &n);
 
 	check_sweep(isa, "erf", bcore_erf, "erff", erff, xs, n, 1.2e-7, 2.0);
-	check_sweep(isa, "erf_f16", bcore_erf_f16, "erff", erff, xs, n, 1.2e-7, 2.0);
+	check_sweep(isa, "erf_fused", bcore_erf_fused, "erff", erff, xs, n, 1.2e-7, 2.0);
 	check_sweep(isa, "tanh", bcore_tanh, "tanhf", tanhf, xs, n, 1.2e-7, 3.0);
 	check_sweep(isa, "exp", bcore_exp, "expf", expf, xs, n, 0, 2.0);
 	free(xs);
@@ -347,9 +347,9 @@ test_specials(const char *isa)
 	check(isnan(g[0]) && isinf(g[1]) && g[1] > 0 && isnan(g[2]) == isnan(-INFINITY * 0.0f) &&
 		  g[3] == 0 && g[5] == 30.0f, "%g %g", isa, "gelu of NaN, inf, -inf, 0, 30", 0, 0);
 	memcpy(g, v, sizeof(v));
-	bcore_gelu_f16(g, 6);
+	bcore_gelu_fused(g, 6);
 	check(isnan(g[0]) && isinf(g[1]) && g[1] > 0 && isnan(g[2]) == isnan(-INFINITY * 0.0f) &&
-		  g[3] == 0 && g[5] == 30.0f, "%g %g", isa, "gelu_f16 of NaN, inf, -inf, 0, 30", 0, 0);
+		  g[3] == 0 && g[5] == 30.0f, "%g %g", isa, "gelu_fused of NaN, inf, -inf, 0, 30", 0, 0);
 	memcpy(t, v, sizeof(v));
 	bcore_tanh(t, 6);
 	check(isnan(t[0]) && t[1] == 1 && t[2] == -1 && t[3] == 0 && !signbit(t[3]) &&
@@ -569,16 +569,16 @@ test_unfused(const char *isa)
 	gelu_same = 1;
 	for (int i = 0; i < M; i++)
 		e[i] = v[i] * (float) M_SQRT1_2;
-	bcore_erf_f16(e, M);
+	bcore_erf_fused(e, M);
 	memcpy(t, v, sizeof(v));
-	bcore_gelu_f16(t, M);
+	bcore_gelu_fused(t, M);
 	for (int i = 0; i < M; i++)
 	{
 		float		want = 0.5f * v[i] * (1.0f + e[i]);
 
 		gelu_same &= memcmp(&want, &t[i], sizeof(float)) == 0;
 	}
-	check(gelu_same, "%g %g", isa, "gelu_f16 = 0.5 x (1 + erf_f16(x / sqrt 2)) unfused, as written", 0, 0);
+	check(gelu_same, "%g %g", isa, "gelu_fused = 0.5 x (1 + erf_fused(x / sqrt 2)) unfused, as written", 0, 0);
 	check(tanh_same, "%g %g", isa, "gelu_tanh = 0.5 x (1 + tanh(...)) unfused, as written", 0, 0);
 }
 
@@ -869,7 +869,7 @@ test_linear_f16(const char *isa)
 					bcore_fill_rows(c2 + (size_t) i * ldc, 1, n, bias, out.residual ? res + (size_t) i * (n + 1) : NULL);
 			bcore_linear_f16(m, n, k, x, k, p, NULL, c2, ldc, 1);
 			for (int i = 0; i < m && out.gelu; i++)
-				bcore_gelu_f16(c2 + (size_t) i * ldc, (size_t) n);
+				bcore_gelu_fused(c2 + (size_t) i * ldc, (size_t) n);
 			out_same &= memcmp(c, c2, sizeof(float) * m * ldc) == 0;
 			memcpy(c, c0, sizeof(float) * m * ldc);
 			memcpy(c2, c0, sizeof(float) * m * ldc);
@@ -1035,7 +1035,7 @@ test_linear_q8p(const char *isa)
 							 cb, ldc, si % 4 == 1 ? 2 : 1);
 			bcore_linear_q8p(m, n, k, xq, zero, sx, w, NULL, NULL, wsum, sw, NULL, cf, ldc, 1);
 			for (int i = 0; i < m && out.gelu; i++)
-				bcore_gelu(cf + (size_t) i * ldc, (size_t) n);
+				bcore_gelu_fused(cf + (size_t) i * ldc, (size_t) n);
 		}
 		bias_same &= memcmp(cb, cf, sizeof(float) * m * ldc) == 0;
 		bcore_kernels_use("scalar");
@@ -1216,7 +1216,7 @@ test_linear_q16p(const char *isa)
 			bcore_linear_q16p(m, n, k, xq, sx, w, sw, &out, cb, ldc, si % 4 == 1 ? 2 : 1);
 			bcore_linear_q16p(m, n, k, xq, sx, w, sw, NULL, cf, ldc, 1);
 			for (int i = 0; i < m && out.gelu; i++)
-				bcore_gelu(cf + (size_t) i * ldc, (size_t) n);
+				bcore_gelu_fused(cf + (size_t) i * ldc, (size_t) n);
 		}
 		bias_same &= memcmp(cb, cf, sizeof(float) * m * ldc) == 0;
 		bcore_kernels_use("scalar");
@@ -1423,7 +1423,7 @@ main(void)
 		{
 			uint64_t	kept = rng;
 
-			test_map(isa, "gelu_f16", bcore_gelu_f16, gelu_ref);
+			test_map(isa, "gelu_fused", bcore_gelu_fused, gelu_ref);
 			rng = kept;
 		}
 		printf("  [%s] %d passed, %d failed\n", isa, passed - passed0, failed - failed0);
