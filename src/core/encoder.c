@@ -74,15 +74,17 @@ stopped(Run *r)
 static int
 grow(void *buf, size_t bytes)
 {
-	void	   *p;
+	void	   *p = NULL;
 	int			huge = bytes >= HUGE_PAGE / 2;
 
-	if (huge)
-		bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	if (!huge)
 		p = malloc(bytes);
-	else if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		p = NULL;
+	else
+	{
+		bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+		if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+			p = NULL;
+	}
 	if (p == NULL)
 		return 0;
 #ifdef MADV_HUGEPAGE
