@@ -4,19 +4,22 @@
 # ONNX Runtime is the yardstick in ../shared/anchor (onnxruntime-node, the
 # same weights); bert runs in a throwaway cluster of its own (initdb, as
 # postgres when run as root) and as the encoder alone (bench/encode).  The
-# measurements are interleaved over ROUNDS rounds (ORT, bert, bert on the
-# AVX2 kernels, then again), and each row shows the median and, in brackets,
+# measurements are interleaved over ROUNDS rounds (ORT, bert, then ORT and
+# bert kept to AVX2, then again), and each row shows the median and, in brackets,
 # the range over the rounds; the ratio is the median of the rounds' ratios.
-# Then the same bert rows with the AVX2 kernels (BERT_KERNELS=avx2,
-# BLIS_ARCH_TYPE=6, BLIS's zen3, in the server's environment): an emulation of an
-# AVX2-only machine on this CPU, against ONNX Runtime on all of this CPU.
+# Then the same table with the AVX2 kernels (BERT_KERNELS=avx2,
+# BLIS_ARCH_TYPE=6, BLIS's zen3, in the server's environment) against a copy of
+# ONNX Runtime that takes this CPU for an AVX2-only one (bench/ort-avx2), both
+# with glibc's string functions kept to AVX2 (GLIBC_TUNABLES): an emulation of
+# an AVX2-only machine (a Zen 3) on this CPU, not a run on one.
 #
 #   make -s install && make -s install-model      (under the system lock), then
 #   bench/vs-ort.sh
 #
 # Environment: ROUNDS (default 3), AVX2=0 (no emulated AVX2 table), CORPUS
 # (default bench/data/corpus.txt, made by bench/make-corpus), ANCHOR_DIR
-# (default /tmp/anchor-bench: set up here with the corpus if needed),
+# (default /tmp/anchor-bench: set up here with the corpus if needed; the
+# AVX2 copy of ONNX Runtime goes to ANCHOR_DIR-avx2),
 # ANCHOR_SRC (the anchor's scripts, default ../shared/anchor), PG_BINDIR
 # (the PostgreSQL whose installation holds bert, default pg_config's: a
 # private copy of the installation, with bert installed into it by
@@ -28,6 +31,8 @@ fp32=all-MiniLM-L6-v2
 int8=all-MiniLM-L6-v2-int8
 rounds=${ROUNDS:-3}
 zen3=6		# BLIS 0.9 reads BLIS_ARCH_TYPE as its arch_t number: 6 is BLIS_ARCH_ZEN3
+# glibc's memcpy and friends as on an AVX2-only CPU, for both sides of the emulation
+notavx512=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_VNNI,-AVX512_VNNI
 A=${ANCHOR_DIR:-/tmp/anchor-bench}
 
 if [ -z "${VS_ORT_INSIDE:-}" ]; then
@@ -47,6 +52,7 @@ if [ -z "${VS_ORT_INSIDE:-}" ]; then
 		echo "vs-ort: setting up the ONNX Runtime anchor in $A with $corpus (a minute or two)" >&2
 		ANCHOR_DIR=$A "$src/setup.sh" "$corpus" >&2
 	fi
+	[ "${AVX2:-1}" = 0 ] || bench/ort-avx2 "$A" "$A-avx2"
 	make -s -C bench encode cosine >/dev/null
 	chmod 644 "$corpus"
 	export VS_ORT_INSIDE=1 VS_ORT_SRC=$src VS_ORT_CORPUS=$corpus
@@ -91,7 +97,7 @@ rec() { echo "$1 $round $2" >> "$work/values"; }
 server_kernels() {
 	pg_stop
 	if [ "$1" = avx2 ]; then
-		pg_start "BERT_KERNELS=avx2 BLIS_ARCH_TYPE=$zen3"
+		pg_start "BERT_KERNELS=avx2 BLIS_ARCH_TYPE=$zen3 GLIBC_TUNABLES=$notavx512"
 	else
 		pg_start ""
 	fi
@@ -117,7 +123,7 @@ p50="CREATE FUNCTION pg_temp.p50(m text) RETURNS float8 AS \$f\$
 
 bert_rows() {	# $1 = key prefix ("" or avx2-); $2 = kernels for bench/encode
 	local p=$1 kenv=() m t
-	[ -z "$2" ] || kenv=(BERT_KERNELS=avx2 BLIS_ARCH_TYPE=$zen3)
+	[ -z "$2" ] || kenv=(BERT_KERNELS=avx2 BLIS_ARCH_TYPE=$zen3 GLIBC_TUNABLES=$notavx512)
 	for m in $fp32 $int8; do
 		q -c "SELECT bert_embed('warm up', '$m')" >/dev/null
 		# bulk, default settings: a fresh table each time
@@ -149,6 +155,16 @@ ort() {	# key, then bench_ort.mjs arguments: sentences/s and ms/sentence
 	local key=$1 line
 	shift
 	line=$(ANCHOR_DIR=$A node "$src/bench_ort.mjs" --reps 1 "$@" 2>>"$work/ort-check")
+	ort_rec "$key" "$line"
+}
+ort_avx2() {	# the same with ONNX Runtime as on an AVX2-only CPU
+	local key=$1 line
+	shift
+	line=$(ANCHOR_DIR=$A-avx2 GLIBC_TUNABLES=$notavx512 node "$src/bench_ort.mjs" --reps 1 "$@" 2>>"$work/ort-check-avx2")
+	ort_rec "$key" "$line"
+}
+ort_rec() {
+	local key=$1 line=$2
 	rec "$key" "$(echo "$line" | awk -F'|' '{print $5 + 0}')"
 	rec "$key-ms" "$(echo "$line" | awk -F'|' '{print $6 + 0}')"
 	echo "$line" | awk -F'|' '{split($2, w, " "); print w[2]}' > "$work/ort-version"
@@ -168,6 +184,10 @@ for round in $(seq "$rounds"); do
 	if [ "${AVX2:-1}" != 0 ]; then
 		server_kernels avx2
 		[ "$round" != 1 ] || q -c "SELECT format('bert_info(): simd %s, BLIS %s %s (%s), usable cores %s', simd, blis_version, kernel, kernel_reason, usable_cores) FROM bert_info()" > "$work/info-avx2"
+		ort_avx2 ort-avx2-bulk-$fp32 --threads 2 --batches 32 --sorted
+		ort_avx2 ort-avx2-row-$fp32 --threads 1 --batches 1
+		ort_avx2 ort-avx2-bulk-$int8 --model "$A/minilm.int8.onnx" --label ort-int8 --min-cos 0.975 --threads 2 --batches 32 --sorted
+		ort_avx2 ort-avx2-row-$int8 --model "$A/minilm.int8.onnx" --label ort-int8 --min-cos 0.975 --threads 1 --batches 1
 		bert_rows avx2- avx2
 	fi
 done
@@ -198,20 +218,20 @@ latrow() {	# label, bert p50 key, ORT ms key
 		"$(awk -v r="$r" 'BEGIN {print (r <= 0.8 ? "met" : "NOT met")}')"
 }
 tpsent=$(awk -v a="$ntok" -v n="$n" 'BEGIN {print a / n}')
-table() {	# key prefix
-	local p=$1
+table() {	# bert key prefix, ONNX Runtime key prefix
+	local p=$1 o=$2
 	echo "| what | bert tokens/s | ONNX Runtime tokens/s | ratio | target |"
 	echo "|---|---|---|---|---|"
-	row "bulk: \`CALL bert_embed_table(...)\` default settings vs ORT fp32, 2 threads, sorted batches of 32" "${p}bulk-$fp32" "ort-bulk-$fp32" 1.25
-	row "the encoder alone, batch 256, 2 threads, vs the same ORT row" "${p}enc256-$fp32" "ort-bulk-$fp32" ""
-	row "row at a time: \`SELECT bert_embed(t) FROM tab\` vs ORT fp32, 1 thread, batch 1" "${p}row-$fp32" "ort-row-$fp32" 1.3
-	row "the encoder alone, one sentence a call, 1 thread, vs the same ORT row" "${p}enc1-$fp32" "ort-row-$fp32" ""
-	latrow "p50 latency of one \`bert_embed(t)\` call (a corpus sentence) vs ORT's time a sentence, 1 thread" "${p}p50-$fp32" "ort-row-$fp32"
-	row "int8 bulk: \`CALL bert_embed_table(..., model => '$int8')\` vs ORT int8, 2 threads, sorted b32" "${p}bulk-$int8" "ort-bulk-$int8" 1.2
-	row "int8, the encoder alone, batch 256, 2 threads, vs the same ORT row" "${p}enc256-$int8" "ort-bulk-$int8" ""
-	row "int8 row at a time: \`SELECT bert_embed(t, '$int8') FROM tab\` vs ORT int8, 1 thread, batch 1" "${p}row-$int8" "ort-row-$int8" 1.2
-	row "int8, the encoder alone, one sentence a call, 1 thread, vs the same ORT row" "${p}enc1-$int8" "ort-row-$int8" ""
-	latrow "int8: p50 latency of one call vs ORT int8's time a sentence, 1 thread" "${p}p50-$int8" "ort-row-$int8"
+	row "bulk: \`CALL bert_embed_table(...)\` default settings vs ORT fp32, 2 threads, sorted batches of 32" "${p}bulk-$fp32" "${o}bulk-$fp32" 1.25
+	row "the encoder alone, batch 256, 2 threads, vs the same ORT row" "${p}enc256-$fp32" "${o}bulk-$fp32" ""
+	row "row at a time: \`SELECT bert_embed(t) FROM tab\` vs ORT fp32, 1 thread, batch 1" "${p}row-$fp32" "${o}row-$fp32" 1.3
+	row "the encoder alone, one sentence a call, 1 thread, vs the same ORT row" "${p}enc1-$fp32" "${o}row-$fp32" ""
+	latrow "p50 latency of one \`bert_embed(t)\` call (a corpus sentence) vs ORT's time a sentence, 1 thread" "${p}p50-$fp32" "${o}row-$fp32"
+	row "int8 bulk: \`CALL bert_embed_table(..., model => '$int8')\` vs ORT int8, 2 threads, sorted b32" "${p}bulk-$int8" "${o}bulk-$int8" 1.2
+	row "int8, the encoder alone, batch 256, 2 threads, vs the same ORT row" "${p}enc256-$int8" "${o}bulk-$int8" ""
+	row "int8 row at a time: \`SELECT bert_embed(t, '$int8') FROM tab\` vs ORT int8, 1 thread, batch 1" "${p}row-$int8" "${o}row-$int8" 1.2
+	row "int8, the encoder alone, one sentence a call, 1 thread, vs the same ORT row" "${p}enc1-$int8" "${o}row-$int8" ""
+	latrow "int8: p50 latency of one call vs ORT int8's time a sentence, 1 thread" "${p}p50-$int8" "${o}row-$int8"
 }
 
 echo
@@ -222,7 +242,7 @@ echo "load average (1, 5, 15 min) before: $load_before; after: $load_after; $rou
 cat "$work/info"
 grep -o 'on up to [0-9]* threads\?' "$work/notices" | sort | uniq -c | sed 's/^ */bert_embed_table NOTICE: /' || true
 echo
-table ""
+table "" ort-
 echo
 cos=$(bench/cosine "model/build/$int8.bert" "model/build/$fp32.bert" "$corpus" 2>&1 | sed -n 's/; worst: \(.*\)/; worst: "\1"/p')
 echo "cosine of $int8 to $fp32 (bench/cosine, every sentence): $cos"
@@ -230,9 +250,11 @@ echo "ONNX Runtime's checks (its own sentences vs the numpy reference):"
 sort -u "$work/ort-check" | sed 's/^/  /'
 if [ "${AVX2:-1}" != 0 ]; then
 	echo
-	echo "Emulated AVX2-only machine: the same bert rows with BERT_KERNELS=avx2 BLIS_ARCH_TYPE=$zen3 (zen3) on this Zen 5 CPU"
-	echo "(not a run on a Zen 3 machine); ONNX Runtime still on every instruction set of this CPU."
+	echo "Emulated AVX2-only machine (not a run on one): bert with BERT_KERNELS=avx2 BLIS_ARCH_TYPE=$zen3 (zen3),"
+	echo "ONNX Runtime as patched by bench/ort-avx2 (no AVX-512, no AVX-VNNI), both with GLIBC_TUNABLES=$notavx512"
 	cat "$work/info-avx2"
+	echo "ONNX Runtime's checks on AVX2 (its int8 products saturate in vpmaddubsw there):"
+	sort -u "$work/ort-check-avx2" | sed 's/^/  /'
 	echo
-	table avx2-
+	table avx2- ort-avx2-
 fi
