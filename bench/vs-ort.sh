@@ -52,7 +52,8 @@ if [ -z "${VS_ORT_INSIDE:-}" ]; then
 		echo "vs-ort: setting up the ONNX Runtime anchor in $A with $corpus (a minute or two)" >&2
 		ANCHOR_DIR=$A "$src/setup.sh" "$corpus" >&2
 	fi
-	[ "${AVX2:-1}" = 0 ] || bench/ort-avx2 "$A" "$A-avx2"
+	[ "${AVX2:-1}" = 0 ] || bench/ort-avx2 "$A" "$A-avx2" ||
+		{ echo "vs-ort: no AVX2-only copy of ONNX Runtime for the emulated table (AVX2=0 skips it)" >&2; exit 1; }
 	make -s -C bench encode cosine >/dev/null
 	chmod 644 "$corpus"
 	export VS_ORT_INSIDE=1 VS_ORT_SRC=$src VS_ORT_CORPUS=$corpus
