@@ -152,43 +152,40 @@ bert_rows() {	# $1 = key prefix ("" or avx2-); $2 = kernels for bench/encode
 	done
 }
 
-ort() {	# key, then bench_ort.mjs arguments: sentences/s and ms/sentence
-	local key=$1 line
-	shift
-	line=$(ANCHOR_DIR=$A node "$src/bench_ort.mjs" --reps 1 "$@" 2>>"$work/ort-check")
-	ort_rec "$key" "$line"
-}
-ort_avx2() {	# the same with ONNX Runtime as on an AVX2-only CPU
-	local key=$1 line
-	shift
-	line=$(ANCHOR_DIR=$A-avx2 GLIBC_TUNABLES=$notavx512 node "$src/bench_ort.mjs" --reps 1 "$@" 2>>"$work/ort-check-avx2")
-	ort_rec "$key" "$line"
-}
-ort_rec() {
-	local key=$1 line=$2
-	rec "$key" "$(echo "$line" | awk -F'|' '{print $5 + 0}')"
-	rec "$key-ms" "$(echo "$line" | awk -F'|' '{print $6 + 0}')"
-	echo "$line" | awk -F'|' '{split($2, w, " "); print w[2]}' > "$work/ort-version"
+# ONNX Runtime's four rows (bulk and row at a time of each model), as
+# sentences/s and ms/sentence under keys PREFIX{bulk,row}-MODEL: $1 the
+# prefix, $2 the anchor directory, $3 the int8 check's floor, $4 the file
+# its checks go to, then the environment (VAR=value ...)
+ort_rows() {
+	local p=$1 dir=$2 floor=$3 check=$4 m row line
+	shift 4
+	for m in $fp32 $int8; do
+		local model=()
+		[ $m = $fp32 ] || model=(--model "$A/minilm.int8.onnx" --label ort-int8 --min-cos "$floor")
+		for row in bulk row; do
+			local how=(--threads 1 --batches 1)
+			[ $row = row ] || how=(--threads 2 --batches 32 --sorted)
+			line=$(env "$@" ANCHOR_DIR="$dir" node "$src/bench_ort.mjs" --reps 1 "${model[@]}" "${how[@]}" 2>>"$check")
+			rec "$p$row-$m" "$(echo "$line" | awk -F'|' '{print $5 + 0}')"
+			rec "$p$row-$m-ms" "$(echo "$line" | awk -F'|' '{print $6 + 0}')"
+			echo "$line" | awk -F'|' '{split($2, w, " "); print w[2]}' > "$work/ort-version"
+		done
+	done
 }
 
 load_before=$(uptime | sed 's/.*load average: //')
 echo "vs-ort: $n sentences, $ntok tokens, $rounds rounds; load average $load_before" >&2
 for round in $(seq "$rounds"); do
 	echo "vs-ort: round $round of $rounds ($(date -u +%H:%M:%S))" >&2
-	ort ort-bulk-$fp32 --threads 2 --batches 32 --sorted
-	ort ort-row-$fp32 --threads 1 --batches 1
-	ort ort-bulk-$int8 --model "$A/minilm.int8.onnx" --label ort-int8 --min-cos 0.98 --threads 2 --batches 32 --sorted
-	ort ort-row-$int8 --model "$A/minilm.int8.onnx" --label ort-int8 --min-cos 0.98 --threads 1 --batches 1
+	ort_rows ort- "$A" 0.98 "$work/ort-check"
 	[ "$round" = 1 ] || server_kernels ""
 	[ "$round" != 1 ] || q -c "SELECT format('bert_info(): simd %s, BLIS %s %s (%s), usable cores %s', simd, blis_version, kernel, kernel_reason, usable_cores) FROM bert_info()" > "$work/info"
 	bert_rows "" ""
 	if [ "${AVX2:-1}" != 0 ]; then
 		server_kernels avx2
 		[ "$round" != 1 ] || q -c "SELECT format('bert_info(): simd %s, BLIS %s %s (%s), usable cores %s', simd, blis_version, kernel, kernel_reason, usable_cores) FROM bert_info()" > "$work/info-avx2"
-		ort_avx2 ort-avx2-bulk-$fp32 --threads 2 --batches 32 --sorted
-		ort_avx2 ort-avx2-row-$fp32 --threads 1 --batches 1
-		ort_avx2 ort-avx2-bulk-$int8 --model "$A/minilm.int8.onnx" --label ort-int8 --min-cos 0.975 --threads 2 --batches 32 --sorted
-		ort_avx2 ort-avx2-row-$int8 --model "$A/minilm.int8.onnx" --label ort-int8 --min-cos 0.975 --threads 1 --batches 1
+		# ONNX Runtime as on an AVX2-only CPU, whose int8 products saturate (its check: 0.981)
+		ort_rows ort-avx2- "$A-avx2" 0.975 "$work/ort-check-avx2" GLIBC_TUNABLES="$notavx512"
 		bert_rows avx2- avx2
 	fi
 done
